@@ -1,0 +1,2 @@
+//! Criterion benches of core operations (placeholder until the benches land).
+fn main() {}

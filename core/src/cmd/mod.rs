@@ -1,0 +1,441 @@
+//! The command model: a static table per command family declaring name, arity, flags, key positions and
+//! ACL categories beside the handler, and the [`ExecCtx`] a handler runs in.
+//!
+//! Data commands live here in core, grouped by family (`string.rs`, `keys.rs`, ...). The server adds its
+//! own families (CLIENT, CONFIG, INFO, ...) with the same [`CommandInfo`] metadata, so COMMAND and its
+//! subcommands describe every command from one source. A handler returns `Result<(), CmdError>`; only the
+//! dispatcher turns the error into `-ERR ...` text.
+
+pub mod keys;
+pub mod string;
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+
+use crate::keyspace::{Db, Keyspace, KeyspaceStats};
+use crate::resp::{Argv, ReplyWriter};
+use crate::types::string::{parse_canonical_i64, CompactStr};
+use crate::types::Value;
+
+/// Command flags (Redis's `CMD_*`), as bits.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const MOVABLE_KEYS: u32 = 1 << 15;
+    pub const ALLOW_BUSY: u32 = 1 << 16;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
+
+    /// Names COMMAND reports, in bit order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (MOVABLE_KEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    ];
+}
+
+/// ACL categories, as bits.
+pub mod acl {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const READ: u32 = 1 << 1;
+    pub const WRITE: u32 = 1 << 2;
+    pub const SET: u32 = 1 << 3;
+    pub const SORTEDSET: u32 = 1 << 4;
+    pub const LIST: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const STRING: u32 = 1 << 7;
+    pub const BITMAP: u32 = 1 << 8;
+    pub const HYPERLOGLOG: u32 = 1 << 9;
+    pub const GEO: u32 = 1 << 10;
+    pub const STREAM: u32 = 1 << 11;
+    pub const PUBSUB: u32 = 1 << 12;
+    pub const ADMIN: u32 = 1 << 13;
+    pub const FAST: u32 = 1 << 14;
+    pub const SLOW: u32 = 1 << 15;
+    pub const BLOCKING: u32 = 1 << 16;
+    pub const DANGEROUS: u32 = 1 << 17;
+    pub const CONNECTION: u32 = 1 << 18;
+    pub const TRANSACTION: u32 = 1 << 19;
+    pub const SCRIPTING: u32 = 1 << 20;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (KEYSPACE, "keyspace"),
+        (READ, "read"),
+        (WRITE, "write"),
+        (SET, "set"),
+        (SORTEDSET, "sortedset"),
+        (LIST, "list"),
+        (HASH, "hash"),
+        (STRING, "string"),
+        (BITMAP, "bitmap"),
+        (HYPERLOGLOG, "hyperloglog"),
+        (GEO, "geo"),
+        (STREAM, "stream"),
+        (PUBSUB, "pubsub"),
+        (ADMIN, "admin"),
+        (FAST, "fast"),
+        (SLOW, "slow"),
+        (BLOCKING, "blocking"),
+        (DANGEROUS, "dangerous"),
+        (CONNECTION, "connection"),
+        (TRANSACTION, "transaction"),
+        (SCRIPTING, "scripting"),
+    ];
+}
+
+/// Static description of a command (or subcommand).
+#[derive(Debug)]
+pub struct CommandInfo {
+    /// Lowercase name (`get`, or `get` for the subcommand `object|encoding`'s last part).
+    pub name: &'static str,
+    /// Redis arity: N means exactly N arguments (name included), -N means at least N.
+    pub arity: i32,
+    pub flags: u32,
+    /// Key positions: first, last (negative counts from the end), step; all 0 when there are no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    pub acl: u32,
+    /// COMMAND DOCS group (`string`, `generic`, `connection`, `server`, ...).
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    /// Subcommands, described for COMMAND; the parent's handler dispatches them.
+    pub subcommands: &'static [CommandInfo],
+}
+
+impl CommandInfo {
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let a = self.arity as i64;
+        if a >= 0 {
+            argc == a
+        } else {
+            argc >= -a
+        }
+    }
+
+    /// Positions of the keys in `argv` (COMMAND GETKEYS, cluster routing).
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let argc = argc as i64;
+        let first = self.first_key as i64;
+        let last = if self.last_key < 0 {
+            argc + self.last_key as i64
+        } else {
+            self.last_key as i64
+        };
+        let step = (self.key_step as i64).max(1);
+        let end = if first == 0 { -1 } else { last.min(argc - 1) };
+        (0..)
+            .map(move |k| first + k * step)
+            .take_while(move |&p| p <= end && p >= 1)
+            .map(|p| p as usize)
+    }
+}
+
+/// A blank description to build others from (`..BLANK`).
+pub const BLANK: CommandInfo = CommandInfo {
+    name: "",
+    arity: 0,
+    flags: 0,
+    first_key: 0,
+    last_key: 0,
+    key_step: 0,
+    acl: 0,
+    group: "generic",
+    summary: "",
+    since: "1.0.0",
+    complexity: "O(1)",
+    subcommands: &[],
+};
+
+/// A core command: its description and handler.
+pub struct Command {
+    pub info: CommandInfo,
+    pub run: fn(&mut ExecCtx<'_>, Argv<'_>) -> CmdResult,
+}
+
+/// Every core command table.
+pub fn tables() -> [&'static [Command]; 2] {
+    [string::COMMANDS, keys::COMMANDS]
+}
+
+/// A command's failure; the dispatcher writes it as an error reply. The text carries its code
+/// (`ERR`, `WRONGTYPE`, ...) and matches Redis's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+pub type CmdResult = Result<(), CmdError>;
+
+impl CmdError {
+    pub const fn new(text: &'static str) -> Self {
+        CmdError(Cow::Borrowed(text))
+    }
+    pub fn owned(text: String) -> Self {
+        CmdError(Cow::Owned(text))
+    }
+}
+
+impl core::fmt::Display for CmdError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for CmdError {}
+
+/// Redis's shared error replies.
+pub mod err {
+    use super::CmdError;
+    pub const WRONGTYPE: CmdError =
+        CmdError::new("WRONGTYPE Operation against a key holding the wrong kind of value");
+    pub const SYNTAX: CmdError = CmdError::new("ERR syntax error");
+    pub const NOT_INTEGER: CmdError = CmdError::new("ERR value is not an integer or out of range");
+    pub const NOT_FLOAT: CmdError = CmdError::new("ERR value is not a valid float");
+    pub const OVERFLOW: CmdError = CmdError::new("ERR increment or decrement would overflow");
+    pub const NO_SUCH_KEY: CmdError = CmdError::new("ERR no such key");
+    pub const DB_INDEX: CmdError = CmdError::new("ERR DB index is out of range");
+    pub const STRING_TOO_LONG: CmdError =
+        CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    pub const OUT_OF_RANGE: CmdError = CmdError::new("ERR value is out of range, must be positive");
+}
+
+/// Settings core commands consult (a subset of the server config).
+#[derive(Clone, Copy, Debug)]
+pub struct CoreConfig {
+    /// `proto-max-bulk-len`: the longest string a command may build.
+    pub proto_max_bulk_len: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            proto_max_bulk_len: crate::resp::PROTO_MAX_BULK_LEN_DEFAULT,
+        }
+    }
+}
+
+/// What a command did that its host must know about.
+#[derive(Default, Debug)]
+pub struct Effects {
+    /// Number of changes (feeds `dirty`, persistence and WATCH).
+    pub dirty: u64,
+    /// The selected database changed (SELECT runs in the server, but MOVE-like commands may set it).
+    pub select_db: Option<usize>,
+}
+
+/// The context one command runs in.
+pub struct ExecCtx<'a> {
+    pub ks: &'a mut Keyspace,
+    /// The client's selected database.
+    pub db: usize,
+    /// The host's clock, unix milliseconds.
+    pub now_ms: u64,
+    pub out: ReplyWriter<'a>,
+    pub config: &'a CoreConfig,
+    /// Lookups do not update the access clock (CLIENT NO-TOUCH, OBJECT, TYPE with no-touch).
+    pub no_touch: bool,
+    pub effects: Effects,
+}
+
+impl<'a> ExecCtx<'a> {
+    /// The selected database and keyspace counters.
+    #[inline]
+    pub fn db(&mut self) -> (&mut Db, &mut KeyspaceStats) {
+        self.ks.db_and_stats(self.db)
+    }
+
+    #[inline]
+    pub fn now_s(&self) -> u32 {
+        (self.now_ms / 1000) as u32
+    }
+
+    /// Looks up a key for reading, counting a hit or a miss.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Value> {
+        lookup(self.ks, self.db, self.now_ms, !self.no_touch, true, key)
+    }
+
+    /// Looks up a key for writing (no hit/miss accounting).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        lookup(self.ks, self.db, self.now_ms, true, false, key)
+    }
+
+    /// A string value for reading: `Ok(None)` when absent, WRONGTYPE for another type.
+    pub fn read_str(&mut self, key: &[u8]) -> Result<Option<&mut CompactStr>, CmdError> {
+        as_str(self.lookup_read(key))
+    }
+
+    /// A string value for writing: `Ok(None)` when absent, WRONGTYPE for another type.
+    pub fn write_str(&mut self, key: &[u8]) -> Result<Option<&mut CompactStr>, CmdError> {
+        as_str(self.lookup_write(key))
+    }
+
+    /// Reads a string value and hands it to `f` together with the reply writer.
+    pub fn with_str<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<&mut CompactStr>, &mut ReplyWriter<'a>) -> R,
+    ) -> Result<R, CmdError> {
+        let v = lookup(self.ks, self.db, self.now_ms, !self.no_touch, true, key);
+        Ok(f(as_str(v)?, &mut self.out))
+    }
+
+    /// Stores a value, replacing the old one. `expire_at_ms`: see [`Db::set`].
+    pub fn store(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        let now_s = self.now_s();
+        self.ks.db_mut(self.db).set(key, value, expire_at_ms, now_s);
+        self.touched(1);
+    }
+
+    /// Records `n` changes.
+    #[inline]
+    pub fn touched(&mut self, n: u64) {
+        self.effects.dirty += n;
+        self.ks.dirty += n;
+    }
+}
+
+/// Looks a key up in database `db`, expiring it lazily; `count` records a keyspace hit or miss.
+fn lookup<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    now_ms: u64,
+    touch: bool,
+    count: bool,
+    key: &[u8],
+) -> Option<&'k mut Value> {
+    let (db, stats) = ks.db_and_stats(db);
+    match db.get_entry(key, now_ms, stats) {
+        Some(e) => {
+            if count {
+                stats.keyspace_hits += 1;
+            }
+            if touch {
+                e.access_s = (now_ms / 1000) as u32;
+            }
+            Some(&mut e.value)
+        }
+        None => {
+            if count {
+                stats.keyspace_misses += 1;
+            }
+            None
+        }
+    }
+}
+
+fn as_str(v: Option<&mut Value>) -> Result<Option<&mut CompactStr>, CmdError> {
+    match v {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s)),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(err::WRONGTYPE),
+    }
+}
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn arg_i64(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_canonical_i64(arg).ok_or(err::NOT_INTEGER)
+}
+
+/// Parses a float argument the way Redis's `string2ld` does: no leading space, no NaN, bounded length.
+pub fn arg_f64(arg: &[u8]) -> Result<f64, CmdError> {
+    parse_f64(arg).ok_or(err::NOT_FLOAT)
+}
+
+/// Longest accepted float string (Redis `MAX_LONG_DOUBLE_CHARS`).
+pub const FLOAT_CHARS_MAX: usize = 5 * 1024;
+
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s.len() >= FLOAT_CHARS_MAX || s[0].is_ascii_whitespace() {
+        return None;
+    }
+    let text = core::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// Case-insensitive ASCII comparison of an argument with a keyword.
+#[inline]
+pub fn eq_ci(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeSet;
+
+    #[test]
+    fn tables_are_consistent() {
+        let mut names = BTreeSet::new();
+        for table in tables() {
+            for c in table.iter() {
+                assert!(
+                    names.insert(c.info.name),
+                    "duplicate command {}",
+                    c.info.name
+                );
+                assert_eq!(c.info.name, c.info.name.to_ascii_lowercase());
+                assert_ne!(c.info.arity, 0, "{}", c.info.name);
+                if c.info.first_key > 0 {
+                    assert!(c.info.key_step > 0, "{}", c.info.name);
+                    let min_argc = c.info.arity.unsigned_abs() as i32;
+                    assert!(
+                        c.info.first_key < min_argc,
+                        "{}: first key past arity",
+                        c.info.name
+                    );
+                    if c.info.last_key > 0 {
+                        assert!(
+                            c.info.last_key < min_argc,
+                            "{}: last key past arity",
+                            c.info.name
+                        );
+                    }
+                } else {
+                    assert_eq!(
+                        (c.info.last_key, c.info.key_step),
+                        (0, 0),
+                        "{}",
+                        c.info.name
+                    );
+                }
+                let rw = c.info.flags & (flags::WRITE | flags::READONLY);
+                assert_ne!(rw, flags::WRITE | flags::READONLY, "{}", c.info.name);
+            }
+        }
+    }
+}

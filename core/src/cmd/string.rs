@@ -1,0 +1,916 @@
+//! String commands: SET and its variants, GET and its variants, counters, ranges and LCS.
+
+use alloc::vec::Vec;
+
+use super::{
+    acl, arg_f64, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo,
+    ExecCtx, BLANK,
+};
+use crate::resp::{format_double, Argv};
+use crate::table::NO_EXPIRE;
+use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
+use crate::types::Value;
+
+const RW: u32 = acl::WRITE | acl::STRING;
+const RO: u32 = acl::READ | acl::STRING;
+
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal) => {
+        Command {
+            info: CommandInfo {
+                name: $name,
+                arity: $arity,
+                flags: $flags,
+                first_key: $keys.0,
+                last_key: $keys.1,
+                key_step: $keys.2,
+                acl: $acl,
+                group: "string",
+                summary: $summary,
+                since: $since,
+                ..BLANK
+            },
+            run: $run,
+        }
+    };
+}
+
+pub static COMMANDS: &[Command] = &[
+    cmd!(
+        "set",
+        -3,
+        f::WRITE | f::DENYOOM,
+        (1, 1, 1),
+        RW | acl::SLOW,
+        set,
+        "Set the string value of a key",
+        "1.0.0"
+    ),
+    cmd!(
+        "get",
+        2,
+        f::READONLY | f::FAST,
+        (1, 1, 1),
+        RO | acl::FAST,
+        get,
+        "Get the value of a key",
+        "1.0.0"
+    ),
+    cmd!(
+        "getex",
+        -2,
+        f::WRITE | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        getex,
+        "Get the value of a key and optionally set its expiration",
+        "6.2.0"
+    ),
+    cmd!(
+        "getdel",
+        2,
+        f::WRITE | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        getdel,
+        "Get the value of a key and delete the key",
+        "6.2.0"
+    ),
+    cmd!(
+        "getset",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        getset,
+        "Set the string value of a key and return its old value",
+        "1.0.0"
+    ),
+    cmd!(
+        "setnx",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        setnx,
+        "Set the value of a key, only if the key does not exist",
+        "1.0.0"
+    ),
+    cmd!(
+        "setex",
+        4,
+        f::WRITE | f::DENYOOM,
+        (1, 1, 1),
+        RW | acl::SLOW,
+        setex,
+        "Set the value and expiration of a key",
+        "2.0.0"
+    ),
+    cmd!(
+        "psetex",
+        4,
+        f::WRITE | f::DENYOOM,
+        (1, 1, 1),
+        RW | acl::SLOW,
+        psetex,
+        "Set the value and expiration in milliseconds of a key",
+        "2.6.0"
+    ),
+    cmd!(
+        "mget",
+        -2,
+        f::READONLY | f::FAST,
+        (1, -1, 1),
+        RO | acl::FAST,
+        mget,
+        "Get the values of all the given keys",
+        "1.0.0"
+    ),
+    cmd!(
+        "mset",
+        -3,
+        f::WRITE | f::DENYOOM,
+        (1, -1, 2),
+        RW | acl::SLOW,
+        mset,
+        "Set multiple keys to multiple values",
+        "1.0.1"
+    ),
+    cmd!(
+        "msetnx",
+        -3,
+        f::WRITE | f::DENYOOM,
+        (1, -1, 2),
+        RW | acl::SLOW,
+        msetnx,
+        "Set multiple keys to multiple values, only if none of the keys exist",
+        "1.0.1"
+    ),
+    cmd!(
+        "append",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        append,
+        "Append a value to a key",
+        "2.0.0"
+    ),
+    cmd!(
+        "strlen",
+        2,
+        f::READONLY | f::FAST,
+        (1, 1, 1),
+        RO | acl::FAST,
+        strlen,
+        "Get the length of the value stored in a key",
+        "2.2.0"
+    ),
+    cmd!(
+        "getrange",
+        4,
+        f::READONLY,
+        (1, 1, 1),
+        RO | acl::SLOW,
+        getrange,
+        "Get a substring of the string stored at a key",
+        "2.4.0"
+    ),
+    cmd!(
+        "substr",
+        4,
+        f::READONLY,
+        (1, 1, 1),
+        RO | acl::SLOW,
+        getrange,
+        "Get a substring of the string stored at a key",
+        "1.0.0"
+    ),
+    cmd!(
+        "setrange",
+        4,
+        f::WRITE | f::DENYOOM,
+        (1, 1, 1),
+        RW | acl::SLOW,
+        setrange,
+        "Overwrite part of a string at key starting at the specified offset",
+        "2.2.0"
+    ),
+    cmd!(
+        "incr",
+        2,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        incr,
+        "Increment the integer value of a key by one",
+        "1.0.0"
+    ),
+    cmd!(
+        "decr",
+        2,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        decr,
+        "Decrement the integer value of a key by one",
+        "1.0.0"
+    ),
+    cmd!(
+        "incrby",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        incrby,
+        "Increment the integer value of a key by the given amount",
+        "1.0.0"
+    ),
+    cmd!(
+        "decrby",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        decrby,
+        "Decrement the integer value of a key by the given number",
+        "1.0.0"
+    ),
+    cmd!(
+        "incrbyfloat",
+        3,
+        f::WRITE | f::DENYOOM | f::FAST,
+        (1, 1, 1),
+        RW | acl::FAST,
+        incrbyfloat,
+        "Increment the float value of a key by the given amount",
+        "2.6.0"
+    ),
+    cmd!(
+        "lcs",
+        -3,
+        f::READONLY,
+        (1, 2, 1),
+        RO | acl::SLOW,
+        lcs,
+        "Find longest common substring",
+        "7.0.0"
+    ),
+];
+
+/// How a command sets the expire time of the key it writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExpireArg {
+    /// No option: SET clears the TTL, GETEX leaves it.
+    Unset,
+    /// Absolute unix time in milliseconds.
+    At(u64),
+    KeepTtl,
+    Persist,
+}
+
+/// Turns a relative or absolute expire argument into an absolute time, with Redis's validation:
+/// `ERR invalid expire time in '<cmd>' command` for values that are not positive or overflow.
+pub fn expire_at(
+    arg: &[u8],
+    unit_ms: i64,
+    relative: bool,
+    now_ms: u64,
+    cmd: &str,
+) -> Result<u64, CmdError> {
+    let v = arg_i64(arg)?;
+    let invalid = || CmdError::owned(alloc::format!("ERR invalid expire time in '{cmd}' command"));
+    if v <= 0 {
+        return Err(invalid());
+    }
+    let mut ms = v.checked_mul(unit_ms).ok_or_else(invalid)?;
+    if relative {
+        ms = ms.checked_add(now_ms as i64).ok_or_else(invalid)?;
+    }
+    Ok(ms as u64)
+}
+
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    expire: ExpireArg,
+}
+
+fn parse_set_options(
+    ctx: &ExecCtx<'_>,
+    argv: Argv<'_>,
+    from: usize,
+    cmd: &str,
+    is_getex: bool,
+) -> Result<SetOptions, CmdError> {
+    let mut o = SetOptions {
+        nx: false,
+        xx: false,
+        get: false,
+        expire: ExpireArg::Unset,
+    };
+    let mut i = from;
+    while i < argv.len() {
+        let a = argv.get(i);
+        let next = if i + 1 < argv.len() {
+            Some(argv.get(i + 1))
+        } else {
+            None
+        };
+        let unset = o.expire == ExpireArg::Unset;
+        if !is_getex && eq_ci(a, "nx") && !o.xx {
+            o.nx = true;
+        } else if !is_getex && eq_ci(a, "xx") && !o.nx {
+            o.xx = true;
+        } else if !is_getex && eq_ci(a, "get") {
+            o.get = true;
+        } else if !is_getex && eq_ci(a, "keepttl") && unset {
+            o.expire = ExpireArg::KeepTtl;
+        } else if is_getex && eq_ci(a, "persist") && unset {
+            o.expire = ExpireArg::Persist;
+        } else if let (true, Some(v)) = (unset, next) {
+            let (unit, relative) = if eq_ci(a, "ex") {
+                (1000, true)
+            } else if eq_ci(a, "px") {
+                (1, true)
+            } else if eq_ci(a, "exat") {
+                (1000, false)
+            } else if eq_ci(a, "pxat") {
+                (1, false)
+            } else {
+                return Err(err::SYNTAX);
+            };
+            o.expire = ExpireArg::At(expire_at(v, unit, relative, ctx.now_ms, cmd)?);
+            i += 1;
+        } else {
+            return Err(err::SYNTAX);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/// SET key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]. O(1).
+fn set(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let o = parse_set_options(ctx, argv, 3, "set", false)?;
+    let expire = match o.expire {
+        ExpireArg::At(at) => Some(at),
+        ExpireArg::KeepTtl => None,
+        _ => Some(NO_EXPIRE),
+    };
+    set_generic(ctx, argv.get(1), argv.get(2), o.nx, o.xx, o.get, expire)
+}
+
+/// The shared body of SET, SETNX, SETEX, PSETEX and GETSET.
+fn set_generic(
+    ctx: &mut ExecCtx<'_>,
+    key: &[u8],
+    value: &[u8],
+    nx: bool,
+    xx: bool,
+    get: bool,
+    expire: Option<u64>,
+) -> CmdResult {
+    let found = if get {
+        ctx.with_str(key, |old, out| match old {
+            Some(old) => {
+                let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+                out.bulk(old.as_bytes(&mut scratch));
+                true
+            }
+            None => {
+                out.null();
+                false
+            }
+        })?
+    } else {
+        ctx.lookup_write(key).is_some()
+    };
+    if (nx && found) || (xx && !found) {
+        if !get {
+            ctx.out.null();
+        }
+        return Ok(());
+    }
+    ctx.store(key, Value::Str(CompactStr::from_value(value)), expire);
+    if !get {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// Replies with a string value or null; returns whether the key existed.
+fn reply_str_or_null(ctx: &mut ExecCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
+    ctx.with_str(key, |s, out| match s {
+        Some(s) => {
+            let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+            out.bulk(s.as_bytes(&mut scratch));
+            true
+        }
+        None => {
+            out.null();
+            false
+        }
+    })
+}
+
+/// Replies with a string value, or null.
+fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
+    let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+    let ExecCtx {
+        ks,
+        db,
+        now_ms,
+        out,
+        no_touch,
+        ..
+    } = ctx;
+    let (db, stats) = ks.db_and_stats(*db);
+    match db.get_entry(key, *now_ms, stats) {
+        None => {
+            stats.keyspace_misses += 1;
+            out.null();
+        }
+        Some(e) => {
+            stats.keyspace_hits += 1;
+            if !*no_touch {
+                e.access_s = (*now_ms / 1000) as u32;
+            }
+            match &e.value {
+                Value::Str(s) => out.bulk(s.as_bytes(&mut scratch)),
+                #[allow(unreachable_patterns)]
+                _ => return Err(err::WRONGTYPE),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// GET key. O(1).
+fn get(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    reply_str(ctx, argv.get(1))
+}
+
+/// GETEX key [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]. O(1).
+fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let o = parse_set_options(ctx, argv, 2, "getex", true)?;
+    let key = argv.get(1);
+    let now = ctx.now_ms;
+    if !reply_str_or_null(ctx, key)? {
+        return Ok(());
+    }
+    match o.expire {
+        ExpireArg::At(at) if at <= now => {
+            ctx.ks.db_mut(ctx.db).remove(key);
+            ctx.touched(1);
+        }
+        ExpireArg::At(at) => {
+            ctx.ks.db_mut(ctx.db).set_expire(key, at);
+            ctx.touched(1);
+        }
+        ExpireArg::Persist => {
+            let db = ctx.ks.db_mut(ctx.db);
+            if db.peek(key, now).is_some_and(|e| e.has_expire()) {
+                db.set_expire(key, NO_EXPIRE);
+                ctx.touched(1);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// GETDEL key. O(1).
+fn getdel(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    if !reply_str_or_null(ctx, key)? {
+        return Ok(());
+    }
+    ctx.ks.db_mut(ctx.db).remove(key);
+    ctx.touched(1);
+    Ok(())
+}
+
+/// GETSET key value. O(1).
+fn getset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    set_generic(
+        ctx,
+        argv.get(1),
+        argv.get(2),
+        false,
+        false,
+        true,
+        Some(NO_EXPIRE),
+    )
+}
+
+/// SETNX key value. O(1).
+fn setnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    if ctx.lookup_write(key).is_some() {
+        ctx.out.int(0);
+    } else {
+        ctx.store(
+            key,
+            Value::Str(CompactStr::from_value(argv.get(2))),
+            Some(NO_EXPIRE),
+        );
+        ctx.out.int(1);
+    }
+    Ok(())
+}
+
+/// SETEX key seconds value. O(1).
+fn setex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let at = expire_at(argv.get(2), 1000, true, ctx.now_ms, "setex")?;
+    set_generic(ctx, argv.get(1), argv.get(3), false, false, false, Some(at))
+}
+
+/// PSETEX key milliseconds value. O(1).
+fn psetex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let at = expire_at(argv.get(2), 1, true, ctx.now_ms, "psetex")?;
+    set_generic(ctx, argv.get(1), argv.get(3), false, false, false, Some(at))
+}
+
+/// MGET key [key ...]. O(N).
+fn mget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    ctx.out.array(argv.len() - 1);
+    for key in argv.tail(1).iter() {
+        // A key of another type reads as null in MGET.
+        if reply_str_or_null(ctx, key).is_err() {
+            ctx.out.null();
+        }
+    }
+    Ok(())
+}
+
+/// MSET key value [key value ...]. O(N).
+fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::owned(alloc::format!(
+            "ERR wrong number of arguments for '{}' command",
+            "mset"
+        )));
+    }
+    for i in (1..argv.len()).step_by(2) {
+        ctx.store(
+            argv.get(i),
+            Value::Str(CompactStr::from_value(argv.get(i + 1))),
+            Some(NO_EXPIRE),
+        );
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...]. O(N).
+fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::owned(alloc::format!(
+            "ERR wrong number of arguments for '{}' command",
+            "msetnx"
+        )));
+    }
+    for i in (1..argv.len()).step_by(2) {
+        if ctx.lookup_write(argv.get(i)).is_some() {
+            ctx.out.int(0);
+            return Ok(());
+        }
+    }
+    for i in (1..argv.len()).step_by(2) {
+        ctx.store(
+            argv.get(i),
+            Value::Str(CompactStr::from_value(argv.get(i + 1))),
+            Some(NO_EXPIRE),
+        );
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn check_len(ctx: &ExecCtx<'_>, len: u64) -> CmdResult {
+    if len > ctx.config.proto_max_bulk_len {
+        return Err(err::STRING_TOO_LONG);
+    }
+    Ok(())
+}
+
+/// APPEND key value. O(1) amortized.
+fn append(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (key, tail) = (argv.get(1), argv.get(2));
+    let max = ctx.config.proto_max_bulk_len;
+    let new_len = match ctx.write_str(key)? {
+        None => {
+            ctx.store(
+                key,
+                Value::Str(CompactStr::from_value(tail)),
+                Some(NO_EXPIRE),
+            );
+            tail.len()
+        }
+        Some(s) => {
+            let total = s.len() + tail.len();
+            if total as u64 > max {
+                return Err(err::STRING_TOO_LONG);
+            }
+            let mut v = Vec::new();
+            v.try_reserve_exact(total)
+                .map_err(|_| err::STRING_TOO_LONG)?;
+            let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+            v.extend_from_slice(s.as_bytes(&mut scratch));
+            v.extend_from_slice(tail);
+            *s = CompactStr::from_vec(v);
+            ctx.touched(1);
+            total
+        }
+    };
+    ctx.out.int(new_len as i64);
+    Ok(())
+}
+
+/// STRLEN key. O(1).
+fn strlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let n = ctx.read_str(argv.get(1))?.map_or(0, |s| s.len());
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end (and SUBSTR). O(N) in the returned length.
+fn getrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (start, end) = (arg_i64(argv.get(2))?, arg_i64(argv.get(3))?);
+    ctx.with_str(argv.get(1), |s, out| {
+        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+        let bytes = s.map_or(&b""[..], |s| s.as_bytes(&mut scratch));
+        out.bulk(substring(bytes, start, end));
+    })
+}
+
+/// The bytes GETRANGE returns for `start..=end` (negative indexes count from the end).
+fn substring(bytes: &[u8], mut start: i64, mut end: i64) -> &[u8] {
+    let len = bytes.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return b"";
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        b""
+    } else {
+        &bytes[start as usize..=end as usize]
+    }
+}
+
+/// SETRANGE key offset value. O(1) plus the copy.
+fn setrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (key, value) = (argv.get(1), argv.get(3));
+    let offset = arg_i64(argv.get(2))?;
+    if offset < 0 {
+        return Err(CmdError::new("ERR offset is out of range"));
+    }
+    let offset = offset as u64;
+    let existing = ctx.write_str(key)?.is_some();
+    if value.is_empty() {
+        let n = if existing {
+            ctx.read_str(key)?.map_or(0, |s| s.len())
+        } else {
+            0
+        };
+        ctx.out.int(n as i64);
+        return Ok(());
+    }
+    check_len(ctx, offset + value.len() as u64)?;
+    let offset = offset as usize;
+    let mut v = match ctx.write_str(key)? {
+        Some(s) => s.to_vec(),
+        None => Vec::new(),
+    };
+    let need = offset + value.len();
+    if v.len() < need {
+        v.try_reserve_exact(need - v.len())
+            .map_err(|_| err::STRING_TOO_LONG)?;
+        v.resize(need, 0);
+    }
+    v[offset..need].copy_from_slice(value);
+    let len = v.len();
+    match ctx.write_str(key)? {
+        Some(s) => {
+            *s = CompactStr::from_vec(v);
+            ctx.touched(1);
+        }
+        None => ctx.store(key, Value::Str(CompactStr::from_vec(v)), Some(NO_EXPIRE)),
+    }
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// The shared body of INCR, DECR, INCRBY and DECRBY; keeps the key's TTL.
+fn incr_by(ctx: &mut ExecCtx<'_>, key: &[u8], delta: i64) -> CmdResult {
+    let result = match ctx.write_str(key)? {
+        Some(s) => {
+            let cur = s.as_i64().ok_or(err::NOT_INTEGER)?;
+            let n = cur.checked_add(delta).ok_or(err::OVERFLOW)?;
+            *s = CompactStr::from_i64(n);
+            ctx.touched(1);
+            n
+        }
+        None => {
+            ctx.store(
+                key,
+                Value::Str(CompactStr::from_i64(delta)),
+                Some(NO_EXPIRE),
+            );
+            delta
+        }
+    };
+    ctx.out.int(result);
+    Ok(())
+}
+
+/// INCR key. O(1).
+fn incr(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    incr_by(ctx, argv.get(1), 1)
+}
+
+/// DECR key. O(1).
+fn decr(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    incr_by(ctx, argv.get(1), -1)
+}
+
+/// INCRBY key increment. O(1).
+fn incrby(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let d = arg_i64(argv.get(2))?;
+    incr_by(ctx, argv.get(1), d)
+}
+
+/// DECRBY key decrement. O(1).
+fn decrby(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let d = arg_i64(argv.get(2))?;
+    let d = d
+        .checked_neg()
+        .ok_or(CmdError::new("ERR decrement would overflow"))?;
+    incr_by(ctx, argv.get(1), d)
+}
+
+/// INCRBYFLOAT key increment. O(1). Keeps the key's TTL.
+fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let delta = arg_f64(argv.get(2))?;
+    let cur = match ctx.write_str(key)? {
+        Some(s) => {
+            let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+            super::parse_f64(s.as_bytes(&mut scratch)).ok_or(err::NOT_FLOAT)?
+        }
+        None => 0.0,
+    };
+    let v = cur + delta;
+    if !v.is_finite() {
+        return Err(CmdError::new("ERR increment would produce NaN or Infinity"));
+    }
+    let mut text = Vec::new();
+    format_double(v, &mut text);
+    let value = CompactStr::from_value(&text);
+    match ctx.write_str(key)? {
+        Some(s) => {
+            *s = value;
+            ctx.touched(1);
+        }
+        None => ctx.store(key, Value::Str(value), Some(NO_EXPIRE)),
+    }
+    ctx.out.bulk(&text);
+    Ok(())
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]. O(N*M) time and memory.
+fn lcs(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
+    let mut i = 3;
+    while i < argv.len() {
+        let a = argv.get(i);
+        if eq_ci(a, "idx") {
+            getidx = true;
+        } else if eq_ci(a, "len") {
+            getlen = true;
+        } else if eq_ci(a, "withmatchlen") {
+            withmatchlen = true;
+        } else if eq_ci(a, "minmatchlen") && i + 1 < argv.len() {
+            minmatchlen = arg_i64(argv.get(i + 1))?.max(0);
+            i += 1;
+        } else {
+            return Err(err::SYNTAX);
+        }
+        i += 1;
+    }
+    if getlen && getidx {
+        return Err(CmdError::new(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
+        match ctx.lookup_read(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Str(s)) => Ok(s.to_vec()),
+            #[allow(unreachable_patterns)]
+            Some(_) => Err(CmdError::new(
+                "ERR The specified keys must contain string values",
+            )),
+        }
+    };
+    let a = fetch(argv.get(1))?;
+    let b = fetch(argv.get(2))?;
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1).saturating_mul(blen as u64 + 1);
+    if cells.saturating_mul(4) > ctx.config.proto_max_bulk_len {
+        return Err(CmdError::new(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let w = blen + 1;
+    let mut dp: Vec<u32> = Vec::new();
+    dp.try_reserve_exact(cells as usize).map_err(|_| {
+        CmdError::new("ERR Insufficient memory, failed allocating transient memory for LCS")
+    })?;
+    dp.resize(cells as usize, 0);
+    for i in 1..=alen {
+        for j in 1..=blen {
+            dp[i * w + j] = if a[i - 1] == b[j - 1] {
+                dp[(i - 1) * w + j - 1] + 1
+            } else {
+                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
+            };
+        }
+    }
+    let total = dp[alen * w + blen] as usize;
+    if getlen {
+        ctx.out.int(total as i64);
+        return Ok(());
+    }
+    // Walk back from the end, collecting the LCS and its runs of consecutive matches.
+    let mut result = alloc::vec![0u8; total];
+    let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut open: Option<(usize, usize, usize, usize)> = None; // (a_start, a_end, b_start, b_end)
+    let (mut i, mut j, mut idx) = (alen, blen, total);
+    while i > 0 && j > 0 {
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            open = match open {
+                Some((as_, ae, bs, be)) if as_ == i && bs == j => Some((i - 1, ae, j - 1, be)),
+                Some(r) => {
+                    ranges.push(r);
+                    Some((i - 1, i - 1, j - 1, j - 1))
+                }
+                None => Some((i - 1, i - 1, j - 1, j - 1)),
+            };
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if dp[(i - 1) * w + j] > dp[i * w + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if let Some(r) = open.take() {
+                ranges.push(r);
+            }
+        }
+    }
+    if let Some(r) = open.take() {
+        ranges.push(r);
+    }
+    if !getidx {
+        ctx.out.bulk(&result);
+        return Ok(());
+    }
+    let kept: Vec<_> = ranges
+        .into_iter()
+        .filter(|r| (r.1 - r.0 + 1) as i64 >= minmatchlen)
+        .collect();
+    ctx.out.map(2);
+    ctx.out.bulk(b"matches");
+    ctx.out.array(kept.len());
+    for (as_, ae, bs, be) in kept {
+        ctx.out.array(2 + withmatchlen as usize);
+        ctx.out.array(2);
+        ctx.out.int(as_ as i64);
+        ctx.out.int(ae as i64);
+        ctx.out.array(2);
+        ctx.out.int(bs as i64);
+        ctx.out.int(be as i64);
+        if withmatchlen {
+            ctx.out.int((ae - as_ + 1) as i64);
+        }
+    }
+    ctx.out.bulk(b"len");
+    ctx.out.int(total as i64);
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! The keyspace: numbered databases of keys, with lazy and active expiry driven by a host clock.
+//!
+//! Time is always passed in (`now_ms`, unix milliseconds): core never reads a clock. A key whose expire
+//! time has passed is deleted when it is next looked up (lazy expiry) or when the host's cron calls
+//! [`Keyspace::expire_cycle`] (active expiry), which walks each database's table with a resize-safe cursor
+//! and samples keys that carry a TTL, the way Redis's active expire cycle does.
+
+use alloc::vec::Vec;
+
+use crate::table::{Entry, Table, NO_EXPIRE};
+use crate::types::Value;
+
+/// Default number of databases (`databases` config).
+pub const DEFAULT_DATABASES: usize = 16;
+
+/// Keys with a TTL examined per sampling round of the active expire cycle.
+pub const EXPIRE_SAMPLE_KEYS: usize = 20;
+
+/// Buckets visited at most per sampling round, so a database with few TTLs costs little to sample.
+pub const EXPIRE_SAMPLE_BUCKETS_MAX: usize = 400;
+
+/// Counters the keyspace keeps for INFO stats.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct KeyspaceStats {
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+}
+
+/// One numbered database.
+pub struct Db {
+    table: Table<Value>,
+    /// Keys that carry an expire time.
+    volatile: usize,
+    /// Where the active expire cycle resumes its walk.
+    expire_cursor: u64,
+    /// Running average TTL of sampled keys (ms), for INFO keyspace `avg_ttl`.
+    pub avg_ttl_ms: u64,
+}
+
+impl Db {
+    pub fn new(seed: u64) -> Self {
+        Db {
+            table: Table::new(seed),
+            volatile: 0,
+            expire_cursor: 0,
+            avg_ttl_ms: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of keys with an expire time.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile
+    }
+
+    pub fn table(&self) -> &Table<Value> {
+        &self.table
+    }
+
+    pub fn table_mut(&mut self) -> &mut Table<Value> {
+        &mut self.table
+    }
+
+    /// Looks a key up, deleting it first if it has expired. Counts as an access.
+    pub fn get_entry(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry<Value>> {
+        if self.expire_if_needed(key, now_ms, stats) {
+            return None;
+        }
+        self.table.get_mut(key)
+    }
+
+    /// Looks a key up without deleting it when expired (expired keys read as absent).
+    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry<Value>> {
+        self.table.get(key).filter(|e| !is_expired(e, now_ms))
+    }
+
+    pub fn get(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Value> {
+        self.get_entry(key, now_ms, stats).map(|e| &mut e.value)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> bool {
+        self.get_entry(key, now_ms, stats).is_some()
+    }
+
+    /// Deletes `key` if it exists and has expired; true when it did.
+    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> bool {
+        match self.table.get(key) {
+            Some(e) if is_expired(e, now_ms) => {
+                self.remove(key);
+                stats.expired_keys += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stores `value` under `key`, replacing any old value. `expire_at_ms` is the new expire time, or
+    /// `None` to keep the old one (KEEPTTL); `Some(NO_EXPIRE)` clears it.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>, access_s: u32) {
+        if let Some(e) = self.table.get_mut(key) {
+            e.value = value;
+            e.access_s = access_s;
+            if let Some(at) = expire_at_ms {
+                let (was, now) = (e.has_expire(), at != NO_EXPIRE);
+                e.expire_at_ms = at;
+                self.adjust_volatile(was, now);
+            }
+        } else {
+            let at = expire_at_ms.unwrap_or(NO_EXPIRE);
+            self.table.insert_new(key, value, at, access_s);
+            self.adjust_volatile(false, at != NO_EXPIRE);
+        }
+    }
+
+    /// Inserts a key known to be absent and returns its value.
+    pub fn insert_new(&mut self, key: &[u8], value: Value, access_s: u32) -> &mut Value {
+        &mut self.table.insert_new(key, value, NO_EXPIRE, access_s).value
+    }
+
+    /// Removes a key (expired or not) and returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<alloc::boxed::Box<Entry<Value>>> {
+        let e = self.table.remove(key)?;
+        self.adjust_volatile(e.has_expire(), false);
+        Some(e)
+    }
+
+    /// Sets or clears (`NO_EXPIRE`) the expire time of an existing key; false when the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], expire_at_ms: u64) -> bool {
+        let Some(e) = self.table.get_mut(key) else {
+            return false;
+        };
+        let was = e.has_expire();
+        e.expire_at_ms = expire_at_ms;
+        self.adjust_volatile(was, expire_at_ms != NO_EXPIRE);
+        true
+    }
+
+    /// Inserts an entry taken from another database (MOVE, SWAPDB-less moves), keeping its TTL.
+    pub fn insert_entry(&mut self, key: &[u8], value: Value, expire_at_ms: u64, access_s: u32) {
+        debug_assert!(self.table.get(key).is_none());
+        self.table.insert_new(key, value, expire_at_ms, access_s);
+        self.adjust_volatile(false, expire_at_ms != NO_EXPIRE);
+    }
+
+    fn adjust_volatile(&mut self, was: bool, now: bool) {
+        match (was, now) {
+            (false, true) => self.volatile += 1,
+            (true, false) => self.volatile -= 1,
+            _ => {}
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.volatile = 0;
+        self.expire_cursor = 0;
+        self.avg_ttl_ms = 0;
+    }
+
+    /// One active-expiry sampling round: examines up to [`EXPIRE_SAMPLE_KEYS`] keys with a TTL and deletes
+    /// the expired ones. Returns (sampled, expired).
+    fn expire_round(&mut self, now_ms: u64) -> (usize, usize) {
+        let (mut sampled, mut expired, mut buckets, mut ttl_sum) = (0usize, 0usize, 0usize, 0u64);
+        let mut cursor = self.expire_cursor;
+        loop {
+            cursor = self.table.scan_remove(cursor, |e| {
+                if !e.has_expire() {
+                    return false;
+                }
+                sampled += 1;
+                if e.expire_at_ms <= now_ms {
+                    expired += 1;
+                    true
+                } else {
+                    ttl_sum += e.expire_at_ms - now_ms;
+                    false
+                }
+            });
+            buckets += 1;
+            if cursor == 0 || sampled >= EXPIRE_SAMPLE_KEYS || buckets >= EXPIRE_SAMPLE_BUCKETS_MAX
+            {
+                break;
+            }
+        }
+        self.expire_cursor = cursor;
+        self.volatile -= expired;
+        let live = sampled - expired;
+        if live > 0 {
+            // Same smoothing as Redis: each round's average counts for 2%.
+            let avg = ttl_sum / live as u64;
+            self.avg_ttl_ms = if self.avg_ttl_ms == 0 {
+                avg
+            } else {
+                (self.avg_ttl_ms / 50) * 49 + avg / 50
+            };
+        }
+        (sampled, expired)
+    }
+}
+
+#[inline]
+pub fn is_expired(e: &Entry<Value>, now_ms: u64) -> bool {
+    e.expire_at_ms != NO_EXPIRE && e.expire_at_ms <= now_ms
+}
+
+/// What one call of [`Keyspace::expire_cycle`] did.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpireReport {
+    pub sampled: usize,
+    pub expired: usize,
+    /// The budget ran out while some database still had more than a quarter of its sample expired.
+    pub budget_exhausted: bool,
+}
+
+/// All databases plus keyspace-wide counters.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    /// Where the next expire cycle starts, so every database gets its turn under a small budget.
+    expire_next_db: usize,
+    pub stats: KeyspaceStats,
+    /// Whether the active expire cycle runs (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: bool,
+    /// Writes since the last save (INFO `rdb_changes_since_last_save`).
+    pub dirty: u64,
+    rng: u64,
+}
+
+impl Keyspace {
+    /// `seed` seeds the tables' hashers and the random source behind RANDOMKEY; pass something random.
+    pub fn new(databases: usize, seed: u64) -> Self {
+        let databases = databases.max(1);
+        let dbs = (0..databases as u64)
+            .map(|i| Db::new(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        Keyspace {
+            dbs,
+            expire_next_db: 0,
+            stats: KeyspaceStats::default(),
+            active_expire: true,
+            dirty: 0,
+            rng: seed | 1,
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    pub fn db_mut(&mut self, i: usize) -> &mut Db {
+        &mut self.dbs[i]
+    }
+
+    /// A database and the keyspace counters, borrowed together.
+    pub fn db_and_stats(&mut self, i: usize) -> (&mut Db, &mut KeyspaceStats) {
+        (&mut self.dbs[i], &mut self.stats)
+    }
+
+    /// Two different databases at once (MOVE, COPY ... DB).
+    pub fn two_dbs(&mut self, a: usize, b: usize) -> (&mut Db, &mut Db) {
+        debug_assert_ne!(a, b);
+        if a < b {
+            let (x, y) = self.dbs.split_at_mut(b);
+            (&mut x[a], &mut y[0])
+        } else {
+            let (x, y) = self.dbs.split_at_mut(a);
+            (&mut y[0], &mut x[b])
+        }
+    }
+
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+
+    pub fn dbs(&self) -> impl Iterator<Item = &Db> {
+        self.dbs.iter()
+    }
+
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+
+    pub fn flush_all(&mut self) {
+        for db in &mut self.dbs {
+            db.clear();
+        }
+    }
+
+    /// A pseudo-random number (xorshift64*); not for anything security-sensitive.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Active expiry: samples keys with a TTL in each database and deletes the expired ones, repeating a
+    /// database while more than a quarter of its sample had expired, until `budget` keys were examined.
+    pub fn expire_cycle(&mut self, now_ms: u64, budget: usize) -> ExpireReport {
+        let mut report = ExpireReport::default();
+        if !self.active_expire {
+            return report;
+        }
+        let n = self.dbs.len();
+        for k in 0..n {
+            let i = (self.expire_next_db + k) % n;
+            let db = &mut self.dbs[i];
+            while db.volatile > 0 {
+                if report.sampled >= budget {
+                    report.budget_exhausted = true;
+                    self.expire_next_db = i;
+                    self.stats.expired_keys += report.expired as u64;
+                    return report;
+                }
+                let (sampled, expired) = db.expire_round(now_ms);
+                report.sampled += sampled;
+                report.expired += expired;
+                if sampled == 0 || expired * 4 <= sampled {
+                    break;
+                }
+            }
+        }
+        self.expire_next_db = (self.expire_next_db + 1) % n;
+        self.stats.expired_keys += report.expired as u64;
+        report
+    }
+
+    /// Cron housekeeping: shrinks sparse tables and spends `steps` rehash steps per rehashing database.
+    pub fn maintain_tables(&mut self, steps: usize) {
+        for db in &mut self.dbs {
+            db.table.shrink_if_sparse();
+            db.table.rehash_step(steps);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::string::CompactStr;
+    use alloc::format;
+
+    fn s(v: &str) -> Value {
+        Value::Str(CompactStr::from_value(v.as_bytes()))
+    }
+
+    #[test]
+    fn lazy_expiry_on_access() {
+        let mut ks = Keyspace::new(2, 42);
+        let (db, stats) = ks.db_and_stats(0);
+        db.set(b"a", s("1"), Some(1000), 0);
+        db.set(b"b", s("2"), Some(NO_EXPIRE), 0);
+        assert_eq!(db.volatile_len(), 1);
+        assert!(db.get(b"a", 999, stats).is_some());
+        assert!(db.get(b"a", 1000, stats).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn keepttl_and_overwrite() {
+        let mut ks = Keyspace::new(1, 1);
+        let db = ks.db_mut(0);
+        db.set(b"a", s("1"), Some(500), 0);
+        db.set(b"a", s("2"), None, 0);
+        assert_eq!(db.peek(b"a", 0).map(|e| e.expire_at_ms), Some(500));
+        db.set(b"a", s("3"), Some(NO_EXPIRE), 0);
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn active_expiry_clears_expired_keys_within_budget() {
+        let mut ks = Keyspace::new(16, 9);
+        for i in 0..5000 {
+            let k = format!("k{i}");
+            let at = if i % 2 == 0 { 100 } else { NO_EXPIRE };
+            ks.db_mut(3).set(k.as_bytes(), s("v"), Some(at), 0);
+        }
+        let r = ks.expire_cycle(200, 50);
+        assert!(r.sampled <= 50 + EXPIRE_SAMPLE_KEYS);
+        assert!(r.budget_exhausted);
+        let mut rounds = 0;
+        while ks.db(3).volatile_len() > 0 && rounds < 10_000 {
+            ks.expire_cycle(200, 1000);
+            rounds += 1;
+        }
+        assert_eq!(ks.db(3).len(), 2500);
+        assert_eq!(ks.stats.expired_keys, 2500);
+    }
+}

@@ -1,0 +1,33 @@
+//! Ember's engine: the keyspace, the Redis data types, the command table and the RESP codec, as a
+//! `#![no_std]` + `alloc` library shared by `ember-server` and the C ABI.
+//!
+//! Core never touches sockets, files, threads or clocks: the host passes the time in (`now_ms`) and calls
+//! [`keyspace::Keyspace::expire_cycle`] when it wants active expiry.
+//!
+//! # Layout
+//! - [`types`]: the values a key holds; [`types::string::CompactStr`] is the inline/integer/heap string.
+//! - [`table`]: Ember's hash table: chained entries, incremental rehash, resize-safe SCAN cursor.
+//! - [`keyspace`]: databases of keys with lazy and active expiry.
+//! - [`cmd`]: the command table, the execution context and the command families.
+//! - [`resp`]: the request parser and the RESP2/RESP3 reply writer.
+//! - [`glob`]: Redis-compatible glob matching for KEYS, SCAN MATCH and CONFIG GET.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod cmd;
+pub mod glob;
+pub mod keyspace;
+pub mod resp;
+pub mod table;
+pub mod types;
+
+/// Ember's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Redis version whose behaviour Ember matches; clients and the test suite pick features by it.
+pub const REDIS_VERSION: &str = "7.0.15";

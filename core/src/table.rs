@@ -1,0 +1,611 @@
+//! Ember's keyspace hash table: chained buckets, incremental rehashing, and a resize-safe SCAN cursor.
+//!
+//! Each entry is one allocation holding its key, value, expire time and access clock, so a key costs one
+//! allocation plus its bucket slot, and expire times need no second table keyed by the same string.
+//! Growing never pauses: like Redis's `dict.c`, a resize allocates the new bucket array and then moves a
+//! few buckets per operation ([`Table::rehash_step`]) and per cron tick ([`Table::rehash_for`]), looking up
+//! keys in both arrays meanwhile. [`Table::scan`] walks buckets in reverse-binary cursor order, which
+//! returns every entry present for the whole scan at least once even when the table grows or shrinks
+//! between calls.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::hash::BuildHasher;
+
+use crate::types::string::CompactStr;
+
+/// No expire time set.
+pub const NO_EXPIRE: u64 = 0;
+
+/// Smallest bucket array.
+const INITIAL_BUCKETS: usize = 4;
+
+/// Per rehash step, at most this many empty buckets are visited for each bucket to move.
+const EMPTY_VISITS_PER_STEP: usize = 10;
+
+/// A table shrinks when fewer than one in `SHRINK_RATIO` buckets would be used.
+const SHRINK_RATIO: usize = 8;
+
+pub struct Entry<V> {
+    next: Option<Box<Entry<V>>>,
+    pub key: CompactStr,
+    pub value: V,
+    /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
+    pub expire_at_ms: u64,
+    /// Last access, in host clock seconds (truncated); feeds OBJECT IDLETIME and LRU eviction.
+    pub access_s: u32,
+}
+
+impl<V> Entry<V> {
+    #[inline]
+    pub fn key_bytes(&self) -> &[u8] {
+        key_of(&self.key)
+    }
+
+    #[inline]
+    pub fn has_expire(&self) -> bool {
+        self.expire_at_ms != NO_EXPIRE
+    }
+}
+
+#[inline]
+fn key_of(k: &CompactStr) -> &[u8] {
+    // Keys are built with `CompactStr::from_bytes`, never integer-encoded.
+    k.raw().unwrap_or(&[])
+}
+
+struct Buckets<V> {
+    slots: Vec<Option<Box<Entry<V>>>>,
+    used: usize,
+}
+
+impl<V> Buckets<V> {
+    fn new(n: usize) -> Self {
+        let mut slots = Vec::with_capacity(n);
+        slots.resize_with(n, || None);
+        Buckets { slots, used: 0 }
+    }
+    fn empty() -> Self {
+        Buckets {
+            slots: Vec::new(),
+            used: 0,
+        }
+    }
+    #[inline]
+    fn mask(&self) -> u64 {
+        (self.slots.len() as u64).wrapping_sub(1)
+    }
+}
+
+pub struct Table<V> {
+    hasher: foldhash::fast::FixedState,
+    /// `ht[0]` is the live array; while rehashing, entries move from `ht[0]` to `ht[1]`.
+    ht: [Buckets<V>; 2],
+    /// Next bucket of `ht[0]` to move, while a rehash is in progress.
+    rehash_idx: Option<usize>,
+    /// Number of outstanding "pause rehash" holds (a snapshot walking the table).
+    rehash_paused: u32,
+}
+
+impl<V> Table<V> {
+    pub fn new(seed: u64) -> Self {
+        Table {
+            hasher: foldhash::fast::FixedState::with_seed(seed),
+            ht: [Buckets::empty(), Buckets::empty()],
+            rehash_idx: None,
+            rehash_paused: 0,
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ht[0].used + self.ht[1].used
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total bucket slots across both arrays.
+    pub fn bucket_count(&self) -> usize {
+        self.ht[0].slots.len() + self.ht[1].slots.len()
+    }
+
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
+    }
+
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&Entry<V>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in 0..self.table_count() {
+            let b = &self.ht[t];
+            let mut cur = b.slots[(h & b.mask()) as usize].as_deref();
+            while let Some(e) = cur {
+                if e.key_bytes() == key {
+                    return Some(e);
+                }
+                cur = e.next.as_deref();
+            }
+        }
+        None
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry<V>> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step(1);
+        let h = self.hash(key);
+        // While rehashing, find which array holds the key first; then walk that one chain mutably.
+        let t = if self.is_rehashing() && !self.chain_contains(0, h, key) {
+            1
+        } else {
+            0
+        };
+        let mask = self.ht[t].mask();
+        let mut cur = self.ht[t].slots[(h & mask) as usize].as_deref_mut();
+        while let Some(e) = cur {
+            if e.key_bytes() == key {
+                return Some(e);
+            }
+            cur = e.next.as_deref_mut();
+        }
+        None
+    }
+
+    fn chain_contains(&self, t: usize, h: u64, key: &[u8]) -> bool {
+        let b = &self.ht[t];
+        let mut cur = b.slots[(h & b.mask()) as usize].as_deref();
+        while let Some(e) = cur {
+            if e.key_bytes() == key {
+                return true;
+            }
+            cur = e.next.as_deref();
+        }
+        false
+    }
+
+    /// Inserts a key that the caller knows is absent, and returns its entry.
+    pub fn insert_new(
+        &mut self,
+        key: &[u8],
+        value: V,
+        expire_at_ms: u64,
+        access_s: u32,
+    ) -> &mut Entry<V> {
+        debug_assert!(self.get(key).is_none());
+        self.rehash_step(1);
+        self.grow_if_needed();
+        let h = self.hash(key);
+        let t = if self.is_rehashing() { 1 } else { 0 };
+        let b = &mut self.ht[t];
+        let idx = (h & b.mask()) as usize;
+        let next = b.slots[idx].take();
+        b.used += 1;
+        let entry = Box::new(Entry {
+            next,
+            key: CompactStr::from_bytes(key),
+            value,
+            expire_at_ms,
+            access_s,
+        });
+        b.slots[idx].insert(entry)
+    }
+
+    /// Removes `key` and returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Box<Entry<V>>> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step(1);
+        let h = self.hash(key);
+        for t in 0..self.table_count() {
+            let mask = self.ht[t].mask();
+            let b = &mut self.ht[t];
+            let mut link = &mut b.slots[(h & mask) as usize];
+            loop {
+                match link {
+                    None => break,
+                    Some(e) if e.key_bytes() == key => {
+                        let mut removed = link.take()?;
+                        *link = removed.next.take();
+                        b.used -= 1;
+                        return Some(removed);
+                    }
+                    Some(e) => link = &mut e.next,
+                }
+            }
+        }
+        None
+    }
+
+    /// Drops every entry and returns the table to its initial empty state.
+    pub fn clear(&mut self) {
+        for b in &mut self.ht {
+            // Unlink chains iteratively: a long chain dropped recursively could exhaust the stack.
+            for slot in b.slots.iter_mut() {
+                let mut cur = slot.take();
+                while let Some(mut e) = cur {
+                    cur = e.next.take();
+                }
+            }
+            *b = Buckets::empty();
+        }
+        self.rehash_idx = None;
+    }
+
+    #[inline]
+    fn table_count(&self) -> usize {
+        if self.is_rehashing() {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn grow_if_needed(&mut self) {
+        if self.is_rehashing() {
+            return;
+        }
+        let size = self.ht[0].slots.len();
+        if size == 0 {
+            self.ht[0] = Buckets::new(INITIAL_BUCKETS);
+        } else if self.ht[0].used >= size {
+            self.start_resize((self.ht[0].used + 1).next_power_of_two() * 2);
+        }
+    }
+
+    /// Starts shrinking when the table is mostly empty; the host calls this from its cron.
+    pub fn shrink_if_sparse(&mut self) {
+        if self.is_rehashing() || self.rehash_paused > 0 {
+            return;
+        }
+        let size = self.ht[0].slots.len();
+        let used = self.ht[0].used;
+        if size > INITIAL_BUCKETS && used * SHRINK_RATIO < size {
+            self.start_resize(used.max(INITIAL_BUCKETS).next_power_of_two());
+        }
+    }
+
+    fn start_resize(&mut self, buckets: usize) {
+        if buckets == self.ht[0].slots.len() {
+            return;
+        }
+        self.ht[1] = Buckets::new(buckets);
+        self.rehash_idx = Some(0);
+    }
+
+    /// Pauses incremental rehashing (while something walks the buckets directly); pair with resume.
+    pub fn pause_rehash(&mut self) {
+        self.rehash_paused += 1;
+    }
+
+    pub fn resume_rehash(&mut self) {
+        self.rehash_paused = self.rehash_paused.saturating_sub(1);
+    }
+
+    /// Moves up to `n` buckets to the new array, visiting at most `10 * n` empty ones. Returns true while
+    /// a rehash is still in progress.
+    pub fn rehash_step(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else {
+            return false;
+        };
+        if self.rehash_paused > 0 {
+            return true;
+        }
+        let mut empty_visits = n * EMPTY_VISITS_PER_STEP;
+        let mut moved = 0;
+        let [old, new] = &mut self.ht;
+        let new_mask = new.mask();
+        while moved < n && old.used > 0 {
+            debug_assert!(idx < old.slots.len());
+            let mut chain = old.slots[idx].take();
+            if chain.is_none() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    break;
+                }
+                continue;
+            }
+            while let Some(mut e) = chain {
+                chain = e.next.take();
+                let h = self.hasher.hash_one(key_of(&e.key));
+                let slot = &mut new.slots[(h & new_mask) as usize];
+                e.next = slot.take();
+                *slot = Some(e);
+                old.used -= 1;
+                new.used += 1;
+            }
+            idx += 1;
+            moved += 1;
+        }
+        if old.used == 0 {
+            self.ht.swap(0, 1);
+            self.ht[1] = Buckets::empty();
+            self.rehash_idx = None;
+            false
+        } else {
+            self.rehash_idx = Some(idx);
+            true
+        }
+    }
+
+    /// Rehashes in steps of 100 buckets until done or `keep_going` says stop (a time budget).
+    pub fn rehash_for(&mut self, mut keep_going: impl FnMut() -> bool) {
+        while self.rehash_step(100) && keep_going() {}
+    }
+
+    /// Visits the buckets at `cursor` (see the module doc) and returns the next cursor, 0 when done.
+    pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a Entry<V>)) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor;
+        let mut emit = |b: &'a Buckets<V>, v: u64| {
+            let mut cur = b.slots[(v & b.mask()) as usize].as_deref();
+            while let Some(e) = cur {
+                visit(e);
+                cur = e.next.as_deref();
+            }
+        };
+        if !self.is_rehashing() {
+            let t0 = &self.ht[0];
+            emit(t0, v);
+            v |= !t0.mask();
+            return next_cursor(v);
+        }
+        let (small, large) = if self.ht[0].slots.len() <= self.ht[1].slots.len() {
+            (&self.ht[0], &self.ht[1])
+        } else {
+            (&self.ht[1], &self.ht[0])
+        };
+        let (m0, m1) = (small.mask(), large.mask());
+        emit(small, v);
+        loop {
+            emit(large, v);
+            v |= !m1;
+            v = next_cursor(v);
+            if v & (m0 ^ m1) == 0 {
+                break;
+            }
+        }
+        v
+    }
+
+    /// Mutable variant of [`Table::scan`] used by active expiry: `visit` returns true to delete the entry.
+    pub fn scan_remove(
+        &mut self,
+        cursor: u64,
+        mut visit: impl FnMut(&mut Entry<V>) -> bool,
+    ) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor;
+        let mut sweep = |b: &mut Buckets<V>, v: u64| {
+            let mask = b.mask();
+            let mut link = &mut b.slots[(v & mask) as usize];
+            loop {
+                let remove = match link.as_deref_mut() {
+                    None => break,
+                    Some(e) => visit(e),
+                };
+                if remove {
+                    let Some(mut removed) = link.take() else {
+                        break;
+                    };
+                    *link = removed.next.take();
+                    b.used -= 1;
+                } else {
+                    match link {
+                        None => break,
+                        Some(e) => link = &mut e.next,
+                    }
+                }
+            }
+        };
+        if !self.is_rehashing() {
+            let t0 = &mut self.ht[0];
+            sweep(t0, v);
+            v |= !t0.mask();
+            return next_cursor(v);
+        }
+        let (a, b) = self.ht.split_at_mut(1);
+        let (small, large) = if a[0].slots.len() <= b[0].slots.len() {
+            (&mut a[0], &mut b[0])
+        } else {
+            (&mut b[0], &mut a[0])
+        };
+        let (m0, m1) = (small.mask(), large.mask());
+        sweep(small, v);
+        loop {
+            sweep(large, v);
+            v |= !m1;
+            v = next_cursor(v);
+            if v & (m0 ^ m1) == 0 {
+                break;
+            }
+        }
+        v
+    }
+
+    /// A uniformly chosen bucket's entry; `rand` supplies random numbers.
+    pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<&Entry<V>> {
+        if self.is_empty() {
+            return None;
+        }
+        let (start, n0) = match self.rehash_idx {
+            Some(i) => (i, self.ht[0].slots.len()),
+            None => (0, self.ht[0].slots.len()),
+        };
+        let total = n0 + self.ht[1].slots.len();
+        let span = (total - start) as u64;
+        // Random probes first; a sparse table falls back to a linear walk from a random bucket so the
+        // search is always bounded.
+        let pick = |i: usize| -> Option<&Box<Entry<V>>> {
+            if i < n0 {
+                self.ht[0].slots[i].as_ref()
+            } else {
+                self.ht[1].slots[i - n0].as_ref()
+            }
+        };
+        let mut head = None;
+        for _ in 0..64 {
+            let i = start + (rand() % span) as usize;
+            if let Some(e) = pick(i) {
+                head = Some(e);
+                break;
+            }
+        }
+        if head.is_none() {
+            let from = (rand() % span) as usize;
+            head = (0..total - start)
+                .map(|k| start + (from + k) % (total - start))
+                .find_map(pick);
+        }
+        let head = head?;
+        let mut chain_len = 0u64;
+        let mut cur = Some(&**head);
+        while let Some(e) = cur {
+            chain_len += 1;
+            cur = e.next.as_deref();
+        }
+        let mut k = rand() % chain_len;
+        let mut cur: &Entry<V> = head;
+        while k > 0 {
+            cur = cur.next.as_deref()?;
+            k -= 1;
+        }
+        Some(cur)
+    }
+
+    /// Heap bytes used by the bucket arrays (entries are counted by their owners).
+    pub fn bucket_bytes(&self) -> usize {
+        self.bucket_count() * core::mem::size_of::<Option<Box<Entry<V>>>>()
+    }
+
+    /// Iterates over all entries (order unspecified).
+    pub fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
+        self.ht
+            .iter()
+            .flat_map(|b| b.slots.iter())
+            .flat_map(|slot| {
+                let mut cur = slot.as_deref();
+                core::iter::from_fn(move || {
+                    let e = cur?;
+                    cur = e.next.as_deref();
+                    Some(e)
+                })
+            })
+    }
+}
+
+impl<V> Drop for Table<V> {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// Increments the reversed cursor: reverse the bits, add one, reverse back.
+#[inline]
+fn next_cursor(v: u64) -> u64 {
+    v.reverse_bits().wrapping_add(1).reverse_bits()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeSet;
+    use alloc::format;
+    use alloc::vec::Vec;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove_through_rehash() {
+        let mut t: Table<usize> = Table::new(7);
+        for i in 0..10_000 {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+            assert_eq!(t.get(&key(i / 2)).map(|e| e.value), Some(i / 2));
+        }
+        assert_eq!(t.len(), 10_000);
+        for i in (0..10_000).step_by(2) {
+            assert_eq!(t.remove(&key(i)).map(|e| e.value), Some(i));
+        }
+        assert_eq!(t.len(), 5_000);
+        assert!(t.get(&key(4)).is_none());
+        assert_eq!(t.get(&key(5)).map(|e| e.value), Some(5));
+        assert_eq!(t.iter().count(), 5_000);
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_across_resizes() {
+        let mut t: Table<usize> = Table::new(1);
+        for i in 0..1000 {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+        }
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            cursor = t.scan(cursor, |e| {
+                seen.insert(e.value);
+            });
+            // Grow and shrink the table between calls with keys that are not part of the stable set.
+            round += 1;
+            if round % 3 == 0 {
+                for j in 0..200 {
+                    t.insert_new(&key(100_000 + round * 1000 + j), 0, NO_EXPIRE, 0);
+                }
+            } else if round % 3 == 1 {
+                let extra: Vec<Vec<u8>> = t
+                    .iter()
+                    .filter(|e| e.value == 0 && e.key_bytes() != b"key:0")
+                    .map(|e| e.key_bytes().to_vec())
+                    .collect();
+                for k in extra {
+                    t.remove(&k);
+                }
+                t.shrink_if_sparse();
+            }
+            t.rehash_step(3);
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(&i), "key {i} missed");
+        }
+    }
+
+    #[test]
+    fn random_entry_finds_keys() {
+        let mut t: Table<usize> = Table::new(3);
+        assert!(t.random_entry(|| 4).is_none());
+        for i in 0..100 {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+        }
+        let mut x = 12345u64;
+        let mut rng = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..100 {
+            assert!(t.random_entry(&mut rng).is_some());
+        }
+    }
+}
