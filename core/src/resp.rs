@@ -516,6 +516,22 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// A big number: `(digits` in RESP3, a bulk string in RESP2.
+    pub fn bignum(&mut self, digits: &[u8]) {
+        if self.resp3() {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(digits);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits);
+        }
+    }
+
+    /// An attribute header of `len` pairs (RESP3 only; callers skip it in RESP2).
+    pub fn attribute(&mut self, len: usize) {
+        self.line(b'|', len as i64);
+    }
+
     /// Verbatim text (`=` with a 3-letter format in RESP3, a bulk string in RESP2).
     pub fn verbatim(&mut self, format: &[u8; 3], text: &[u8]) {
         if self.resp3() {

@@ -1,1 +1,121 @@
-fn main() {}
+//! ember-server: a Redis 7 compatible server over ember-core.
+//!
+//! Usage is redis-server's: `ember-server [/path/to/redis.conf] [--name value ...]`.
+//!
+//! # Layout
+//! - [`server`]: listeners, clients, the event loop, the cron and command dispatch.
+//! - [`client`]: per-connection state and buffers.
+//! - [`event`]: the `Poller` trait with its epoll and select backends.
+//! - [`cmd`]: the command table and the server-only command families (connection, CLIENT, CONFIG,
+//!   INFO, COMMAND, admin).
+//! - [`config`]: redis.conf parsing, `--name value` arguments, CONFIG GET/SET/REWRITE.
+//! - [`log`]: Redis-style log lines.
+//! - [`sys`]: the `syscall!` helper and small libc wrappers.
+//! - [`alloc`]: the counting allocator behind `used_memory`.
+
+mod alloc;
+mod client;
+mod cmd;
+mod config;
+mod event;
+mod log;
+mod server;
+mod sys;
+
+use std::sync::atomic::Ordering;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    server::SHUTDOWN_SIGNAL.store(true, Ordering::Relaxed);
+}
+
+fn install_signals() {
+    let handler: extern "C" fn(libc::c_int) = on_signal;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; SIG_IGN for SIGPIPE
+    // makes writes to closed sockets return EPIPE instead of killing the process.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "Ember server v={} (Redis compatible v={}) bits={} malloc=libc",
+            ember_core::VERSION,
+            ember_core::REDIS_VERSION,
+            usize::BITS
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("Usage: ember-server [/path/to/redis.conf] [--name value ...]");
+        println!("       ember-server --port 7777 --loglevel verbose");
+        println!(
+            "Defaults: 127.0.0.1:6379, no persistence configured until the persistence work lands."
+        );
+        return;
+    }
+    let config = match config::Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = log::configure(&config.get_str("loglevel"), &config.get_str("logfile")) {
+        eprintln!("Can't open the log file: {e}");
+        std::process::exit(1);
+    }
+    log_at!(Warning, "oO0OoO0OoO0Oo Ember is starting oO0OoO0OoO0Oo");
+    log_at!(
+        Warning,
+        "Ember version={} (Redis compatible version={}), bits={}, pid={}, just started",
+        ember_core::VERSION,
+        ember_core::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    if config.file.is_none() {
+        log_at!(Warning, "Warning: no config file specified, using the default config. In order to specify a config file use ember-server /path/to/redis.conf");
+    }
+    let dir = config.get_str("dir");
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            log_at!(Warning, "Can't chdir to '{dir}': {e}");
+            std::process::exit(1);
+        }
+    }
+    install_signals();
+    let mut srv = match server::Server::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            log_at!(
+                Warning,
+                "Failed creating the event loop. Error message: '{e}'"
+            );
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = srv.listen() {
+        log_at!(Warning, "{e}");
+        std::process::exit(1);
+    }
+    let pidfile = srv.config.get_str("pidfile");
+    if !pidfile.is_empty() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
+    }
+    log_at!(Notice, "Running mode=standalone, port={}.", srv.tcp_port);
+    log_at!(Notice, "Event loop backend: {}", srv.poller.name());
+    log_at!(Notice, "Server initialized");
+    log_at!(Notice, "Ready to accept connections");
+    if let Err(e) = srv.run() {
+        log_at!(Warning, "Event loop failed: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,630 @@
+//! Administrative commands: DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, LASTSAVE, ROLE, TIME, FUNCTION.
+
+use std::hash::BuildHasher;
+
+use ember_core::cmd::{acl, arg_i64, eq_ci, flags as f, CmdError, CmdResult, CommandInfo};
+use ember_core::resp::{Argv, Proto};
+use ember_core::types::Value;
+
+use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
+use crate::client::Client;
+use crate::server::Server;
+use crate::{log_at, sys};
+
+const ADM: u32 = acl::ADMIN | acl::SLOW | acl::DANGEROUS;
+
+static SLOWLOG_SUBS: &[CommandInfo] = &[
+    subcmd!(
+        "get",
+        -2,
+        f::ADMIN | f::LOADING | f::STALE,
+        ADM,
+        "Get the slow log's entries"
+    ),
+    subcmd!(
+        "len",
+        2,
+        f::ADMIN | f::LOADING | f::STALE,
+        ADM,
+        "Get the slow log's length"
+    ),
+    subcmd!(
+        "reset",
+        2,
+        f::ADMIN | f::LOADING | f::STALE,
+        ADM,
+        "Clear all entries from the slow log"
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SLOW,
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+static LATENCY_SUBS: &[CommandInfo] = &[
+    subcmd!(
+        "latest",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "Return the latest latency samples for all events."
+    ),
+    subcmd!(
+        "history",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "Return timestamp-latency samples for the event."
+    ),
+    subcmd!(
+        "reset",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "Reset latency data for one or more events."
+    ),
+    subcmd!(
+        "doctor",
+        2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "Return a human readable latency analysis report."
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SLOW,
+        "Show helpful text about the different subcommands."
+    ),
+];
+
+static FUNCTION_SUBS: &[CommandInfo] = &[
+    subcmd!(
+        "flush",
+        -2,
+        f::WRITE | f::NOSCRIPT,
+        acl::WRITE | acl::SLOW | acl::SCRIPTING,
+        "Deleting all functions"
+    ),
+    subcmd!(
+        "list",
+        -2,
+        f::NOSCRIPT,
+        acl::SLOW | acl::SCRIPTING,
+        "List information about all the functions"
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SLOW | acl::SCRIPTING,
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+pub static COMMANDS: &[ServerCommand] = &[
+    scmd!(
+        "debug",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "server",
+        debug,
+        "A container for debugging commands",
+        "1.0.0"
+    ),
+    scmd!(
+        "slowlog",
+        -2,
+        0,
+        acl::SLOW,
+        "server",
+        slowlog,
+        "A container for slow log commands",
+        "2.2.12",
+        SLOWLOG_SUBS
+    ),
+    scmd!(
+        "latency",
+        -2,
+        0,
+        acl::SLOW,
+        "server",
+        latency,
+        "A container for latency diagnostics commands",
+        "2.8.13",
+        LATENCY_SUBS
+    ),
+    scmd!(
+        "monitor",
+        1,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "server",
+        monitor,
+        "Listen for all requests received by the server in real time",
+        "1.0.0"
+    ),
+    scmd!(
+        "shutdown",
+        -1,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::NO_MULTI | f::ALLOW_BUSY,
+        ADM,
+        "server",
+        shutdown,
+        "Synchronously save the dataset to disk and then shut down the server",
+        "1.0.0"
+    ),
+    scmd!(
+        "lastsave",
+        1,
+        f::LOADING | f::STALE | f::FAST,
+        acl::ADMIN | acl::FAST | acl::DANGEROUS,
+        "server",
+        lastsave,
+        "Get the UNIX time stamp of the last successful save to disk",
+        "1.0.0"
+    ),
+    scmd!(
+        "role",
+        1,
+        f::NOSCRIPT | f::LOADING | f::STALE | f::FAST,
+        acl::ADMIN | acl::FAST | acl::DANGEROUS,
+        "server",
+        role,
+        "Return the role of the instance in the context of replication",
+        "2.8.12"
+    ),
+    scmd!(
+        "time",
+        1,
+        f::LOADING | f::STALE | f::FAST,
+        acl::FAST,
+        "server",
+        time,
+        "Return the current server time",
+        "2.6.0"
+    ),
+    scmd!(
+        "function",
+        -2,
+        0,
+        acl::SLOW,
+        "scripting",
+        function,
+        "A container for function commands",
+        "7.0.0",
+        FUNCTION_SUBS
+    ),
+];
+
+const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about the key and associated value.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn debug_allowed(s: &Server, c: &Client) -> CmdResult {
+    match s.config.get_str("enable-debug-command").as_str() {
+        "yes" => Ok(()),
+        "local" if c.unix || c.addr.starts_with("127.") || c.addr.starts_with("[::1]") => Ok(()),
+        _ => Err(CmdError::new("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")),
+    }
+}
+
+fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = argv.get(1);
+    if eq_ci(sub, "help") {
+        reply_help(c, DEBUG_HELP);
+        return Ok(());
+    }
+    debug_allowed(s, c)?;
+    let argc = argv.len();
+    if eq_ci(sub, "sleep") && argc == 3 {
+        let secs = ember_core::cmd::arg_f64(argv.get(2))?;
+        if secs > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        reply(c).ok();
+    } else if eq_ci(sub, "set-active-expire") && argc == 3 {
+        s.ks.active_expire = arg_i64(argv.get(2))? != 0;
+        reply(c).ok();
+    } else if eq_ci(sub, "log") && argc == 3 {
+        log_at!(
+            Warning,
+            "DEBUG LOG: {}",
+            String::from_utf8_lossy(argv.get(2))
+        );
+        reply(c).ok();
+    } else if eq_ci(sub, "object") && argc == 3 {
+        let now = sys::now_ms();
+        let Some(e) = s.ks.db(c.db).peek(argv.get(2), now) else {
+            return Err(CmdError::new("ERR no such key"));
+        };
+        let Value::Str(v) = &e.value;
+        let text = format!(
+            "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            e as *const _,
+            e.value.encoding_name(),
+            v.len() + 1,
+            e.access_s & ((1 << 24) - 1),
+            (now / 1000) as u32 - e.access_s.min((now / 1000) as u32)
+        );
+        reply(c).simple(text.as_bytes());
+    } else if eq_ci(sub, "digest") && argc == 2 {
+        let now = sys::now_ms();
+        let mut acc = [0u8; 20];
+        for (i, db) in s.ks.dbs().enumerate() {
+            for e in db
+                .table()
+                .iter()
+                .filter(|e| !ember_core::keyspace::is_expired(e, now))
+            {
+                let d = digest_entry(i as u64, e.key_bytes(), &e.value, e.expire_at_ms);
+                for (a, b) in acc.iter_mut().zip(d) {
+                    *a ^= b;
+                }
+            }
+        }
+        reply(c).simple(hex(&acc).as_bytes());
+    } else if eq_ci(sub, "digest-value") {
+        let now = sys::now_ms();
+        let digests: Vec<String> = argv
+            .tail(2)
+            .iter()
+            .map(|k| match s.ks.db(c.db).peek(k, now) {
+                Some(e) => hex(&digest_entry(0, b"", &e.value, 0)),
+                None => "0".repeat(40),
+            })
+            .collect();
+        let mut w = reply(c);
+        w.array(digests.len());
+        for d in digests {
+            w.simple(d.as_bytes());
+        }
+    } else if eq_ci(sub, "protocol") && argc == 3 {
+        debug_protocol(c, argv.get(2))?;
+    } else if eq_ci(sub, "change-repl-id") && argc == 2 {
+        s.replid = format!("{:040x}", sys::now_us() as u128 * 0x9E37_79B9_7F4A_7C15);
+        s.replid.truncate(40);
+        reply(c).ok();
+    } else {
+        return Err(ember_core::cmd::keys::unknown_subcommand("debug", sub));
+    }
+    Ok(())
+}
+
+/// A 20-byte digest of one key's content (DEBUG DIGEST, DEBUG DIGEST-VALUE).
+fn digest_entry(db: u64, key: &[u8], value: &Value, expire_at_ms: u64) -> [u8; 20] {
+    let Value::Str(v) = value;
+    let bytes = v.to_vec();
+    let mut out = [0u8; 20];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let h = foldhash::fast::FixedState::with_seed(0x51_7c_c1_b7_27_22_0a_95 ^ i as u64)
+            .hash_one((db, key, value.type_name(), &bytes, expire_at_ms));
+        chunk.copy_from_slice(&h.to_le_bytes()[..chunk.len()]);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// DEBUG PROTOCOL type: a sample reply of each RESP type.
+fn debug_protocol(c: &mut Client, name: &[u8]) -> CmdResult {
+    let resp3 = c.proto == Proto::Resp3;
+    let mut w = reply(c);
+    if eq_ci(name, "string") {
+        w.bulk(b"Hello World");
+    } else if eq_ci(name, "integer") {
+        w.int(12345);
+    } else if eq_ci(name, "double") {
+        w.double(3.141);
+    } else if eq_ci(name, "bignum") {
+        w.bignum(b"1234567999999999999999999999999999999");
+    } else if eq_ci(name, "null") {
+        w.null();
+    } else if eq_ci(name, "array") || eq_ci(name, "set") {
+        if eq_ci(name, "set") {
+            w.set(3);
+        } else {
+            w.array(3);
+        }
+        for j in 0..3 {
+            w.int(j);
+        }
+    } else if eq_ci(name, "map") {
+        w.map(3);
+        for j in 0..3 {
+            w.int(j);
+            w.boolean(j == 1);
+        }
+    } else if eq_ci(name, "attrib") {
+        if resp3 {
+            w.attribute(1);
+            w.bulk(b"key-popularity");
+            w.array(2);
+            w.bulk(b"key:123");
+            w.int(90);
+        }
+        w.bulk(b"Some real reply following the attribute");
+    } else if eq_ci(name, "push") {
+        if !resp3 {
+            return Err(CmdError::new("ERR RESP2 is not supported by this command"));
+        }
+        w.push(2);
+        w.bulk(b"server-cpu-usage");
+        w.int(42);
+        w.bulk(b"Some real reply following the push reply");
+    } else if eq_ci(name, "true") {
+        w.boolean(true);
+    } else if eq_ci(name, "false") {
+        w.boolean(false);
+    } else if eq_ci(name, "verbatim") {
+        w.verbatim(b"txt", b"This is a verbatim\nstring");
+    } else {
+        return Err(CmdError::new("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"));
+    }
+    Ok(())
+}
+
+const SLOWLOG_HELP: &[&str] = &[
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn slowlog(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = subcommand(&COMMANDS[1].info, argv)?;
+    match sub.name {
+        "get" => {
+            let mut count = 10i64;
+            if argv.len() == 3 {
+                count = arg_i64(argv.get(2))
+                    .ok()
+                    .filter(|&n| n >= -1)
+                    .ok_or(CmdError::new(
+                        "ERR count should be greater than or equal to -1",
+                    ))?;
+            } else if argv.len() > 3 {
+                return Err(ember_core::cmd::keys::subcommand_arity("slowlog", "get"));
+            }
+            let n = if count == -1 {
+                s.slowlog.len()
+            } else {
+                (count as usize).min(s.slowlog.len())
+            };
+            let mut w = reply(c);
+            w.array(n);
+            for e in s.slowlog.iter().take(n) {
+                w.array(6);
+                w.int(e.id as i64);
+                w.int(e.time_s as i64);
+                w.int(e.duration_us as i64);
+                w.array(e.args.len());
+                for a in &e.args {
+                    w.bulk(a);
+                }
+                w.bulk(e.addr.as_bytes());
+                w.bulk(&e.name);
+            }
+        }
+        "len" => reply(c).int(s.slowlog.len() as i64),
+        "reset" => {
+            s.slowlog.clear();
+            reply(c).ok();
+        }
+        _ => reply_help(c, SLOWLOG_HELP),
+    }
+    Ok(())
+}
+
+const LATENCY_HELP: &[&str] = &[
+    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn latency(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = subcommand(&COMMANDS[2].info, argv)?;
+    match sub.name {
+        "latest" => {
+            let mut events: Vec<_> = s
+                .latency
+                .iter()
+                .filter_map(|(k, h)| h.back().map(|l| (*k, *l)))
+                .collect();
+            events.sort();
+            let mut w = reply(c);
+            w.array(events.len());
+            for (name, (ts, ms)) in events {
+                w.array(4);
+                w.bulk(name.as_bytes());
+                w.int(ts as i64);
+                w.int(ms as i64);
+                w.int(*s.latency_max.get(name).unwrap_or(&ms) as i64);
+            }
+        }
+        "history" => {
+            let name = String::from_utf8_lossy(argv.get(2)).into_owned();
+            let samples: Vec<(u64, u64)> = s
+                .latency
+                .get(name.as_str())
+                .map(|h| h.iter().copied().collect())
+                .unwrap_or_default();
+            let mut w = reply(c);
+            w.array(samples.len());
+            for (ts, ms) in samples {
+                w.array(2);
+                w.int(ts as i64);
+                w.int(ms as i64);
+            }
+        }
+        "reset" => {
+            let n = if argv.len() == 2 {
+                let n = s.latency.len();
+                s.latency.clear();
+                s.latency_max.clear();
+                n
+            } else {
+                let mut n = 0;
+                for a in argv.tail(2).iter() {
+                    let name = String::from_utf8_lossy(a).into_owned();
+                    if s.latency.remove(name.as_str()).is_some() {
+                        n += 1;
+                    }
+                    s.latency_max.remove(name.as_str());
+                }
+                n
+            };
+            reply(c).int(n as i64);
+        }
+        "doctor" => {
+            let text = if s.latency.is_empty() {
+                "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better.\n".to_string()
+            } else {
+                let mut t =
+                    String::from("Dave, I have observed latency spikes in this Redis instance.\n");
+                for (k, h) in &s.latency {
+                    t.push_str(&format!(
+                        "{k}: {} latency spikes (max {}ms)\n",
+                        h.len(),
+                        s.latency_max.get(k).unwrap_or(&0)
+                    ));
+                }
+                t
+            };
+            reply(c).verbatim(b"txt", text.as_bytes());
+        }
+        _ => reply_help(c, LATENCY_HELP),
+    }
+    Ok(())
+}
+
+/// MONITOR. O(1).
+fn monitor(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    if !c.monitor {
+        c.monitor = true;
+        s.monitors.push(c.fd);
+    }
+    reply(c).ok();
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT].
+fn shutdown(s: &mut Server, _c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let mut abort = false;
+    for a in argv.tail(1).iter() {
+        if eq_ci(a, "abort") {
+            abort = true;
+        } else if !(eq_ci(a, "nosave") || eq_ci(a, "save") || eq_ci(a, "now") || eq_ci(a, "force"))
+        {
+            return Err(ember_core::cmd::err::SYNTAX);
+        }
+    }
+    if abort {
+        if argv.len() > 2 {
+            return Err(ember_core::cmd::err::SYNTAX);
+        }
+        return Err(CmdError::new("ERR No shutdown in progress."));
+    }
+    s.shutdown_requested = true;
+    Ok(())
+}
+
+fn lastsave(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    reply(c).int(s.lastsave_s as i64);
+    Ok(())
+}
+
+fn role(_s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    let mut w = reply(c);
+    w.array(3);
+    w.bulk(b"master");
+    w.int(0);
+    w.array(0);
+    Ok(())
+}
+
+fn time(_s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    let us = sys::now_us();
+    let mut w = reply(c);
+    w.array(2);
+    w.bulk_i64((us / 1_000_000) as i64);
+    w.bulk_i64((us % 1_000_000) as i64);
+    Ok(())
+}
+
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// FUNCTION FLUSH | LIST | HELP. Ember has no function engine yet, so the library is always empty:
+/// FLUSH empties it (a no-op) and LIST lists nothing.
+fn function(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = subcommand(&COMMANDS[8].info, argv)?;
+    match sub.name {
+        "flush" => {
+            match argv.len() {
+                2 => {}
+                3 if eq_ci(argv.get(2), "async") || eq_ci(argv.get(2), "sync") => {}
+                _ => {
+                    return Err(CmdError::new(
+                        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+                    ))
+                }
+            }
+            reply(c).ok();
+        }
+        "list" => reply(c).array(0),
+        _ => reply_help(c, FUNCTION_HELP),
+    }
+    Ok(())
+}

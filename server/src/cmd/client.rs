@@ -1,0 +1,312 @@
+//! CLIENT and its subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, REPLY, PAUSE, UNPAUSE,
+//! NO-EVICT, NO-TOUCH, HELP.
+
+use ember_core::cmd::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, CommandInfo};
+use ember_core::resp::Argv;
+
+use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
+use crate::client::{Client, ReplyMode};
+use crate::server::{Pause, Server};
+use crate::sys;
+
+const C: u32 = acl::CONNECTION | acl::SLOW;
+const ADM: u32 = acl::ADMIN | acl::DANGEROUS | acl::CONNECTION | acl::SLOW;
+
+static SUBS: &[CommandInfo] = &[
+    subcmd!("id", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Returns the client ID for the current connection"),
+    subcmd!("info", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Returns information about the current client connection."),
+    subcmd!("list", -2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Get the list of client connections"),
+    subcmd!("kill", -3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Kill the connection of a client"),
+    subcmd!("setname", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Set the current connection name"),
+    subcmd!("getname", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Get the current connection name"),
+    subcmd!("reply", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Instruct the server whether to reply to commands"),
+    subcmd!("pause", -3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Stop processing commands from clients for some time"),
+    subcmd!("unpause", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Resume processing of clients that were paused"),
+    subcmd!("no-evict", 3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Set client eviction mode for the current connection"),
+    subcmd!("no-touch", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
+    subcmd!("help", 2, f::LOADING | f::STALE, C, "Show helpful text about the different subcommands"),
+];
+
+pub static COMMANDS: &[ServerCommand] = &[scmd!(
+    "client",
+    -2,
+    f::NOSCRIPT,
+    acl::SLOW,
+    "connection",
+    client,
+    "A container for client connection commands",
+    "2.4.0",
+    SUBS
+)];
+
+const HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// Client names may not contain spaces, newlines or other special characters.
+pub fn validate_name(name: &[u8]) -> CmdResult {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(CmdError::new(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
+    if eq_ci(arg, "on") {
+        Ok(true)
+    } else if eq_ci(arg, "off") {
+        Ok(false)
+    } else {
+        Err(err::SYNTAX)
+    }
+}
+
+fn client(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = subcommand(&COMMANDS[0].info, argv)?;
+    let now = sys::now_ms();
+    match sub.name {
+        "id" => {
+            let id = c.id as i64;
+            reply(c).int(id);
+        }
+        "info" => {
+            let line = c.info_line(now) + "\n";
+            reply(c).verbatim(b"txt", line.as_bytes());
+        }
+        "list" => list(s, c, argv, now)?,
+        "kill" => kill(s, c, argv)?,
+        "setname" => {
+            let name = argv.get(2);
+            validate_name(name)?;
+            c.name = if name.is_empty() {
+                None
+            } else {
+                Some(name.to_vec())
+            };
+            reply(c).ok();
+        }
+        "getname" => match c.name.clone() {
+            Some(n) => reply(c).bulk(&n),
+            None => reply(c).null(),
+        },
+        "reply" => {
+            let mode = argv.get(2);
+            if eq_ci(mode, "on") {
+                c.reply_mode = ReplyMode::On;
+                reply(c).ok();
+            } else if eq_ci(mode, "off") {
+                c.reply_mode = ReplyMode::Off;
+            } else if eq_ci(mode, "skip") {
+                if c.reply_mode == ReplyMode::On {
+                    c.reply_mode = ReplyMode::SkipNext;
+                }
+            } else {
+                return Err(err::SYNTAX);
+            }
+        }
+        "pause" => {
+            let ms = arg_i64(argv.get(2))
+                .map_err(|_| CmdError::new("ERR timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::new("ERR timeout is negative"));
+            }
+            let write_only = match argv.len() {
+                3 => false,
+                4 if eq_ci(argv.get(3), "write") => true,
+                4 if eq_ci(argv.get(3), "all") => false,
+                _ => return Err(err::SYNTAX),
+            };
+            let until_ms = now.saturating_add(ms as u64);
+            // A new pause never shortens an existing one, and ALL wins over WRITE.
+            let (until_ms, write_only) = match &s.pause {
+                Some(p) => (p.until_ms.max(until_ms), p.write_only && write_only),
+                None => (until_ms, write_only),
+            };
+            s.pause = Some(Pause {
+                until_ms,
+                write_only,
+            });
+            reply(c).ok();
+        }
+        "unpause" => {
+            s.pause = None;
+            s.resume_paused();
+            reply(c).ok();
+        }
+        "no-evict" => {
+            c.no_evict = on_off(argv.get(2))?;
+            reply(c).ok();
+        }
+        "no-touch" => {
+            c.no_touch = on_off(argv.get(2))?;
+            reply(c).ok();
+        }
+        _ => reply_help(c, HELP),
+    }
+    Ok(())
+}
+
+fn type_matches(kind: &[u8]) -> Result<bool, CmdError> {
+    // Every Ember client is a normal client until replication and pub/sub arrive.
+    if eq_ci(kind, "normal") {
+        Ok(true)
+    } else if eq_ci(kind, "master")
+        || eq_ci(kind, "replica")
+        || eq_ci(kind, "slave")
+        || eq_ci(kind, "pubsub")
+    {
+        Ok(false)
+    } else {
+        Err(CmdError::owned(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(kind)
+        )))
+    }
+}
+
+/// CLIENT LIST [TYPE type] [ID id [id ...]].
+fn list(s: &mut Server, c: &mut Client, argv: Argv<'_>, now: u64) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut type_ok = true;
+    if argv.len() == 4 && eq_ci(argv.get(2), "type") {
+        type_ok = type_matches(argv.get(3))?;
+    } else if argv.len() > 3 && eq_ci(argv.get(2), "id") {
+        let mut v = Vec::new();
+        for a in argv.tail(3).iter() {
+            let id = arg_i64(a)
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or(CmdError::new("ERR Invalid client ID"))?;
+            v.push(id as u64);
+        }
+        ids = Some(v);
+    } else if argv.len() != 2 {
+        return Err(err::SYNTAX);
+    }
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    if type_ok {
+        let wanted = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+        for other in s.other_clients() {
+            if wanted(other.id) {
+                lines.push((other.id, other.info_line(now)));
+            }
+        }
+        if wanted(c.id) {
+            lines.push((c.id, c.info_line(now)));
+        }
+    }
+    lines.sort_by_key(|(id, _)| *id);
+    let mut text = String::new();
+    for (_, l) in lines {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    reply(c).verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+/// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [TYPE type] [USER user] [SKIPME yes/no].
+fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if argv.len() == 3 {
+        let addr = String::from_utf8_lossy(argv.get(2)).into_owned();
+        let mut n = s.kill_clients(|o| o.addr == addr);
+        if c.addr == addr {
+            c.close_after_reply = true;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(CmdError::new("ERR No such client"));
+        }
+        reply(c).ok();
+        return Ok(());
+    }
+    if argv.len() % 2 != 0 {
+        return Err(err::SYNTAX);
+    }
+    let (mut id, mut addr, mut laddr, mut user, mut skipme, mut type_ok) =
+        (None, None, None, None, true, true);
+    for pair in (2..argv.len()).step_by(2) {
+        let (k, v) = (argv.get(pair), argv.get(pair + 1));
+        if eq_ci(k, "id") {
+            let n = arg_i64(v)
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or(CmdError::new("ERR client-id should be greater than 0"))?;
+            id = Some(n as u64);
+        } else if eq_ci(k, "addr") {
+            addr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq_ci(k, "laddr") {
+            laddr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq_ci(k, "type") {
+            type_ok = type_matches(v)?;
+        } else if eq_ci(k, "user") {
+            user = Some(v.to_vec());
+        } else if eq_ci(k, "skipme") {
+            skipme = if eq_ci(v, "yes") {
+                true
+            } else if eq_ci(v, "no") {
+                false
+            } else {
+                return Err(err::SYNTAX);
+            };
+        } else {
+            return Err(err::SYNTAX);
+        }
+    }
+    let matches = |o: &Client| {
+        type_ok
+            && id.is_none_or(|i| o.id == i)
+            && addr.as_ref().is_none_or(|a| &o.addr == a)
+            && laddr.as_ref().is_none_or(|a| &o.laddr == a)
+            && user.as_ref().is_none_or(|u| u == b"default")
+    };
+    let mut n = s.kill_clients(matches);
+    if !skipme && matches(c) {
+        c.close_after_reply = true;
+        n += 1;
+    }
+    reply(c).int(n as i64);
+    Ok(())
+}

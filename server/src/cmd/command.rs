@@ -1,0 +1,309 @@
+//! COMMAND and its subcommands, generated from the command table: COUNT, INFO, DOCS, LIST, GETKEYS.
+
+use ember_core::cmd::{acl, eq_ci, flags as f, CmdError, CmdResult, CommandInfo};
+use ember_core::glob::glob_match;
+use ember_core::resp::{Argv, ReplyWriter};
+
+use super::{reply, reply_help, scmd, subcmd, subcommand, Registered, ServerCommand};
+use crate::client::Client;
+use crate::server::Server;
+
+const CONN: u32 = acl::CONNECTION | acl::SLOW;
+
+static SUBS: &[CommandInfo] = &[
+    subcmd!(
+        "count",
+        2,
+        f::LOADING | f::STALE,
+        CONN,
+        "Get total number of Redis commands"
+    ),
+    subcmd!(
+        "info",
+        -2,
+        f::LOADING | f::STALE,
+        CONN,
+        "Get array of specific Redis command details, or all when no argument is given."
+    ),
+    subcmd!(
+        "docs",
+        -2,
+        f::LOADING | f::STALE,
+        CONN,
+        "Get array of specific Redis command documentation"
+    ),
+    subcmd!(
+        "list",
+        -2,
+        f::LOADING | f::STALE,
+        CONN,
+        "Get an array of Redis command names"
+    ),
+    subcmd!(
+        "getkeys",
+        -4,
+        f::LOADING | f::STALE,
+        CONN,
+        "Extract keys given a full Redis command"
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        CONN,
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+pub static COMMANDS: &[ServerCommand] = &[scmd!(
+    "command",
+    -1,
+    f::LOADING | f::STALE,
+    CONN,
+    "server",
+    command,
+    "Get array of Redis command details",
+    "2.8.13",
+    SUBS
+)];
+
+const HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if argv.len() == 1 {
+        let mut w = reply(c);
+        w.array(s.commands.entries.len());
+        for e in &s.commands.entries {
+            write_info(&mut w, e.info, e.info.name);
+        }
+        return Ok(());
+    }
+    let sub = subcommand(&COMMANDS[0].info, argv)?;
+    match sub.name {
+        "count" => reply(c).int(s.commands.len() as i64),
+        "info" => {
+            let mut w = reply(c);
+            if argv.len() == 2 {
+                w.array(s.commands.entries.len());
+                for e in &s.commands.entries {
+                    write_info(&mut w, e.info, e.info.name);
+                }
+            } else {
+                w.array(argv.len() - 2);
+                for name in argv.tail(2).iter() {
+                    match find(s, name) {
+                        Some((info, full)) => write_info(&mut w, info, &full),
+                        None => w.null_array(),
+                    }
+                }
+            }
+        }
+        "docs" => {
+            let found: Vec<(&'static CommandInfo, String)> = if argv.len() == 2 {
+                s.commands
+                    .entries
+                    .iter()
+                    .map(|e| (e.info, e.info.name.to_string()))
+                    .collect()
+            } else {
+                argv.tail(2).iter().filter_map(|n| find(s, n)).collect()
+            };
+            let mut w = reply(c);
+            w.map(found.len());
+            for (info, full) in found {
+                w.bulk(full.as_bytes());
+                write_docs(&mut w, info);
+            }
+        }
+        "list" => {
+            let names: Vec<&str> = match argv.len() {
+                2 => s.commands.entries.iter().map(|e| e.info.name).collect(),
+                5 if eq_ci(argv.get(2), "filterby") => {
+                    let (kind, value) = (argv.get(3), argv.get(4));
+                    let keep = |e: &&Registered| -> bool {
+                        if eq_ci(kind, "pattern") {
+                            glob_match(value, e.info.name.as_bytes(), true)
+                        } else if eq_ci(kind, "aclcat") {
+                            acl::NAMES
+                                .iter()
+                                .any(|(bit, n)| e.info.acl & bit != 0 && eq_ci(value, n))
+                        } else {
+                            false
+                        }
+                    };
+                    if !(eq_ci(kind, "pattern") || eq_ci(kind, "aclcat") || eq_ci(kind, "module")) {
+                        return Err(ember_core::cmd::err::SYNTAX);
+                    }
+                    s.commands
+                        .entries
+                        .iter()
+                        .filter(keep)
+                        .map(|e| e.info.name)
+                        .collect()
+                }
+                _ => return Err(ember_core::cmd::err::SYNTAX),
+            };
+            let mut w = reply(c);
+            w.array(names.len());
+            for n in names {
+                w.bulk(n.as_bytes());
+            }
+        }
+        "getkeys" => {
+            let target = argv.tail(2);
+            let Some(e) = s.commands.get(target.get(0)) else {
+                return Err(CmdError::new("ERR Invalid command specified"));
+            };
+            if !e.info.arity_ok(target.len()) {
+                return Err(CmdError::new(
+                    "ERR Invalid number of arguments specified for command",
+                ));
+            }
+            let keys: Vec<usize> = e.info.key_positions(target.len()).collect();
+            if keys.is_empty() {
+                return Err(CmdError::new("ERR The command has no key arguments"));
+            }
+            let mut w = reply(c);
+            w.array(keys.len());
+            for k in keys {
+                w.bulk(target.get(k));
+            }
+        }
+        _ => reply_help(c, HELP),
+    }
+    Ok(())
+}
+
+/// Finds `name` or `parent|sub`, returning its description and full name.
+fn find(s: &Server, name: &[u8]) -> Option<(&'static CommandInfo, String)> {
+    let text = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match text.split_once('|') {
+        None => s
+            .commands
+            .get(name)
+            .map(|e| (e.info, e.info.name.to_string())),
+        Some((parent, sub)) => {
+            let p = s.commands.get(parent.as_bytes())?;
+            let info = p.info.subcommands.iter().find(|i| i.name == sub)?;
+            Some((info, format!("{}|{}", p.info.name, info.name)))
+        }
+    }
+}
+
+/// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL categories, tips, key
+/// specs, subcommands.
+fn write_info(w: &mut ReplyWriter<'_>, info: &CommandInfo, full_name: &str) {
+    w.array(10);
+    w.bulk(full_name.as_bytes());
+    w.int(info.arity as i64);
+    let flags: Vec<&str> = f::NAMES
+        .iter()
+        .filter(|(bit, _)| info.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    w.set(flags.len());
+    for n in flags {
+        w.simple(n.as_bytes());
+    }
+    w.int(info.first_key as i64);
+    w.int(info.last_key as i64);
+    w.int(info.key_step as i64);
+    let cats: Vec<&str> = acl::NAMES
+        .iter()
+        .filter(|(bit, _)| info.acl & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    w.set(cats.len());
+    for n in cats {
+        w.simple(format!("@{n}").as_bytes());
+    }
+    w.array(0);
+    if info.first_key > 0 {
+        write_key_spec(w, info);
+    } else {
+        w.array(0);
+    }
+    w.array(info.subcommands.len());
+    for sub in info.subcommands {
+        write_info(w, sub, &format!("{full_name}|{}", sub.name));
+    }
+}
+
+/// The Redis 7 key specification equivalent to the legacy (first, last, step) triple.
+fn write_key_spec(w: &mut ReplyWriter<'_>, info: &CommandInfo) {
+    w.array(1);
+    w.map(3);
+    w.bulk(b"flags");
+    let rw: &[u8] = if info.flags & f::WRITE != 0 {
+        b"RW"
+    } else {
+        b"RO"
+    };
+    w.array(1);
+    w.simple(rw);
+    w.bulk(b"begin_search");
+    w.map(2);
+    w.bulk(b"type");
+    w.bulk(b"index");
+    w.bulk(b"spec");
+    w.map(1);
+    w.bulk(b"index");
+    w.int(info.first_key as i64);
+    w.bulk(b"find_keys");
+    w.map(2);
+    w.bulk(b"type");
+    w.bulk(b"range");
+    w.bulk(b"spec");
+    w.map(3);
+    w.bulk(b"lastkey");
+    w.int(if info.last_key < 0 {
+        info.last_key as i64
+    } else {
+        (info.last_key - info.first_key) as i64
+    });
+    w.bulk(b"keystep");
+    w.int(info.key_step as i64);
+    w.bulk(b"limit");
+    w.int(0);
+}
+
+fn write_docs(w: &mut ReplyWriter<'_>, info: &CommandInfo) {
+    let has_subs = !info.subcommands.is_empty();
+    w.map(4 + has_subs as usize);
+    w.bulk(b"summary");
+    w.bulk(info.summary.as_bytes());
+    w.bulk(b"since");
+    w.bulk(info.since.as_bytes());
+    w.bulk(b"group");
+    w.bulk(info.group.as_bytes());
+    w.bulk(b"complexity");
+    w.bulk(info.complexity.as_bytes());
+    if has_subs {
+        w.bulk(b"subcommands");
+        w.map(info.subcommands.len());
+        for sub in info.subcommands {
+            w.bulk(format!("{}|{}", info.name, sub.name).as_bytes());
+            write_docs(w, sub);
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! INFO: the server's state in Redis's `section` / `field:value` text format.
+
+use std::fmt::Write;
+
+use ember_core::cmd::{acl, flags as f, CmdResult};
+use ember_core::resp::Argv;
+
+use super::{reply, scmd, ServerCommand};
+use crate::client::Client;
+use crate::server::Server;
+use crate::{alloc, sys};
+
+pub static COMMANDS: &[ServerCommand] = &[scmd!(
+    "info",
+    -1,
+    f::LOADING | f::STALE,
+    acl::SLOW | acl::DANGEROUS,
+    "server",
+    info,
+    "Get information and statistics about the server",
+    "1.0.0"
+)];
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+
+/// INFO [section [section ...]]. O(1) per section (commandstats: O(commands)).
+fn info(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let mut wanted: Vec<String> = Vec::new();
+    for a in argv.tail(1).iter() {
+        let name = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match name.as_str() {
+            "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            "all" => {
+                wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+                wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
+            }
+            "everything" => {
+                wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+                wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
+                wanted.push("modules".into());
+            }
+            _ => wanted.push(name),
+        }
+    }
+    if wanted.is_empty() {
+        wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    let mut out = String::new();
+    let mut done: Vec<&str> = Vec::new();
+    let all: Vec<&str> = DEFAULT_SECTIONS.iter().chain(ALL_EXTRA).copied().collect();
+    for section in all {
+        if !wanted.iter().any(|w| w == section) || done.contains(&section) {
+            continue;
+        }
+        done.push(section);
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        write_section(s, c, section, &mut out);
+    }
+    reply(c).verbatim(b"txt", out.as_bytes());
+    Ok(())
+}
+
+fn write_section(s: &Server, c: &Client, section: &str, out: &mut String) {
+    let now = sys::now_ms();
+    let title = match section {
+        "module_list" => "Modules".to_string(),
+        "errorstats" => "Errorstats".to_string(),
+        "commandstats" => "Commandstats".to_string(),
+        "latencystats" => "Latencystats".to_string(),
+        other => {
+            let mut t = other.to_string();
+            t[..1].make_ascii_uppercase();
+            t
+        }
+    };
+    let _ = write!(out, "# {title}\r\n");
+    let mut kv = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(out, "{k}:{v}\r\n");
+    };
+    match section {
+        "server" => {
+            let uptime = now.saturating_sub(s.start_ms) / 1000;
+            kv("redis_version", &ember_core::REDIS_VERSION);
+            kv("ember_version", &ember_core::VERSION);
+            kv("redis_git_sha1", &"00000000");
+            kv("redis_git_dirty", &0);
+            kv("redis_build_id", &"0");
+            kv("redis_mode", &"standalone");
+            kv("os", &os_name());
+            kv("arch_bits", &(usize::BITS));
+            kv("monotonic_clock", &"POSIX clock_gettime");
+            kv("multiplexing_api", &s.poller.name());
+            kv("atomicvar_api", &"c11-builtin");
+            kv("gcc_version", &"0.0.0");
+            kv("process_id", &std::process::id());
+            kv("process_supervised", &"no");
+            kv("run_id", &s.run_id);
+            kv("tcp_port", &s.tcp_port);
+            kv("server_time_usec", &sys::now_us());
+            kv("uptime_in_seconds", &uptime);
+            kv("uptime_in_days", &(uptime / 86400));
+            kv("hz", &s.hz);
+            kv("configured_hz", &s.config.get_int("hz"));
+            kv("lru_clock", &((now / 1000) & ((1 << 24) - 1)));
+            kv("executable", &s.executable);
+            kv(
+                "config_file",
+                &s.config
+                    .file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            kv("io_threads_active", &0);
+        }
+        "clients" => {
+            kv("connected_clients", &(s.client_count));
+            kv("cluster_connections", &0);
+            kv("maxclients", &s.config.get_int("maxclients"));
+            let (mut max_in, mut max_out) = (c.qbuf.len(), c.out.len());
+            for o in s.other_clients() {
+                max_in = max_in.max(o.qbuf.len());
+                max_out = max_out.max(o.out.len());
+            }
+            kv("client_recent_max_input_buffer", &max_in);
+            kv("client_recent_max_output_buffer", &max_out);
+            kv("blocked_clients", &0);
+            kv("tracking_clients", &0);
+            kv("clients_in_timeout_table", &0);
+        }
+        "memory" => {
+            let used = alloc::used();
+            let rss = alloc::rss();
+            let peak = alloc::peak().max(used);
+            kv("used_memory", &used);
+            kv("used_memory_human", &human_bytes(used as u64));
+            kv("used_memory_rss", &rss);
+            kv("used_memory_rss_human", &human_bytes(rss as u64));
+            kv("used_memory_peak", &peak);
+            kv("used_memory_peak_human", &human_bytes(peak as u64));
+            kv(
+                "used_memory_peak_perc",
+                &format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
+            );
+            let dataset: usize = s.ks.dbs().map(|d| d.table().bucket_bytes()).sum();
+            kv("used_memory_dataset", &used);
+            kv("used_memory_overhead", &dataset);
+            kv("used_memory_startup", &0);
+            kv("allocator_allocated", &used);
+            kv("allocator_resident", &rss);
+            kv("total_system_memory", &total_system_memory());
+            kv("used_memory_lua", &0);
+            kv("used_memory_scripts", &0);
+            let maxmemory = s.config.get_int("maxmemory");
+            kv("maxmemory", &maxmemory);
+            kv("maxmemory_human", &human_bytes(maxmemory as u64));
+            kv("maxmemory_policy", &s.config.get_str("maxmemory-policy"));
+            kv(
+                "mem_fragmentation_ratio",
+                &format!("{:.2}", rss as f64 / used.max(1) as f64),
+            );
+            kv("mem_allocator", &"libc");
+            kv("lazyfree_pending_objects", &0);
+        }
+        "persistence" => {
+            kv("loading", &0);
+            kv("async_loading", &0);
+            kv("current_cow_peak", &0);
+            kv("current_cow_size", &0);
+            kv("rdb_changes_since_last_save", &s.ks.dirty);
+            kv("rdb_bgsave_in_progress", &0);
+            kv("rdb_last_save_time", &s.lastsave_s);
+            kv("rdb_last_bgsave_status", &"ok");
+            kv("rdb_last_bgsave_time_sec", &-1);
+            kv("rdb_current_bgsave_time_sec", &-1);
+            kv("aof_enabled", &0);
+            kv("aof_rewrite_in_progress", &0);
+            kv("aof_rewrite_scheduled", &0);
+            kv("aof_last_rewrite_time_sec", &-1);
+            kv("aof_current_rewrite_time_sec", &-1);
+            kv("aof_last_bgrewrite_status", &"ok");
+            kv("aof_last_write_status", &"ok");
+            kv("module_fork_in_progress", &0);
+        }
+        "stats" => {
+            kv("total_connections_received", &s.stats.connections_received);
+            kv("total_commands_processed", &s.stats.commands_processed);
+            kv("instantaneous_ops_per_sec", &s.ops_per_sec());
+            kv("total_net_input_bytes", &s.stats.net_in);
+            kv("total_net_output_bytes", &s.stats.net_out);
+            kv("rejected_connections", &s.stats.rejected_connections);
+            kv("expired_keys", &s.ks.stats.expired_keys);
+            kv("evicted_keys", &0);
+            kv("evicted_clients", &0);
+            kv("keyspace_hits", &s.ks.stats.keyspace_hits);
+            kv("keyspace_misses", &s.ks.stats.keyspace_misses);
+            kv("pubsub_channels", &0);
+            kv("pubsub_patterns", &0);
+            kv("latest_fork_usec", &0);
+            kv("total_forks", &0);
+            kv(
+                "client_query_buffer_limit_disconnections",
+                &s.stats.client_qbuf_limit_disconnections,
+            );
+            kv(
+                "client_output_buffer_limit_disconnections",
+                &s.stats.client_outbuf_limit_disconnections,
+            );
+            kv("total_error_replies", &s.stats.error_replies);
+            kv("unexpected_error_replies", &0);
+            kv("dump_payload_sanitizations", &0);
+            kv("total_reads_processed", &0);
+            kv("total_writes_processed", &0);
+        }
+        "replication" => {
+            kv("role", &"master");
+            kv("connected_slaves", &0);
+            kv("master_failover_state", &"no-failover");
+            kv("master_replid", &s.replid);
+            kv(
+                "master_replid2",
+                &"0000000000000000000000000000000000000000",
+            );
+            kv("master_repl_offset", &0);
+            kv("second_repl_offset", &-1);
+            kv("repl_backlog_active", &0);
+            kv("repl_backlog_size", &s.config.get_int("repl-backlog-size"));
+            kv("repl_backlog_first_byte_offset", &0);
+            kv("repl_backlog_histlen", &0);
+        }
+        "cpu" => {
+            let (user, sys_t) = sys::cpu_times();
+            kv("used_cpu_sys", &format!("{sys_t:.6}"));
+            kv("used_cpu_user", &format!("{user:.6}"));
+            kv("used_cpu_sys_children", &"0.000000");
+            kv("used_cpu_user_children", &"0.000000");
+        }
+        "errorstats" => {
+            let mut errs: Vec<_> = s.stats.errors.iter().collect();
+            errs.sort();
+            for (code, n) in errs {
+                let _ = write!(out, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "cluster" => kv("cluster_enabled", &0),
+        "keyspace" => {
+            for (i, db) in s.ks.dbs().enumerate() {
+                if !db.is_empty() {
+                    let _ = write!(
+                        out,
+                        "db{i}:keys={},expires={},avg_ttl={}\r\n",
+                        db.len(),
+                        db.volatile_len(),
+                        db.avg_ttl_ms
+                    );
+                }
+            }
+        }
+        "commandstats" => {
+            for (i, e) in s.commands.entries.iter().enumerate() {
+                let st = &s.cmd_stats[i];
+                if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
+                    continue;
+                }
+                let per = if st.calls > 0 {
+                    st.usec as f64 / st.calls as f64
+                } else {
+                    0.0
+                };
+                let _ = write!(
+                    out,
+                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                    e.info.name, st.calls, st.usec, per, st.rejected, st.failed
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `1.50M`-style sizes as INFO prints them.
+pub fn human_bytes(n: u64) -> String {
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n}B")
+    } else if n < 1024 * 1024 {
+        format!("{:.2}K", f / 1024.0)
+    } else if n < 1024 * 1024 * 1024 {
+        format!("{:.2}M", f / 1048576.0)
+    } else {
+        format!("{:.2}G", f / 1073741824.0)
+    }
+}
+
+fn os_name() -> String {
+    // SAFETY: utsname is plain data that uname fills; we read it only on success.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if crate::syscall!(uname(&mut u)).is_err() {
+        return "unknown".into();
+    }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&u.sysname),
+        field(&u.release),
+        field(&u.machine)
+    )
+}
+
+fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages.max(0) as u64) * (size.max(0) as u64)
+}

@@ -1,0 +1,1049 @@
+//! The server: listeners, clients, the event loop, the cron, and command dispatch.
+//!
+//! One thread runs everything, like Redis: the poller reports ready sockets, each client's query buffer
+//! is parsed and executed command by command, replies are appended to its output buffer, and all
+//! buffers with pending output are flushed before the loop sleeps again. The cron runs `hz` times a
+//! second for active expiry, incremental rehashing, client timeouts and statistics.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ember_core::cmd::{flags, CmdError, CmdResult, CoreConfig, Effects, ExecCtx};
+use ember_core::keyspace::Keyspace;
+use ember_core::resp::{parse_command, Argv, ParseLimits, Parsed, ReplyWriter};
+
+use crate::client::{Client, ReplyMode, READ_CHUNK, READ_PER_EVENT_MAX};
+use crate::cmd::{CommandTable, Handler};
+use crate::config::Config;
+use crate::event::{new_poller, Event, Interest, Poller};
+use crate::{log_at, sys};
+
+/// Set by the SIGTERM/SIGINT handler; the loop shuts down when it sees it.
+pub static SHUTDOWN_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+/// Slowlog arguments kept per entry, and bytes kept per argument (Redis's limits).
+pub const SLOWLOG_ARGS_MAX: usize = 32;
+pub const SLOWLOG_ARG_BYTES_MAX: usize = 128;
+
+/// Samples kept per latency event.
+pub const LATENCY_HISTORY_MAX: usize = 160;
+
+/// Keys examined per active-expire call; the cron repeats calls within its time budget.
+const EXPIRE_BATCH_KEYS: usize = 200;
+
+struct Listener {
+    fd: RawFd,
+    unix: bool,
+    // Kept so the socket stays open; the fd above is borrowed from it.
+    _tcp: Option<TcpListener>,
+    _unix: Option<UnixListener>,
+}
+
+#[derive(Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time_s: u64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub net_in: u64,
+    pub net_out: u64,
+    pub error_replies: u64,
+    pub errors: HashMap<String, u64>,
+    /// (time ms, commands processed) samples for instantaneous_ops_per_sec.
+    pub ops_samples: VecDeque<(u64, u64)>,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+}
+
+pub struct Pause {
+    pub until_ms: u64,
+    /// Only write commands wait (CLIENT PAUSE ... WRITE).
+    pub write_only: bool,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub core_cfg: CoreConfig,
+    pub ks: Keyspace,
+    pub commands: CommandTable,
+    pub cmd_stats: Vec<CmdStat>,
+    pub poller: Box<dyn Poller>,
+    listeners: Vec<Listener>,
+    /// Clients indexed by file descriptor.
+    pub clients: Vec<Option<Box<Client>>>,
+    pub client_count: usize,
+    next_client_id: u64,
+    pending_writes: Vec<RawFd>,
+    pub stats: Stats,
+    pub slowlog: VecDeque<SlowlogEntry>,
+    pub slowlog_next_id: u64,
+    pub latency: HashMap<&'static str, VecDeque<(u64, u64)>>,
+    pub latency_max: HashMap<&'static str, u64>,
+    pub start_ms: u64,
+    pub run_id: String,
+    pub replid: String,
+    pub lastsave_s: u64,
+    pub pause: Option<Pause>,
+    pub shutdown_requested: bool,
+    pub monitors: Vec<RawFd>,
+    pub tcp_port: u16,
+    pub unix_path: Option<String>,
+    pub executable: String,
+    pub hz: u64,
+    cron_loops: u64,
+}
+
+impl Server {
+    pub fn new(config: Config) -> io::Result<Self> {
+        let seed = random_seed();
+        let databases = config.get_int("databases").max(1) as usize;
+        let poller = new_poller(&config.get_str("io-backend"))?;
+        let commands = CommandTable::build();
+        let cmd_stats = vec![CmdStat::default(); commands.len()];
+        let now = sys::now_ms();
+        let mut s = Server {
+            core_cfg: CoreConfig::default(),
+            ks: Keyspace::new(databases, seed),
+            commands,
+            cmd_stats,
+            poller,
+            listeners: Vec::new(),
+            clients: Vec::new(),
+            client_count: 0,
+            next_client_id: 1,
+            pending_writes: Vec::new(),
+            stats: Stats::default(),
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            latency: HashMap::new(),
+            latency_max: HashMap::new(),
+            start_ms: now,
+            run_id: hex_id(seed),
+            replid: hex_id(seed.rotate_left(17) ^ 0x5bd1_e995),
+            lastsave_s: now / 1000,
+            pause: None,
+            shutdown_requested: false,
+            monitors: Vec::new(),
+            tcp_port: 0,
+            unix_path: None,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            hz: 10,
+            cron_loops: 0,
+            config,
+        };
+        s.apply_config();
+        Ok(s)
+    }
+
+    /// Copies config values the hot paths read into plain fields.
+    pub fn apply_config(&mut self) {
+        self.core_cfg.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len") as u64;
+        self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
+        crate::log::set_level(&self.config.get_str("loglevel"));
+    }
+
+    /// Opens the TCP and Unix listeners the config asks for.
+    pub fn listen(&mut self) -> io::Result<()> {
+        let port = self.config.get_int("port") as u16;
+        let backlog = self.config.get_int("tcp-backlog") as i32;
+        if port != 0 {
+            let binds = self.config.get_str("bind");
+            for addr in binds.split_whitespace() {
+                let (optional, addr) = match addr.strip_prefix('-') {
+                    Some(a) => (true, a),
+                    None => (false, addr),
+                };
+                let ips: Vec<IpAddr> = match addr {
+                    "*" => vec![IpAddr::from([0, 0, 0, 0])],
+                    "::*" => vec!["::".parse().map_err(io::Error::other)?],
+                    a => vec![a
+                        .parse()
+                        .map_err(|_| io::Error::other(format!("invalid bind address '{a}'")))?],
+                };
+                for ip in ips {
+                    match bind_tcp(SocketAddr::new(ip, port), backlog) {
+                        Ok(l) => {
+                            self.tcp_port = l.local_addr()?.port();
+                            let fd = l.as_raw_fd();
+                            self.poller.add(fd, Interest::READ)?;
+                            self.listeners.push(Listener {
+                                fd,
+                                unix: false,
+                                _tcp: Some(l),
+                                _unix: None,
+                            });
+                        }
+                        Err(e) if optional => {
+                            log_at!(Verbose, "Skipping optional bind {ip}:{port}: {e}")
+                        }
+                        Err(e) => {
+                            return Err(io::Error::new(
+                                e.kind(),
+                                format!(
+                                    "Could not create server TCP listening socket {ip}:{port}: {e}"
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        let path = self.config.get_str("unixsocket");
+        if !path.is_empty() {
+            let _ = std::fs::remove_file(&path);
+            let l = UnixListener::bind(&path)?;
+            l.set_nonblocking(true)?;
+            let perm = self.config.get_int("unixsocketperm");
+            if perm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm as u32))?;
+            }
+            let fd = l.as_raw_fd();
+            self.poller.add(fd, Interest::READ)?;
+            self.listeners.push(Listener {
+                fd,
+                unix: true,
+                _tcp: None,
+                _unix: Some(l),
+            });
+            self.unix_path = Some(path);
+        }
+        if self.listeners.is_empty() {
+            return Err(io::Error::other(
+                "Configured to not listen anywhere, exiting.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the event loop until shutdown.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events: Vec<Event> = Vec::with_capacity(1024);
+        let mut next_cron = sys::now_ms();
+        loop {
+            let now = sys::now_ms();
+            let timeout = next_cron.saturating_sub(now);
+            self.poller.poll(&mut events, timeout)?;
+            for ev in events.iter().copied() {
+                if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
+                    let (fd, unix) = (l.fd, l.unix);
+                    self.accept_all(fd, unix);
+                    continue;
+                }
+                if ev.readable {
+                    self.handle_readable(ev.fd);
+                }
+                if ev.writable {
+                    self.flush_client(ev.fd);
+                }
+            }
+            self.flush_pending();
+            let now = sys::now_ms();
+            if now >= next_cron {
+                self.cron(now);
+                next_cron = now + 1000 / self.hz;
+            }
+            if SHUTDOWN_SIGNAL.load(Ordering::Relaxed) {
+                log_at!(Warning, "Received SIGTERM scheduling shutdown...");
+                self.shutdown_requested = true;
+            }
+            if self.shutdown_requested {
+                self.prepare_shutdown();
+                return Ok(());
+            }
+        }
+    }
+
+    pub fn prepare_shutdown(&mut self) {
+        log_at!(Warning, "User requested shutdown...");
+        self.flush_pending();
+        if let Some(p) = &self.unix_path {
+            let _ = std::fs::remove_file(p);
+        }
+        let pidfile = self.config.get_str("pidfile");
+        if !pidfile.is_empty() {
+            let _ = std::fs::remove_file(pidfile);
+        }
+        log_at!(Warning, "Ember is now ready to exit, bye bye...");
+    }
+
+    fn accept_all(&mut self, lfd: RawFd, unix: bool) {
+        // Accept a bounded batch per event, like Redis's MAX_ACCEPTS_PER_CALL.
+        for _ in 0..1000 {
+            let accepted = if unix {
+                accept_unix(lfd)
+            } else {
+                accept_tcp(lfd)
+            };
+            match accepted {
+                Ok((fd, addr, laddr)) => self.new_client(fd, unix, addr, laddr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log_at!(Warning, "Accepting client connection: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn new_client(&mut self, fd: RawFd, unix: bool, addr: String, laddr: String) {
+        self.stats.connections_received += 1;
+        let reject = |msg: &[u8]| {
+            let _ = sys::write(fd, msg);
+            sys::close(fd);
+        };
+        if sys::set_nonblocking(fd).is_err() {
+            sys::close(fd);
+            return;
+        }
+        if !unix {
+            let _ = sys::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+            let ka = self.config.get_int("tcp-keepalive");
+            if ka > 0 {
+                let _ = sys::set_keepalive(fd, ka as i32);
+            }
+        }
+        if self.client_count >= self.config.get_int("maxclients") as usize {
+            self.stats.rejected_connections += 1;
+            reject(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        let password_set = !self.config.get_str("requirepass").is_empty();
+        if !unix && self.config.get_bool("protected-mode") && !password_set && !is_loopback(&addr) {
+            self.stats.rejected_connections += 1;
+            reject(PROTECTED_MODE_ERROR.as_bytes());
+            return;
+        }
+        if let Err(e) = self.poller.add(fd, Interest::READ) {
+            log_at!(
+                Warning,
+                "Error registering fd event for the new client: {e} (fd={fd})"
+            );
+            self.stats.rejected_connections += 1;
+            reject(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let c = Client::new(id, fd, unix, addr, laddr, sys::now_ms(), !password_set);
+        let idx = fd as usize;
+        if self.clients.len() <= idx {
+            self.clients.resize_with(idx + 1, || None);
+        }
+        self.clients[idx] = Some(Box::new(c));
+        self.client_count += 1;
+        log_at!(
+            Verbose,
+            "Accepted client {}",
+            self.clients[idx]
+                .as_ref()
+                .map(|c| c.addr.as_str())
+                .unwrap_or("")
+        );
+    }
+
+    /// Takes a client out of the table for processing (put it back with [`Server::put_client`]).
+    fn take_client(&mut self, fd: RawFd) -> Option<Box<Client>> {
+        self.clients.get_mut(fd as usize)?.take()
+    }
+
+    fn put_client(&mut self, c: Box<Client>) {
+        let fd = c.fd as usize;
+        self.clients[fd] = Some(c);
+    }
+
+    pub fn free_client(&mut self, c: Box<Client>) {
+        let _ = self.poller.remove(c.fd);
+        self.monitors.retain(|&m| m != c.fd);
+        self.client_count -= 1;
+        log_at!(
+            Verbose,
+            "Client closed connection id={} addr={}",
+            c.id,
+            c.addr
+        );
+        drop(c);
+    }
+
+    fn handle_readable(&mut self, fd: RawFd) {
+        let Some(mut c) = self.take_client(fd) else {
+            return;
+        };
+        let qbuf_limit = self.config.get_int("client-query-buffer-limit") as usize;
+        let mut total = 0;
+        let mut eof = false;
+        loop {
+            let len = c.qbuf.len();
+            c.qbuf.resize(len + READ_CHUNK, 0);
+            match sys::read(fd, &mut c.qbuf[len..]) {
+                Ok(0) => {
+                    c.qbuf.truncate(len);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.qbuf.truncate(len + n);
+                    total += n;
+                    if n < READ_CHUNK || total >= READ_PER_EVENT_MAX {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    c.qbuf.truncate(len);
+                    if e.kind() != io::ErrorKind::WouldBlock
+                        && e.kind() != io::ErrorKind::Interrupted
+                    {
+                        eof = true;
+                    }
+                    break;
+                }
+            }
+        }
+        c.net_in += total as u64;
+        self.stats.net_in += total as u64;
+        if total > 0 {
+            c.last_interaction_ms = sys::now_ms();
+        }
+        if c.qbuf.len() > qbuf_limit {
+            log_at!(Warning, "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", c.info_line(sys::now_ms()), String::from_utf8_lossy(&c.qbuf[..c.qbuf.len().min(64)]));
+            self.stats.client_qbuf_limit_disconnections += 1;
+            self.free_client(c);
+            return;
+        }
+        self.process_input(&mut c);
+        if eof && !c.close_after_reply {
+            // The peer closed: answer what it sent (it may have half-closed), then go.
+            c.close_after_reply = true;
+        }
+        self.finish_client(c);
+    }
+
+    /// Puts a processed client back, queueing its output, or frees it.
+    fn finish_client(&mut self, c: Box<Client>) {
+        if c.close_asap {
+            self.free_client(c);
+            return;
+        }
+        let fd = c.fd;
+        let pending = c.pending_out() > 0;
+        let close = c.close_after_reply && !pending;
+        self.put_client(c);
+        if pending {
+            self.pending_writes.push(fd);
+        } else if close {
+            if let Some(c) = self.take_client(fd) {
+                self.free_client(c);
+            }
+        }
+    }
+
+    /// Parses and runs every complete command in the client's query buffer.
+    pub fn process_input(&mut self, c: &mut Client) {
+        let mut consumed_total = 0;
+        while !c.close_after_reply && !c.close_asap {
+            if c.paused {
+                break;
+            }
+            let limits = ParseLimits {
+                max_bulk_len: self.core_cfg.proto_max_bulk_len,
+                unauthenticated: !c.authenticated,
+            };
+            let input = &c.qbuf[consumed_total..];
+            let mut args = std::mem::take(&mut c.args);
+            match parse_command(input, &limits, &mut args) {
+                Ok(Parsed::Incomplete) => {
+                    c.args = args;
+                    break;
+                }
+                Ok(Parsed::Skip { consumed }) => {
+                    consumed_total += consumed;
+                    c.args = args;
+                }
+                Ok(Parsed::Command { consumed, source }) => {
+                    // Borrow the arguments from a detached query buffer so the client stays mutable.
+                    let qbuf = std::mem::take(&mut c.qbuf);
+                    let argv = args.argv(&qbuf[consumed_total..], source);
+                    let ran = self.call(c, argv);
+                    c.qbuf = qbuf;
+                    c.args = args;
+                    if !ran {
+                        // Paused: keep the command in the buffer to run later.
+                        c.paused = true;
+                        break;
+                    }
+                    consumed_total += consumed;
+                }
+                Err(e) => {
+                    c.args = args;
+                    let msg = e.to_string();
+                    log_at!(
+                        Verbose,
+                        "Protocol error ({msg}) from client: {}",
+                        c.info_line(sys::now_ms())
+                    );
+                    self.reply_error(c, &CmdError::owned(format!("ERR {msg}")));
+                    c.close_after_reply = true;
+                    consumed_total = c.qbuf.len();
+                    break;
+                }
+            }
+        }
+        if consumed_total > 0 {
+            c.qbuf.drain(..consumed_total.min(c.qbuf.len()));
+        }
+        if c.qbuf.is_empty() && c.qbuf.capacity() > 64 * 1024 {
+            c.qbuf = Vec::new();
+        }
+        self.check_output_limits(c);
+    }
+
+    /// Looks up and runs one command. Returns false when the command must wait for CLIENT PAUSE.
+    fn call(&mut self, c: &mut Client, argv: Argv<'_>) -> bool {
+        let name = argv.get(0);
+        let Some(idx) = self.commands.lookup(name) else {
+            let mut args = String::new();
+            for a in argv.tail(1).iter() {
+                if args.len() >= 128 {
+                    break;
+                }
+                let room = 128 - args.len();
+                let s = String::from_utf8_lossy(a);
+                let s: String = s.chars().take(room).collect();
+                args.push_str(&format!("'{s}' "));
+            }
+            let shown: String = String::from_utf8_lossy(name).chars().take(128).collect();
+            self.reply_error(
+                c,
+                &CmdError::owned(format!(
+                    "ERR unknown command '{shown}', with args beginning with: {args}"
+                )),
+            );
+            return true;
+        };
+        let entry = &self.commands.entries[idx];
+        let info = entry.info;
+        if !info.arity_ok(argv.len()) {
+            self.cmd_stats[idx].rejected += 1;
+            self.reply_error(
+                c,
+                &CmdError::owned(format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    info.name
+                )),
+            );
+            return true;
+        }
+        if !c.authenticated && info.flags & flags::NO_AUTH == 0 {
+            self.cmd_stats[idx].rejected += 1;
+            self.reply_error(c, &CmdError::new("NOAUTH Authentication required."));
+            return true;
+        }
+        if let Some(p) = &self.pause {
+            let waits = !p.write_only
+                || info.flags & flags::WRITE != 0
+                || info.name == "eval"
+                || info.name == "evalsha";
+            if waits && sys::now_ms() < p.until_ms {
+                return false;
+            }
+        }
+        c.last_cmd = info.name;
+        let reply_start = c.out.len();
+        let start_us = sys::now_us();
+        let handler = self.commands.entries[idx].handler;
+        let result = match handler {
+            Handler::Core(run) => self.run_core(c, run, argv),
+            Handler::Server(run) => run(self, c, argv),
+        };
+        let duration_us = sys::now_us().saturating_sub(start_us);
+        let st = &mut self.cmd_stats[idx];
+        st.calls += 1;
+        st.usec += duration_us;
+        self.stats.commands_processed += 1;
+        c.last_cmd = info.name;
+        if let Err(e) = result {
+            self.cmd_stats[idx].failed += 1;
+            self.reply_error(c, &e);
+        }
+        match c.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off | ReplyMode::Skip => c.out.truncate(reply_start),
+            ReplyMode::SkipNext => {}
+        }
+        if c.reply_mode == ReplyMode::Skip {
+            c.reply_mode = ReplyMode::On;
+        } else if c.reply_mode == ReplyMode::SkipNext && info.name != "client" {
+            c.reply_mode = ReplyMode::Skip;
+        }
+        if !self.monitors.is_empty() && info.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
+            self.feed_monitors(c, argv);
+        }
+        if info.flags & flags::SKIP_SLOWLOG == 0 {
+            self.slowlog_push(c, argv, duration_us);
+        }
+        let threshold_ms = self.config.get_int("latency-monitor-threshold") as u64;
+        if threshold_ms > 0 && duration_us / 1000 >= threshold_ms {
+            let event = if info.flags & flags::FAST != 0 {
+                "fast-command"
+            } else {
+                "command"
+            };
+            self.latency_add(event, duration_us / 1000);
+        }
+        true
+    }
+
+    fn run_core(
+        &mut self,
+        c: &mut Client,
+        run: fn(&mut ExecCtx<'_>, Argv<'_>) -> CmdResult,
+        argv: Argv<'_>,
+    ) -> CmdResult {
+        let mut ctx = ExecCtx {
+            ks: &mut self.ks,
+            db: c.db,
+            now_ms: sys::now_ms(),
+            out: ReplyWriter::new(&mut c.out, c.proto),
+            config: &self.core_cfg,
+            no_touch: c.no_touch,
+            effects: Effects::default(),
+        };
+        let r = run(&mut ctx, argv);
+        if let Some(db) = ctx.effects.select_db {
+            c.db = db;
+        }
+        r
+    }
+
+    /// Writes an error reply and counts it in the error stats.
+    pub fn reply_error(&mut self, c: &mut Client, e: &CmdError) {
+        let text = e.0.as_ref();
+        let code = text.split(' ').next().unwrap_or("ERR");
+        self.stats.error_replies += 1;
+        *self.stats.errors.entry(code.to_string()).or_insert(0) += 1;
+        ReplyWriter::new(&mut c.out, c.proto).error(text.as_bytes());
+    }
+
+    fn feed_monitors(&mut self, c: &Client, argv: Argv<'_>) {
+        let now_us = sys::now_us();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            now_us / 1_000_000,
+            now_us % 1_000_000,
+            c.db,
+            if c.unix {
+                "unix:".to_string() + self.unix_path.as_deref().unwrap_or("")
+            } else {
+                c.addr.clone()
+            }
+        );
+        for a in argv.iter() {
+            line.push_str(" \"");
+            for &b in a {
+                match b {
+                    b'\\' => line.push_str("\\\\"),
+                    b'"' => line.push_str("\\\""),
+                    b'\n' => line.push_str("\\n"),
+                    b'\r' => line.push_str("\\r"),
+                    b'\t' => line.push_str("\\t"),
+                    7 => line.push_str("\\a"),
+                    8 => line.push_str("\\b"),
+                    0x20..=0x7e => line.push(b as char),
+                    _ => line.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            line.push('"');
+        }
+        line.push_str("\r\n");
+        let monitors = self.monitors.clone();
+        for fd in monitors {
+            if fd == c.fd {
+                continue;
+            }
+            if let Some(Some(m)) = self.clients.get_mut(fd as usize) {
+                m.out.extend_from_slice(line.as_bytes());
+                self.pending_writes.push(fd);
+            }
+        }
+    }
+
+    fn slowlog_push(&mut self, c: &Client, argv: Argv<'_>, duration_us: u64) {
+        let threshold = self.config.get_int("slowlog-log-slower-than");
+        if threshold < 0 || duration_us < threshold as u64 {
+            return;
+        }
+        let mut args: Vec<Vec<u8>> = Vec::new();
+        let argc = argv.len();
+        for (i, a) in argv.iter().enumerate() {
+            if i == SLOWLOG_ARGS_MAX - 1 && argc > SLOWLOG_ARGS_MAX {
+                args.push(
+                    format!("... ({} more arguments)", argc - SLOWLOG_ARGS_MAX + 1).into_bytes(),
+                );
+                break;
+            }
+            if a.len() > SLOWLOG_ARG_BYTES_MAX {
+                let mut v = a[..SLOWLOG_ARG_BYTES_MAX].to_vec();
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - SLOWLOG_ARG_BYTES_MAX).as_bytes(),
+                );
+                args.push(v);
+            } else {
+                args.push(a.to_vec());
+            }
+        }
+        let entry = SlowlogEntry {
+            id: self.slowlog_next_id,
+            time_s: sys::now_ms() / 1000,
+            duration_us,
+            args,
+            addr: c.addr.clone(),
+            name: c.name.clone().unwrap_or_default(),
+        };
+        self.slowlog_next_id += 1;
+        self.slowlog.push_front(entry);
+        let max = self.config.get_int("slowlog-max-len").max(0) as usize;
+        self.slowlog.truncate(max);
+    }
+
+    pub fn latency_add(&mut self, event: &'static str, ms: u64) {
+        let now_s = sys::now_ms() / 1000;
+        let h = self.latency.entry(event).or_default();
+        match h.back_mut() {
+            Some(last) if last.0 == now_s => last.1 = last.1.max(ms),
+            _ => h.push_back((now_s, ms)),
+        }
+        while h.len() > LATENCY_HISTORY_MAX {
+            h.pop_front();
+        }
+        let m = self.latency_max.entry(event).or_insert(0);
+        *m = (*m).max(ms);
+    }
+
+    /// Closes clients whose output passed the configured hard limit, or the soft limit for too long.
+    fn check_output_limits(&mut self, c: &mut Client) {
+        let (hard, soft, soft_s) = self.config.output_limits()[0];
+        let used = c.pending_out() as u64;
+        let now = sys::now_ms();
+        let over_soft = soft > 0 && used > soft;
+        if !over_soft {
+            c.soft_limit_since_ms = 0;
+        } else if c.soft_limit_since_ms == 0 {
+            c.soft_limit_since_ms = now;
+        }
+        let soft_expired = over_soft && now.saturating_sub(c.soft_limit_since_ms) / 1000 >= soft_s;
+        if (hard > 0 && used > hard) || soft_expired {
+            log_at!(
+                Warning,
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info_line(now)
+            );
+            self.stats.client_outbuf_limit_disconnections += 1;
+            c.close_asap = true;
+        }
+    }
+
+    fn flush_pending(&mut self) {
+        let fds = std::mem::take(&mut self.pending_writes);
+        for fd in fds {
+            self.flush_client(fd);
+        }
+    }
+
+    /// Writes as much pending output as the socket takes; watches for writability when some is left.
+    fn flush_client(&mut self, fd: RawFd) {
+        let Some(mut c) = self.take_client(fd) else {
+            return;
+        };
+        let mut failed = false;
+        while c.pending_out() > 0 {
+            match sys::write(fd, &c.out[c.out_sent..]) {
+                Ok(n) => {
+                    c.out_sent += n;
+                    c.net_out += n as u64;
+                    self.stats.net_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed || c.close_asap {
+            self.free_client(c);
+            return;
+        }
+        if c.pending_out() == 0 {
+            c.out.clear();
+            c.out_sent = 0;
+            if c.out.capacity() > 64 * 1024 {
+                c.out = Vec::new();
+            }
+            if c.close_after_reply {
+                self.free_client(c);
+                return;
+            }
+            if c.write_interest {
+                let _ = self.poller.modify(fd, Interest::READ);
+                c.write_interest = false;
+            }
+        } else if !c.write_interest {
+            let _ = self.poller.modify(fd, Interest::READ_WRITE);
+            c.write_interest = true;
+        }
+        self.put_client(c);
+    }
+
+    /// Runs pending commands of clients that were waiting for CLIENT PAUSE to end.
+    pub fn resume_paused(&mut self) {
+        let fds: Vec<RawFd> = self
+            .clients
+            .iter()
+            .flatten()
+            .filter(|c| c.paused)
+            .map(|c| c.fd)
+            .collect();
+        for fd in fds {
+            if let Some(mut c) = self.take_client(fd) {
+                c.paused = false;
+                self.process_input(&mut c);
+                self.finish_client(c);
+            }
+        }
+    }
+
+    fn cron(&mut self, now: u64) {
+        self.cron_loops += 1;
+        let period_us = 1_000_000 / self.hz;
+        // Active expiry gets a quarter of the cron period, in batches.
+        if self.ks.active_expire {
+            let deadline = sys::now_us() + period_us / 4;
+            loop {
+                let r = self.ks.expire_cycle(now, EXPIRE_BATCH_KEYS);
+                if !r.budget_exhausted || sys::now_us() >= deadline {
+                    break;
+                }
+            }
+        }
+        if self.config.get_bool("activerehashing") {
+            let deadline = sys::now_us() + 1000;
+            for i in 0..self.ks.db_count() {
+                let t = self.ks.db_mut(i).table_mut();
+                t.shrink_if_sparse();
+                t.rehash_for(|| sys::now_us() < deadline);
+            }
+        }
+        let timeout_s = self.config.get_int("timeout") as u64;
+        if timeout_s > 0 {
+            let idle: Vec<RawFd> = self
+                .clients
+                .iter()
+                .flatten()
+                .filter(|c| {
+                    !c.monitor && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout_s
+                })
+                .map(|c| c.fd)
+                .collect();
+            for fd in idle {
+                if let Some(c) = self.take_client(fd) {
+                    log_at!(Verbose, "Closing idle client");
+                    self.free_client(c);
+                }
+            }
+        }
+        if let Some(p) = &self.pause {
+            if now >= p.until_ms {
+                self.pause = None;
+                self.resume_paused();
+            }
+        }
+        self.stats
+            .ops_samples
+            .push_back((now, self.stats.commands_processed));
+        while self.stats.ops_samples.len() > 16 {
+            self.stats.ops_samples.pop_front();
+        }
+        crate::alloc::update_peak();
+    }
+
+    pub fn ops_per_sec(&self) -> u64 {
+        match (
+            self.stats.ops_samples.front(),
+            self.stats.ops_samples.back(),
+        ) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0),
+            _ => 0,
+        }
+    }
+
+    /// Every connected client except the one being processed (which is out of the table).
+    pub fn other_clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.iter().flatten().map(|b| &**b)
+    }
+
+    /// Marks clients for closing; returns how many matched. The current client is handled by the caller.
+    pub fn kill_clients(&mut self, pred: impl Fn(&Client) -> bool) -> usize {
+        let fds: Vec<RawFd> = self
+            .clients
+            .iter()
+            .flatten()
+            .filter(|c| pred(c))
+            .map(|c| c.fd)
+            .collect();
+        for &fd in &fds {
+            if let Some(c) = self.take_client(fd) {
+                self.free_client(c);
+            }
+        }
+        fds.len()
+    }
+}
+
+const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+fn is_loopback(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or(true)
+}
+
+fn bind_tcp(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    let fd = crate::syscall!(socket(
+        domain,
+        libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+        0
+    ))?;
+    // SAFETY: `fd` is a fresh socket we own; the TcpListener takes ownership and closes it on drop.
+    let listener = unsafe { <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    if addr.is_ipv6() {
+        sys::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+    }
+    let (storage, len) = sockaddr_of(addr);
+    crate::syscall!(bind(
+        fd,
+        (&storage as *const libc::sockaddr_storage).cast(),
+        len
+    ))?;
+    crate::syscall!(listen(fd, backlog))?;
+    Ok(listener)
+}
+
+fn sockaddr_of(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; zeroed is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            (
+                storage,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: 0,
+            };
+            // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in6.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            (
+                storage,
+                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
+        }
+    }
+}
+
+fn accept_tcp(lfd: RawFd) -> io::Result<(RawFd, String, String)> {
+    // SAFETY: `lfd` is a listening socket owned by a live TcpListener; ManuallyDrop keeps it open.
+    let l = std::mem::ManuallyDrop::new(unsafe {
+        <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(lfd)
+    });
+    let (stream, peer) = l.accept()?;
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Ok((stream.into_raw_fd(), peer.to_string(), laddr))
+}
+
+fn accept_unix(lfd: RawFd) -> io::Result<(RawFd, String, String)> {
+    // SAFETY: `lfd` is a listening socket owned by a live UnixListener; ManuallyDrop keeps it open.
+    let l = std::mem::ManuallyDrop::new(unsafe {
+        <UnixListener as std::os::fd::FromRawFd>::from_raw_fd(lfd)
+    });
+    let (stream, _) = l.accept()?;
+    let path = l
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+        .unwrap_or_default();
+    Ok((stream.into_raw_fd(), "/unixsocket:0".to_string(), path))
+}
+
+fn random_seed() -> u64 {
+    let mut buf = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut buf);
+    }
+    u64::from_ne_bytes(buf) ^ sys::now_us() ^ (std::process::id() as u64) << 32
+}
+
+/// A 40-character hex id (run id, replication id).
+fn hex_id(seed: u64) -> String {
+    let mut x = seed | 1;
+    let mut s = String::with_capacity(40);
+    while s.len() < 40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push_str(&format!("{:016x}", x));
+    }
+    s.truncate(40);
+    s
+}
