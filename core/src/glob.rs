@@ -38,6 +38,9 @@
 /// assert!(glob_match(b"MAXMEMORY*", b"maxmemory-policy", true));
 /// assert!(!glob_match(b"*", b"", false));
 /// ```
+/// Most non-trailing star groups a pattern may pass through while matching (Redis's nesting limit).
+pub const NESTING_MAX: usize = 1000;
+
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     // Redis's loop runs only while both sides are non-empty and strips trailing stars only after it has
     // consumed a byte, so the empty string never reaches that strip.
@@ -48,6 +51,7 @@ pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     let mut s = 0;
     // After a star: where the rest of the pattern starts, and where in the string that rest is being tried.
     let mut backtrack: Option<(usize, usize)> = None;
+    let mut stars = 0usize;
     // Each pass either consumes a byte of both sides or moves `backtrack` one byte right, and the pattern
     // index only grows between moves, so the loop ends within (P + 1) * (S + 1) passes.
     loop {
@@ -66,6 +70,12 @@ pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
                 }
                 if p == pattern.len() {
                     return true;
+                }
+                // Redis gives up on patterns that need more than NESTING_MAX stars (its matcher recurses
+                // once per star); refuse them the same way so KEYS and SCAN answer identically.
+                stars += 1;
+                if stars > NESTING_MAX {
+                    return false;
                 }
                 backtrack = Some((p, s));
                 continue;
@@ -156,7 +166,7 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_match, NESTING_MAX};
     use std::vec::Vec;
 
     fn m(pattern: &[u8], string: &[u8]) -> bool {
@@ -365,10 +375,13 @@ mod tests {
         key_b.push(b'b');
         assert!(m(&pattern, &key_b));
         // Alternating stars: each star restarts the backtracking point.
-        let alternating = b"*a".repeat(50_000);
-        assert!(!m(&alternating, &key));
-        assert!(m(&alternating, &b"a".repeat(50_000)));
-        assert!(m(&alternating, &b"ba".repeat(50_000)));
+        let alternating = b"*a".repeat(NESTING_MAX);
+        assert!(!m(&alternating, &key[..NESTING_MAX - 1]));
+        assert!(m(&alternating, &b"a".repeat(NESTING_MAX)));
+        assert!(m(&alternating, &b"ba".repeat(NESTING_MAX)));
+        // Past the nesting limit Redis reports no match, and so does Ember (keyspace.tcl checks this).
+        let too_deep = b"*?".repeat(50_000);
+        assert!(!m(&too_deep, &b"a".repeat(50_000)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::glob::glob_match;
 use crate::keyspace::is_expired;
 use crate::resp::Argv;
 use crate::table::NO_EXPIRE;
+use crate::types::Value;
 
 const KS: u32 = acl::KEYSPACE;
 
@@ -608,6 +609,9 @@ fn touch(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Integers below this are "shared" in Redis (`OBJ_SHARED_INTEGERS`).
+const SHARED_INTEGERS: i64 = 10_000;
+
 const OBJECT_HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -676,7 +680,15 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.bulk(enc.as_bytes());
         }
         "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
-        "refcount" => ctx.out.int(1),
+        // Redis shares the integers 0..10000 between keys and reports them with its "shared" refcount;
+        // Ember stores such integers inline in the entry, which is shared-nothing but just as cheap, and
+        // reports the same number so tools that look for it behave the same.
+        "refcount" => match &e.value {
+            Value::Str(s) if s.as_i64().is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) => {
+                ctx.out.int(i32::MAX as i64)
+            }
+            _ => ctx.out.int(1),
+        },
         _ => {
             return Err(CmdError::new(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
