@@ -1,2 +1,171 @@
-//! Criterion benches of core operations (placeholder until the benches land).
-fn main() {}
+//! Criterion benches of Ember's core: the keyspace table against hashbrown on the same keys, RESP
+//! parsing throughput, and SET/GET through the command layer.
+//!
+//! Run with `cargo bench --bench core`. Ratios matter more than absolute times on a shared machine.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ember::cmd::{self, CoreConfig, Effects, ExecCtx};
+use ember::keyspace::Keyspace;
+use ember::resp::{parse_command, ArgBuf, ParseLimits, Parsed, Proto, ReplyWriter};
+use ember::table::{Table, NO_EXPIRE};
+
+const KEYS: usize = 1_000_000;
+
+fn keys() -> Vec<Vec<u8>> {
+    (0..KEYS).map(|i| format!("key:{i}").into_bytes()).collect()
+}
+
+fn table(c: &mut Criterion) {
+    let keys = keys();
+    let mut g = c.benchmark_group("table_1M");
+    g.sample_size(10);
+    g.bench_function("ember_insert", |b| {
+        b.iter_batched(
+            || Table::<u64>::new(1),
+            |mut t| {
+                for (i, k) in keys.iter().enumerate() {
+                    t.insert_new(k, i as u64, NO_EXPIRE, 0);
+                }
+                t
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("hashbrown_insert", |b| {
+        b.iter_batched(
+            || {
+                hashbrown::HashMap::<Vec<u8>, u64, foldhash::fast::FixedState>::with_hasher(
+                    Default::default(),
+                )
+            },
+            |mut t| {
+                for (i, k) in keys.iter().enumerate() {
+                    t.insert(k.clone(), i as u64);
+                }
+                t
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let mut ember_t = Table::<u64>::new(1);
+    let mut hb: hashbrown::HashMap<Vec<u8>, u64, foldhash::fast::FixedState> = Default::default();
+    for (i, k) in keys.iter().enumerate() {
+        ember_t.insert_new(k, i as u64, NO_EXPIRE, 0);
+        hb.insert(k.clone(), i as u64);
+    }
+    while ember_t.rehash_step(1000) {}
+    g.bench_function("ember_lookup", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for k in keys.iter().step_by(7) {
+                sum += ember_t.get(k).map_or(0, |e| e.value);
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("hashbrown_lookup", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for k in keys.iter().step_by(7) {
+                sum += hb.get(k.as_slice()).copied().unwrap_or(0);
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("ember_delete_reinsert", |b| {
+        b.iter(|| {
+            for k in keys.iter().step_by(97) {
+                if let Some(e) = ember_t.remove(k) {
+                    ember_t.insert_new(k, e.value, NO_EXPIRE, 0);
+                }
+            }
+        })
+    });
+    g.bench_function("hashbrown_delete_reinsert", |b| {
+        b.iter(|| {
+            for k in keys.iter().step_by(97) {
+                if let Some(v) = hb.remove(k.as_slice()) {
+                    hb.insert(k.clone(), v);
+                }
+            }
+        })
+    });
+    g.finish();
+}
+
+fn resp(c: &mut Criterion) {
+    let mut input = Vec::new();
+    for i in 0..10_000 {
+        let k = format!("key:{i}");
+        input.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$16\r\nvalue-0123456789\r\n",
+                k.len(),
+                k
+            )
+            .as_bytes(),
+        );
+    }
+    let mut g = c.benchmark_group("resp");
+    g.throughput(Throughput::Bytes(input.len() as u64));
+    g.bench_function("parse_pipeline", |b| {
+        let mut args = ArgBuf::default();
+        let limits = ParseLimits::default();
+        b.iter(|| {
+            let mut pos = 0;
+            let mut n = 0;
+            while let Ok(Parsed::Command { consumed, .. }) =
+                parse_command(&input[pos..], &limits, &mut args)
+            {
+                pos += consumed;
+                n += 1;
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn commands(c: &mut Criterion) {
+    let set = cmd::find(b"set")
+        .map(|c| c.run)
+        .expect("set is a core command");
+    let get = cmd::find(b"get")
+        .map(|c| c.run)
+        .expect("get is a core command");
+    let mut ks = Keyspace::new(16, 7);
+    let config = CoreConfig::default();
+    let mut out = Vec::with_capacity(1 << 16);
+    let mut args = ArgBuf::default();
+    let set_req = b"*3\r\n$3\r\nSET\r\n$9\r\nkey:12345\r\n$16\r\nvalue-0123456789\r\n".to_vec();
+    let get_req = b"*2\r\n$3\r\nGET\r\n$9\r\nkey:12345\r\n".to_vec();
+    let mut run = |req: &[u8],
+                   f: fn(&mut ExecCtx<'_>, ember::resp::Argv<'_>) -> cmd::CmdResult,
+                   out: &mut Vec<u8>| {
+        let Ok(Parsed::Command { source, .. }) =
+            parse_command(req, &ParseLimits::default(), &mut args)
+        else {
+            return;
+        };
+        out.clear();
+        let mut ctx = ExecCtx {
+            ks: &mut ks,
+            db: 0,
+            now_ms: 1_700_000_000_000,
+            out: ReplyWriter::new(out, Proto::Resp2),
+            config: &config,
+            no_touch: false,
+            effects: Effects::default(),
+        };
+        let _ = f(&mut ctx, args.argv(req, source));
+    };
+    let mut g = c.benchmark_group("commands");
+    g.bench_function("set", |b| b.iter(|| run(&set_req, set, &mut out)));
+    g.bench_function("get", |b| b.iter(|| run(&get_req, get, &mut out)));
+    g.finish();
+}
+
+criterion_group!(benches, table, resp, commands);
+criterion_main!(benches);

@@ -81,8 +81,19 @@ pub struct Pause {
     pub write_only: bool,
 }
 
+/// Config values read on every command or read, copied out of [`Config`] by `apply_config`.
+#[derive(Default)]
+pub struct HotConfig {
+    pub qbuf_limit: usize,
+    pub latency_threshold_ms: u64,
+    pub slowlog_threshold_us: i64,
+    pub slowlog_max_len: usize,
+    pub output_limit: (u64, u64, u64),
+}
+
 pub struct Server {
     pub config: Config,
+    pub hot: HotConfig,
     pub core_cfg: CoreConfig,
     pub ks: Keyspace,
     pub commands: CommandTable,
@@ -94,6 +105,7 @@ pub struct Server {
     pub client_count: usize,
     next_client_id: u64,
     pending_writes: Vec<RawFd>,
+    flush_scratch: Vec<RawFd>,
     pub stats: Stats,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
@@ -132,6 +144,7 @@ impl Server {
             client_count: 0,
             next_client_id: 1,
             pending_writes: Vec::new(),
+            flush_scratch: Vec::new(),
             stats: Stats::default(),
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
@@ -151,6 +164,7 @@ impl Server {
                 .unwrap_or_default(),
             hz: 10,
             cron_loops: 0,
+            hot: HotConfig::default(),
             config,
         };
         s.apply_config();
@@ -161,6 +175,13 @@ impl Server {
     pub fn apply_config(&mut self) {
         self.core_cfg.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len") as u64;
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
+        self.hot = HotConfig {
+            qbuf_limit: self.config.get_int("client-query-buffer-limit") as usize,
+            latency_threshold_ms: self.config.get_int("latency-monitor-threshold") as u64,
+            slowlog_threshold_us: self.config.get_int("slowlog-log-slower-than"),
+            slowlog_max_len: self.config.get_int("slowlog-max-len").max(0) as usize,
+            output_limit: self.config.output_limits()[0],
+        };
         crate::log::set_level(&self.config.get_str("loglevel"));
     }
 
@@ -392,27 +413,22 @@ impl Server {
         let Some(mut c) = self.take_client(fd) else {
             return;
         };
-        let qbuf_limit = self.config.get_int("client-query-buffer-limit") as usize;
+        let qbuf_limit = self.hot.qbuf_limit;
         let mut total = 0;
         let mut eof = false;
         loop {
-            let len = c.qbuf.len();
-            c.qbuf.resize(len + READ_CHUNK, 0);
-            match sys::read(fd, &mut c.qbuf[len..]) {
+            match sys::read_append(fd, &mut c.qbuf, READ_CHUNK) {
                 Ok(0) => {
-                    c.qbuf.truncate(len);
                     eof = true;
                     break;
                 }
                 Ok(n) => {
-                    c.qbuf.truncate(len + n);
                     total += n;
                     if n < READ_CHUNK || total >= READ_PER_EVENT_MAX {
                         break;
                     }
                 }
                 Err(e) => {
-                    c.qbuf.truncate(len);
                     if e.kind() != io::ErrorKind::WouldBlock
                         && e.kind() != io::ErrorKind::Interrupted
                     {
@@ -604,7 +620,7 @@ impl Server {
         if info.flags & flags::SKIP_SLOWLOG == 0 {
             self.slowlog_push(c, argv, duration_us);
         }
-        let threshold_ms = self.config.get_int("latency-monitor-threshold") as u64;
+        let threshold_ms = self.hot.latency_threshold_ms;
         if threshold_ms > 0 && duration_us / 1000 >= threshold_ms {
             let event = if info.flags & flags::FAST != 0 {
                 "fast-command"
@@ -691,7 +707,7 @@ impl Server {
     }
 
     fn slowlog_push(&mut self, c: &Client, argv: Argv<'_>, duration_us: u64) {
-        let threshold = self.config.get_int("slowlog-log-slower-than");
+        let threshold = self.hot.slowlog_threshold_us;
         if threshold < 0 || duration_us < threshold as u64 {
             return;
         }
@@ -724,7 +740,7 @@ impl Server {
         };
         self.slowlog_next_id += 1;
         self.slowlog.push_front(entry);
-        let max = self.config.get_int("slowlog-max-len").max(0) as usize;
+        let max = self.hot.slowlog_max_len;
         self.slowlog.truncate(max);
     }
 
@@ -744,7 +760,7 @@ impl Server {
 
     /// Closes clients whose output passed the configured hard limit, or the soft limit for too long.
     fn check_output_limits(&mut self, c: &mut Client) {
-        let (hard, soft, soft_s) = self.config.output_limits()[0];
+        let (hard, soft, soft_s) = self.hot.output_limit;
         let used = c.pending_out() as u64;
         let now = sys::now_ms();
         let over_soft = soft > 0 && used > soft;
@@ -766,10 +782,14 @@ impl Server {
     }
 
     fn flush_pending(&mut self) {
-        let fds = std::mem::take(&mut self.pending_writes);
-        for fd in fds {
+        // Swap with a kept scratch vector so the steady state allocates nothing.
+        let mut fds = std::mem::take(&mut self.flush_scratch);
+        std::mem::swap(&mut fds, &mut self.pending_writes);
+        for &fd in &fds {
             self.flush_client(fd);
         }
+        fds.clear();
+        self.flush_scratch = fds;
     }
 
     /// Writes as much pending output as the socket takes; watches for writability when some is left.

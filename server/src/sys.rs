@@ -23,10 +23,17 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads into `buf`; `Ok(0)` means end of stream.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    let n = syscall!(read(fd, buf.as_mut_ptr().cast(), buf.len()))?;
-    Ok(n as usize)
+/// Reads up to `max` bytes, appending them to `buf` without zero-filling the spare capacity first.
+/// `Ok(0)` means end of stream.
+pub fn read_append(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let len = buf.len();
+    let spare = buf.spare_capacity_mut();
+    let n = syscall!(read(fd, spare.as_mut_ptr().cast(), max))? as usize;
+    // SAFETY: `reserve` guaranteed `max` writable bytes past `len`, read() initialized exactly the `n`
+    // bytes it reports, and `n <= max`.
+    unsafe { buf.set_len(len + n) };
+    Ok(n)
 }
 
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {

@@ -189,6 +189,14 @@ pub fn tables() -> [&'static [Command]; 2] {
     [string::COMMANDS, keys::COMMANDS]
 }
 
+/// Finds a core command by name (case-insensitive).
+pub fn find(name: &[u8]) -> Option<&'static Command> {
+    tables()
+        .into_iter()
+        .flat_map(|t| t.iter())
+        .find(|c| eq_ci(name, c.info.name))
+}
+
 /// A command's failure; the dispatcher writes it as an error reply. The text carries its code
 /// (`ERR`, `WRONGTYPE`, ...) and matches Redis's.
 #[derive(Debug, Clone, PartialEq, Eq)]
