@@ -52,6 +52,8 @@ pub struct Client {
     /// Whether the poller currently watches for writability.
     pub write_interest: bool,
     pub last_cmd: &'static str,
+    /// The subcommand of `last_cmd`, if it has subcommands (CLIENT LIST shows `cmd=client|list`).
+    pub last_sub: Option<&'static str>,
     /// When the output buffer first passed the soft limit (0 when under it).
     pub soft_limit_since_ms: u64,
     pub net_in: u64,
@@ -93,6 +95,7 @@ impl Client {
             paused: false,
             write_interest: false,
             last_cmd: "NULL",
+            last_sub: None,
             soft_limit_since_ms: 0,
             net_in: 0,
             net_out: 0,
@@ -139,6 +142,10 @@ impl Client {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let events = if self.write_interest { "rw" } else { "r" };
+        let cmd = match self.last_sub {
+            Some(sub) => format!("{}|{}", self.last_cmd, sub),
+            None => self.last_cmd.to_string(),
+        };
         let qbuf_cap = self.qbuf.capacity().max(self.qbuf.len());
         let omem = self.out.capacity();
         format!(
@@ -158,7 +165,7 @@ impl Client {
             omem,
             qbuf_cap + omem + std::mem::size_of::<Client>(),
             events,
-            self.last_cmd,
+            cmd,
             if self.proto == Proto::Resp3 { 3 } else { 2 },
         )
     }

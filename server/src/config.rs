@@ -266,13 +266,13 @@ pub static PARAMS: &[Param] = &[
         Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
         "ignore",
     ),
-    p("hash-max-listpack-entries", LONG, "128"),
-    p("hash-max-listpack-value", LONG, "64"),
-    p("list-max-listpack-size", INT, "-2"),
+    aka("hash-max-listpack-entries", "hash-max-ziplist-entries", LONG, "128"),
+    aka("hash-max-listpack-value", "hash-max-ziplist-value", LONG, "64"),
+    aka("list-max-listpack-size", "list-max-ziplist-size", INT, "-2"),
     p("list-compress-depth", UINT, "0"),
     p("set-max-intset-entries", LONG, "512"),
-    p("zset-max-listpack-entries", LONG, "128"),
-    p("zset-max-listpack-value", LONG, "64"),
+    aka("zset-max-listpack-entries", "zset-max-ziplist-entries", LONG, "128"),
+    aka("zset-max-listpack-value", "zset-max-ziplist-value", LONG, "64"),
     p("hll-sparse-max-bytes", LONG, "3000"),
     p("stream-node-max-bytes", MEM, "4096"),
     p("stream-node-max-entries", LONG, "100"),
@@ -389,7 +389,7 @@ fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
         Kind::Str => Ok(Val::Str(args.join(" "))),
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             let mut out = Vec::new();
@@ -406,7 +406,7 @@ fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
         }
         Kind::OutputLimit => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if words.is_empty() || words.len() % 4 != 0 {
+            if words.is_empty() || !words.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let mut limits = [

@@ -587,6 +587,10 @@ impl Server {
             }
         }
         c.last_cmd = info.name;
+        c.last_sub = match argv.len() {
+            2.. => info.subcommands.iter().find(|s| ember_core::cmd::eq_ci(argv.get(1), s.name)).map(|s| s.name),
+            _ => None,
+        };
         let reply_start = c.out.len();
         let start_us = sys::now_us();
         let handler = self.commands.entries[idx].handler;
@@ -599,7 +603,6 @@ impl Server {
         st.calls += 1;
         st.usec += duration_us;
         self.stats.commands_processed += 1;
-        c.last_cmd = info.name;
         if let Err(e) = result {
             self.cmd_stats[idx].failed += 1;
             self.reply_error(c, &e);
@@ -1042,7 +1045,9 @@ fn accept_unix(lfd: RawFd) -> io::Result<(RawFd, String, String)> {
         .ok()
         .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
         .unwrap_or_default();
-    Ok((stream.into_raw_fd(), "/unixsocket:0".to_string(), path))
+    // Redis names both ends of a Unix connection after the socket path, with port 0.
+    let addr = format!("{path}:0");
+    Ok((stream.into_raw_fd(), addr.clone(), addr))
 }
 
 fn random_seed() -> u64 {

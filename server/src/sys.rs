@@ -4,6 +4,8 @@ use std::io;
 use std::os::fd::RawFd;
 
 /// Calls a libc function and maps a -1 return to the thread's `errno` as an `io::Error`.
+/// Call sites pass plain values and pointers they have just set up, never unsafe expressions, which is
+/// why main.rs allows `clippy::macro_metavars_in_unsafe` for this macro.
 #[macro_export]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{

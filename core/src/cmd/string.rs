@@ -545,14 +545,17 @@ fn mget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// MSET-style commands take key/value pairs after the name.
+fn check_pairs(argv: Argv<'_>, name: &str) -> CmdResult {
+    if argv.len().is_multiple_of(2) {
+        return Err(CmdError::owned(alloc::format!("ERR wrong number of arguments for '{name}' command")));
+    }
+    Ok(())
+}
+
 /// MSET key value [key value ...]. O(N).
 fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() % 2 == 0 {
-        return Err(CmdError::owned(alloc::format!(
-            "ERR wrong number of arguments for '{}' command",
-            "mset"
-        )));
-    }
+    check_pairs(argv, "mset")?;
     for i in (1..argv.len()).step_by(2) {
         ctx.store(
             argv.get(i),
@@ -566,12 +569,7 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// MSETNX key value [key value ...]. O(N).
 fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() % 2 == 0 {
-        return Err(CmdError::owned(alloc::format!(
-            "ERR wrong number of arguments for '{}' command",
-            "msetnx"
-        )));
-    }
+    check_pairs(argv, "msetnx")?;
     for i in (1..argv.len()).step_by(2) {
         if ctx.lookup_write(argv.get(i)).is_some() {
             ctx.out.int(0);

@@ -342,6 +342,7 @@ fn debug_protocol(c: &mut Client, name: &[u8]) -> CmdResult {
     } else if eq_ci(name, "integer") {
         w.int(12345);
     } else if eq_ci(name, "double") {
+        #[allow(clippy::approx_constant)] // Redis's literal sample value, not pi.
         w.double(3.141);
     } else if eq_ci(name, "bignum") {
         w.bignum(b"1234567999999999999999999999999999999");

@@ -262,7 +262,7 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         reply(c).ok();
         return Ok(());
     }
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(err::SYNTAX);
     }
     let (mut id, mut addr, mut laddr, mut user, mut skipme, mut type_ok) =

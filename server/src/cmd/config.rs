@@ -117,7 +117,7 @@ fn config(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 
 /// CONFIG SET name value [name value ...]: all or nothing.
 fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(CmdError::new(
             "ERR wrong number of arguments for 'config|set' command",
         ));
