@@ -115,7 +115,7 @@ pub static PARAMS: &[Param] = &[
         "maxclients",
         Kind::Int {
             min: 1,
-            max: i32::MAX as i64,
+            max: u32::MAX as i64,
         },
         "10000",
     ),
@@ -144,7 +144,8 @@ pub static PARAMS: &[Param] = &[
     ),
     fixed("io-backend", Kind::Enum(&["epoll", "select"]), "epoll"),
     // Server.
-    p("hz", Kind::Int { min: 1, max: 500 }, "10"),
+    // Like Redis, any non-negative hz is accepted and the server clamps it to 1..=500.
+    p("hz", UINT, "10"),
     p("dynamic-hz", B, "yes"),
     fixed(
         "databases",
@@ -266,13 +267,33 @@ pub static PARAMS: &[Param] = &[
         Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
         "ignore",
     ),
-    aka("hash-max-listpack-entries", "hash-max-ziplist-entries", LONG, "128"),
-    aka("hash-max-listpack-value", "hash-max-ziplist-value", LONG, "64"),
+    aka(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        LONG,
+        "512",
+    ),
+    aka(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        LONG,
+        "64",
+    ),
     aka("list-max-listpack-size", "list-max-ziplist-size", INT, "-2"),
     p("list-compress-depth", UINT, "0"),
     p("set-max-intset-entries", LONG, "512"),
-    aka("zset-max-listpack-entries", "zset-max-ziplist-entries", LONG, "128"),
-    aka("zset-max-listpack-value", "zset-max-ziplist-value", LONG, "64"),
+    aka(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        LONG,
+        "128",
+    ),
+    aka(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        LONG,
+        "64",
+    ),
     p("hll-sparse-max-bytes", LONG, "3000"),
     p("stream-node-max-bytes", MEM, "4096"),
     p("stream-node-max-entries", LONG, "100"),

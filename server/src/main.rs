@@ -9,6 +9,8 @@
 //! - [`cmd`]: the command table and the server-only command families (connection, CLIENT, CONFIG,
 //!   INFO, COMMAND, admin).
 //! - [`config`]: redis.conf parsing, `--name value` arguments, CONFIG GET/SET/REWRITE.
+//! - [`net`]: binding listeners and accepting connections; protected mode.
+//! - [`observe`]: MONITOR feeds, the slow log and latency samples.
 //! - [`log`]: Redis-style log lines.
 //! - [`sys`]: the `syscall!` helper and small libc wrappers.
 //! - [`alloc`]: the counting allocator behind `used_memory`.
@@ -22,6 +24,8 @@ mod cmd;
 mod config;
 mod event;
 mod log;
+mod net;
+mod observe;
 mod server;
 mod sys;
 

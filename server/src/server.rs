@@ -8,11 +8,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ember_core::cmd::{flags, CmdError, CmdResult, CoreConfig, Effects, ExecCtx};
+use ember_core::cmd::{
+    eq_ci, flags, CmdError, CmdResult, CommandInfo, CoreConfig, Effects, ExecCtx,
+};
 use ember_core::keyspace::Keyspace;
 use ember_core::resp::{parse_command, Argv, ParseLimits, Parsed, ReplyWriter};
 
@@ -20,6 +22,7 @@ use crate::client::{Client, ReplyMode, READ_CHUNK, READ_PER_EVENT_MAX};
 use crate::cmd::{CommandTable, Handler};
 use crate::config::Config;
 use crate::event::{new_poller, Event, Interest, Poller};
+use crate::net::{accept_tcp, accept_unix, bind_tcp, is_loopback, PROTECTED_MODE_ERROR};
 use crate::{log_at, sys};
 
 /// Set by the SIGTERM/SIGINT handler; the loop shuts down when it sees it.
@@ -104,7 +107,7 @@ pub struct Server {
     pub clients: Vec<Option<Box<Client>>>,
     pub client_count: usize,
     next_client_id: u64,
-    pending_writes: Vec<RawFd>,
+    pub(crate) pending_writes: Vec<RawFd>,
     flush_scratch: Vec<RawFd>,
     pub stats: Stats,
     pub slowlog: VecDeque<SlowlogEntry>,
@@ -538,45 +541,10 @@ impl Server {
 
     /// Looks up and runs one command. Returns false when the command must wait for CLIENT PAUSE.
     fn call(&mut self, c: &mut Client, argv: Argv<'_>) -> bool {
-        let name = argv.get(0);
-        let Some(idx) = self.commands.lookup(name) else {
-            let mut args = String::new();
-            for a in argv.tail(1).iter() {
-                if args.len() >= 128 {
-                    break;
-                }
-                let room = 128 - args.len();
-                let s = String::from_utf8_lossy(a);
-                let s: String = s.chars().take(room).collect();
-                args.push_str(&format!("'{s}' "));
-            }
-            let shown: String = String::from_utf8_lossy(name).chars().take(128).collect();
-            self.reply_error(
-                c,
-                &CmdError::owned(format!(
-                    "ERR unknown command '{shown}', with args beginning with: {args}"
-                )),
-            );
+        let Some(idx) = self.check_command(c, argv) else {
             return true;
         };
-        let entry = &self.commands.entries[idx];
-        let info = entry.info;
-        if !info.arity_ok(argv.len()) {
-            self.cmd_stats[idx].rejected += 1;
-            self.reply_error(
-                c,
-                &CmdError::owned(format!(
-                    "ERR wrong number of arguments for '{}' command",
-                    info.name
-                )),
-            );
-            return true;
-        }
-        if !c.authenticated && info.flags & flags::NO_AUTH == 0 {
-            self.cmd_stats[idx].rejected += 1;
-            self.reply_error(c, &CmdError::new("NOAUTH Authentication required."));
-            return true;
-        }
+        let info = self.commands.entries[idx].info;
         if let Some(p) = &self.pause {
             let waits = !p.write_only
                 || info.flags & flags::WRITE != 0
@@ -588,13 +556,16 @@ impl Server {
         }
         c.last_cmd = info.name;
         c.last_sub = match argv.len() {
-            2.. => info.subcommands.iter().find(|s| ember_core::cmd::eq_ci(argv.get(1), s.name)).map(|s| s.name),
+            2.. => info
+                .subcommands
+                .iter()
+                .find(|s| eq_ci(argv.get(1), s.name))
+                .map(|s| s.name),
             _ => None,
         };
         let reply_start = c.out.len();
         let start_us = sys::now_us();
-        let handler = self.commands.entries[idx].handler;
-        let result = match handler {
+        let result = match self.commands.entries[idx].handler {
             Handler::Core(run) => self.run_core(c, run, argv),
             Handler::Server(run) => run(self, c, argv),
         };
@@ -607,16 +578,58 @@ impl Server {
             self.cmd_stats[idx].failed += 1;
             self.reply_error(c, &e);
         }
-        match c.reply_mode {
-            ReplyMode::On => {}
-            ReplyMode::Off | ReplyMode::Skip => c.out.truncate(reply_start),
-            ReplyMode::SkipNext => {}
+        // CLIENT REPLY: drop the reply while OFF or SKIP; SKIP lasts one command, set after the
+        // CLIENT REPLY SKIP that asked for it.
+        if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
+            c.out.truncate(reply_start);
         }
-        if c.reply_mode == ReplyMode::Skip {
-            c.reply_mode = ReplyMode::On;
-        } else if c.reply_mode == ReplyMode::SkipNext && info.name != "client" {
-            c.reply_mode = ReplyMode::Skip;
-        }
+        c.reply_mode = match c.reply_mode {
+            ReplyMode::Skip => ReplyMode::On,
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            mode => mode,
+        };
+        self.after_call(c, info, argv, duration_us);
+        true
+    }
+
+    /// Finds the command and checks arity and authentication, replying with the error when one fails.
+    fn check_command(&mut self, c: &mut Client, argv: Argv<'_>) -> Option<usize> {
+        let name = argv.get(0);
+        let Some(idx) = self.commands.lookup(name) else {
+            let mut args = String::new();
+            for a in argv.tail(1).iter() {
+                if args.len() >= 128 {
+                    break;
+                }
+                let shown: String = String::from_utf8_lossy(a)
+                    .chars()
+                    .take(128 - args.len())
+                    .collect();
+                args.push_str(&format!("'{shown}' "));
+            }
+            let shown: String = String::from_utf8_lossy(name).chars().take(128).collect();
+            let text = format!("ERR unknown command '{shown}', with args beginning with: {args}");
+            self.reply_error(c, &CmdError::owned(text));
+            return None;
+        };
+        let info = self.commands.entries[idx].info;
+        let rejection = if !info.arity_ok(argv.len()) {
+            CmdError::owned(format!(
+                "ERR wrong number of arguments for '{}' command",
+                info.name
+            ))
+        } else if !c.authenticated && info.flags & flags::NO_AUTH == 0 {
+            CmdError::new("NOAUTH Authentication required.")
+        } else {
+            return Some(idx);
+        };
+        self.cmd_stats[idx].rejected += 1;
+        self.reply_error(c, &rejection);
+        None
+    }
+
+    /// MONITOR, slow log and latency bookkeeping after a command ran.
+    fn after_call(&mut self, c: &Client, info: &CommandInfo, argv: Argv<'_>, duration_us: u64) {
         if !self.monitors.is_empty() && info.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
             self.feed_monitors(c, argv);
         }
@@ -632,7 +645,6 @@ impl Server {
             };
             self.latency_add(event, duration_us / 1000);
         }
-        true
     }
 
     fn run_core(
@@ -664,101 +676,6 @@ impl Server {
         self.stats.error_replies += 1;
         *self.stats.errors.entry(code.to_string()).or_insert(0) += 1;
         ReplyWriter::new(&mut c.out, c.proto).error(text.as_bytes());
-    }
-
-    fn feed_monitors(&mut self, c: &Client, argv: Argv<'_>) {
-        let now_us = sys::now_us();
-        let mut line = format!(
-            "+{}.{:06} [{} {}]",
-            now_us / 1_000_000,
-            now_us % 1_000_000,
-            c.db,
-            if c.unix {
-                "unix:".to_string() + self.unix_path.as_deref().unwrap_or("")
-            } else {
-                c.addr.clone()
-            }
-        );
-        for a in argv.iter() {
-            line.push_str(" \"");
-            for &b in a {
-                match b {
-                    b'\\' => line.push_str("\\\\"),
-                    b'"' => line.push_str("\\\""),
-                    b'\n' => line.push_str("\\n"),
-                    b'\r' => line.push_str("\\r"),
-                    b'\t' => line.push_str("\\t"),
-                    7 => line.push_str("\\a"),
-                    8 => line.push_str("\\b"),
-                    0x20..=0x7e => line.push(b as char),
-                    _ => line.push_str(&format!("\\x{b:02x}")),
-                }
-            }
-            line.push('"');
-        }
-        line.push_str("\r\n");
-        let monitors = self.monitors.clone();
-        for fd in monitors {
-            if fd == c.fd {
-                continue;
-            }
-            if let Some(Some(m)) = self.clients.get_mut(fd as usize) {
-                m.out.extend_from_slice(line.as_bytes());
-                self.pending_writes.push(fd);
-            }
-        }
-    }
-
-    fn slowlog_push(&mut self, c: &Client, argv: Argv<'_>, duration_us: u64) {
-        let threshold = self.hot.slowlog_threshold_us;
-        if threshold < 0 || duration_us < threshold as u64 {
-            return;
-        }
-        let mut args: Vec<Vec<u8>> = Vec::new();
-        let argc = argv.len();
-        for (i, a) in argv.iter().enumerate() {
-            if i == SLOWLOG_ARGS_MAX - 1 && argc > SLOWLOG_ARGS_MAX {
-                args.push(
-                    format!("... ({} more arguments)", argc - SLOWLOG_ARGS_MAX + 1).into_bytes(),
-                );
-                break;
-            }
-            if a.len() > SLOWLOG_ARG_BYTES_MAX {
-                let mut v = a[..SLOWLOG_ARG_BYTES_MAX].to_vec();
-                v.extend_from_slice(
-                    format!("... ({} more bytes)", a.len() - SLOWLOG_ARG_BYTES_MAX).as_bytes(),
-                );
-                args.push(v);
-            } else {
-                args.push(a.to_vec());
-            }
-        }
-        let entry = SlowlogEntry {
-            id: self.slowlog_next_id,
-            time_s: sys::now_ms() / 1000,
-            duration_us,
-            args,
-            addr: c.addr.clone(),
-            name: c.name.clone().unwrap_or_default(),
-        };
-        self.slowlog_next_id += 1;
-        self.slowlog.push_front(entry);
-        let max = self.hot.slowlog_max_len;
-        self.slowlog.truncate(max);
-    }
-
-    pub fn latency_add(&mut self, event: &'static str, ms: u64) {
-        let now_s = sys::now_ms() / 1000;
-        let h = self.latency.entry(event).or_default();
-        match h.back_mut() {
-            Some(last) if last.0 == now_s => last.1 = last.1.max(ms),
-            _ => h.push_back((now_s, ms)),
-        }
-        while h.len() > LATENCY_HISTORY_MAX {
-            h.pop_front();
-        }
-        let m = self.latency_max.entry(event).or_insert(0);
-        *m = (*m).max(ms);
     }
 
     /// Closes clients whose output passed the configured hard limit, or the soft limit for too long.
@@ -944,110 +861,6 @@ impl Server {
         }
         fds.len()
     }
-}
-
-const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
-fn is_loopback(addr: &str) -> bool {
-    addr.parse::<SocketAddr>()
-        .map(|a| a.ip().is_loopback())
-        .unwrap_or(true)
-}
-
-fn bind_tcp(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    let fd = crate::syscall!(socket(
-        domain,
-        libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-        0
-    ))?;
-    // SAFETY: `fd` is a fresh socket we own; the TcpListener takes ownership and closes it on drop.
-    let listener = unsafe { <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    if addr.is_ipv6() {
-        sys::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
-    }
-    let (storage, len) = sockaddr_of(addr);
-    crate::syscall!(bind(
-        fd,
-        (&storage as *const libc::sockaddr_storage).cast(),
-        len
-    ))?;
-    crate::syscall!(listen(fd, backlog))?;
-    Ok(listener)
-}
-
-fn sockaddr_of(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; zeroed is a valid value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            (
-                storage,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: 0,
-            };
-            // SAFETY: sockaddr_storage is larger than and suitably aligned for sockaddr_in6.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            (
-                storage,
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
-        }
-    }
-}
-
-fn accept_tcp(lfd: RawFd) -> io::Result<(RawFd, String, String)> {
-    // SAFETY: `lfd` is a listening socket owned by a live TcpListener; ManuallyDrop keeps it open.
-    let l = std::mem::ManuallyDrop::new(unsafe {
-        <TcpListener as std::os::fd::FromRawFd>::from_raw_fd(lfd)
-    });
-    let (stream, peer) = l.accept()?;
-    let laddr = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    Ok((stream.into_raw_fd(), peer.to_string(), laddr))
-}
-
-fn accept_unix(lfd: RawFd) -> io::Result<(RawFd, String, String)> {
-    // SAFETY: `lfd` is a listening socket owned by a live UnixListener; ManuallyDrop keeps it open.
-    let l = std::mem::ManuallyDrop::new(unsafe {
-        <UnixListener as std::os::fd::FromRawFd>::from_raw_fd(lfd)
-    });
-    let (stream, _) = l.accept()?;
-    let path = l
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
-        .unwrap_or_default();
-    // Redis names both ends of a Unix connection after the socket path, with port 0.
-    let addr = format!("{path}:0");
-    Ok((stream.into_raw_fd(), addr.clone(), addr))
 }
 
 fn random_seed() -> u64 {

@@ -199,12 +199,26 @@ fn keys(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor (`ERR invalid cursor`).
+/// Parses a SCAN-family cursor (`ERR invalid cursor`) like Redis's `strtoul`-based parser: an optional
+/// sign, digits, no spaces, no overflow; a negative cursor wraps around (`-1` is the largest cursor).
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    core::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::new("ERR invalid cursor"))
+    let invalid = || CmdError::new("ERR invalid cursor");
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. O(1) per call, O(N) for a full iteration.
@@ -612,6 +626,22 @@ fn touch(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// Integers below this are "shared" in Redis (`OBJ_SHARED_INTEGERS`).
 const SHARED_INTEGERS: i64 = 10_000;
 
+/// The reference count OBJECT REFCOUNT and DEBUG OBJECT report. Redis shares the integers
+/// 0..10000 between keys and reports them with its "shared" count; Ember stores such integers inline
+/// in the entry, which is shared-nothing but just as cheap, and reports the same number so tools that
+/// look for it behave the same.
+pub fn refcount(value: &Value) -> i64 {
+    match value {
+        Value::Str(s)
+            if s.as_i64()
+                .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
+        {
+            i32::MAX as i64
+        }
+        _ => 1,
+    }
+}
+
 const OBJECT_HELP: &[&str] = &[
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -680,15 +710,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.bulk(enc.as_bytes());
         }
         "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
-        // Redis shares the integers 0..10000 between keys and reports them with its "shared" refcount;
-        // Ember stores such integers inline in the entry, which is shared-nothing but just as cheap, and
-        // reports the same number so tools that look for it behave the same.
-        "refcount" => match &e.value {
-            Value::Str(s) if s.as_i64().is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) => {
-                ctx.out.int(i32::MAX as i64)
-            }
-            _ => ctx.out.int(1),
-        },
+        "refcount" => ctx.out.int(refcount(&e.value)),
         _ => {
             return Err(CmdError::new(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",

@@ -548,7 +548,9 @@ fn mget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// MSET-style commands take key/value pairs after the name.
 fn check_pairs(argv: Argv<'_>, name: &str) -> CmdResult {
     if argv.len().is_multiple_of(2) {
-        return Err(CmdError::owned(alloc::format!("ERR wrong number of arguments for '{name}' command")));
+        return Err(CmdError::owned(alloc::format!(
+            "ERR wrong number of arguments for '{name}' command"
+        )));
     }
     Ok(())
 }
@@ -788,6 +790,72 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// A range of consecutive matches: (start in a, end in a, start in b, end in b), inclusive.
+type MatchRange = (usize, usize, usize, usize);
+
+/// The LCS dynamic-programming table for `a` and `b` (row width returned alongside), refusing tables
+/// whose size would pass `proto-max-bulk-len`, as Redis does.
+fn lcs_table(a: &[u8], b: &[u8], limit: u64) -> Result<(Vec<u32>, usize), CmdError> {
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1).saturating_mul(blen as u64 + 1);
+    if cells.saturating_mul(4) > limit {
+        return Err(CmdError::new(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let w = blen + 1;
+    let mut dp: Vec<u32> = Vec::new();
+    dp.try_reserve_exact(cells as usize).map_err(|_| {
+        CmdError::new("ERR Insufficient memory, failed allocating transient memory for LCS")
+    })?;
+    dp.resize(cells as usize, 0);
+    for i in 1..=alen {
+        for j in 1..=blen {
+            dp[i * w + j] = if a[i - 1] == b[j - 1] {
+                dp[(i - 1) * w + j - 1] + 1
+            } else {
+                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
+            };
+        }
+    }
+    Ok((dp, w))
+}
+
+/// Walks the table back from the end: the LCS itself and its runs of consecutive matches, last first.
+fn lcs_walk(a: &[u8], b: &[u8], dp: &[u32], w: usize, total: usize) -> (Vec<u8>, Vec<MatchRange>) {
+    let mut result = alloc::vec![0u8; total];
+    let mut ranges: Vec<MatchRange> = Vec::new();
+    let mut open: Option<MatchRange> = None;
+    let (mut i, mut j, mut idx) = (a.len(), b.len(), total);
+    while i > 0 && j > 0 {
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            open = match open {
+                Some((as_, ae, bs, be)) if as_ == i && bs == j => Some((i - 1, ae, j - 1, be)),
+                Some(r) => {
+                    ranges.push(r);
+                    Some((i - 1, i - 1, j - 1, j - 1))
+                }
+                None => Some((i - 1, i - 1, j - 1, j - 1)),
+            };
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if dp[(i - 1) * w + j] > dp[i * w + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if let Some(r) = open.take() {
+                ranges.push(r);
+            }
+        }
+    }
+    ranges.extend(open);
+    (result, ranges)
+}
+
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]. O(N*M) time and memory.
 fn lcs(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
@@ -825,66 +893,13 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     let a = fetch(argv.get(1))?;
     let b = fetch(argv.get(2))?;
-    let (alen, blen) = (a.len(), b.len());
-    let cells = (alen as u64 + 1).saturating_mul(blen as u64 + 1);
-    if cells.saturating_mul(4) > ctx.config.proto_max_bulk_len {
-        return Err(CmdError::new(
-            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
-        ));
-    }
-    let w = blen + 1;
-    let mut dp: Vec<u32> = Vec::new();
-    dp.try_reserve_exact(cells as usize).map_err(|_| {
-        CmdError::new("ERR Insufficient memory, failed allocating transient memory for LCS")
-    })?;
-    dp.resize(cells as usize, 0);
-    for i in 1..=alen {
-        for j in 1..=blen {
-            dp[i * w + j] = if a[i - 1] == b[j - 1] {
-                dp[(i - 1) * w + j - 1] + 1
-            } else {
-                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
-            };
-        }
-    }
-    let total = dp[alen * w + blen] as usize;
+    let (dp, w) = lcs_table(&a, &b, ctx.config.proto_max_bulk_len)?;
+    let total = dp[a.len() * w + b.len()] as usize;
     if getlen {
         ctx.out.int(total as i64);
         return Ok(());
     }
-    // Walk back from the end, collecting the LCS and its runs of consecutive matches.
-    let mut result = alloc::vec![0u8; total];
-    let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
-    let mut open: Option<(usize, usize, usize, usize)> = None; // (a_start, a_end, b_start, b_end)
-    let (mut i, mut j, mut idx) = (alen, blen, total);
-    while i > 0 && j > 0 {
-        if a[i - 1] == b[j - 1] {
-            result[idx - 1] = a[i - 1];
-            open = match open {
-                Some((as_, ae, bs, be)) if as_ == i && bs == j => Some((i - 1, ae, j - 1, be)),
-                Some(r) => {
-                    ranges.push(r);
-                    Some((i - 1, i - 1, j - 1, j - 1))
-                }
-                None => Some((i - 1, i - 1, j - 1, j - 1)),
-            };
-            idx -= 1;
-            i -= 1;
-            j -= 1;
-        } else {
-            if dp[(i - 1) * w + j] > dp[i * w + j - 1] {
-                i -= 1;
-            } else {
-                j -= 1;
-            }
-            if let Some(r) = open.take() {
-                ranges.push(r);
-            }
-        }
-    }
-    if let Some(r) = open.take() {
-        ranges.push(r);
-    }
+    let (result, ranges) = lcs_walk(&a, &b, &dp, w, total);
     if !getidx {
         ctx.out.bulk(&result);
         return Ok(());

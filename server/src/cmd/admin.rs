@@ -265,8 +265,9 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         };
         let Value::Str(v) = &e.value;
         let text = format!(
-            "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             e as *const _,
+            ember_core::cmd::keys::refcount(&e.value),
             e.value.encoding_name(),
             v.len() + 1,
             e.access_s & ((1 << 24) - 1),
@@ -311,7 +312,10 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         s.replid.truncate(40);
         reply(c).ok();
     } else {
-        return Err(ember_core::cmd::keys::unknown_subcommand("debug", sub));
+        return Err(CmdError::owned(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        )));
     }
     Ok(())
 }

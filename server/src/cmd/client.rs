@@ -156,6 +156,7 @@ fn client(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 3 => false,
                 4 if eq_ci(argv.get(3), "write") => true,
                 4 if eq_ci(argv.get(3), "all") => false,
+                4 => return Err(CmdError::new("ERR CLIENT PAUSE mode must be WRITE or ALL")),
                 _ => return Err(err::SYNTAX),
             };
             let until_ms = now.saturating_add(ms as u64);

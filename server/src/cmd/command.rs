@@ -237,13 +237,14 @@ fn write_info(w: &mut ReplyWriter<'_>, info: &CommandInfo, full_name: &str) {
     for n in cats {
         w.simple(format!("@{n}").as_bytes());
     }
-    w.array(0);
+    // Tips, key specs and subcommands are sets in RESP3, as Redis sends them.
+    w.set(0);
     if info.first_key > 0 {
         write_key_spec(w, info);
     } else {
-        w.array(0);
+        w.set(0);
     }
-    w.array(info.subcommands.len());
+    w.set(info.subcommands.len());
     for sub in info.subcommands {
         write_info(w, sub, &format!("{full_name}|{}", sub.name));
     }
@@ -251,16 +252,17 @@ fn write_info(w: &mut ReplyWriter<'_>, info: &CommandInfo, full_name: &str) {
 
 /// The Redis 7 key specification equivalent to the legacy (first, last, step) triple.
 fn write_key_spec(w: &mut ReplyWriter<'_>, info: &CommandInfo) {
-    w.array(1);
+    w.set(1);
     w.map(3);
     w.bulk(b"flags");
-    let rw: &[u8] = if info.flags & f::WRITE != 0 {
-        b"RW"
+    let (rw, kind): (&[u8], &[u8]) = if info.flags & f::WRITE != 0 {
+        (b"RW", b"update")
     } else {
-        b"RO"
+        (b"RO", b"access")
     };
-    w.array(1);
+    w.set(2);
     w.simple(rw);
+    w.simple(kind);
     w.bulk(b"begin_search");
     w.map(2);
     w.bulk(b"type");
@@ -303,7 +305,14 @@ fn write_docs(w: &mut ReplyWriter<'_>, info: &CommandInfo) {
         w.map(info.subcommands.len());
         for sub in info.subcommands {
             w.bulk(format!("{}|{}", info.name, sub.name).as_bytes());
-            write_docs(w, sub);
+            write_docs(
+                w,
+                &CommandInfo {
+                    group: info.group,
+                    since: info.since,
+                    ..*sub
+                },
+            );
         }
     }
 }

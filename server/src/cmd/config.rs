@@ -80,7 +80,15 @@ fn config(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     match sub.name {
         "get" => {
             let patterns: Vec<&[u8]> = argv.tail(2).iter().collect();
-            let pairs = s.config.matching(&patterns);
+            let mut pairs = s.config.matching(&patterns);
+            // `dir` reads back as the absolute working directory, as in Redis.
+            for (name, value) in pairs.iter_mut() {
+                if name == "dir" {
+                    if let Ok(cwd) = std::env::current_dir() {
+                        *value = cwd.display().to_string();
+                    }
+                }
+            }
             let mut w = reply(c);
             w.map(pairs.len());
             for (k, v) in pairs {
@@ -157,6 +165,13 @@ fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             ))
         })?;
         parsed.push((param.name, args));
+    }
+    if let Some((_, dir)) = parsed.iter().find(|(n, _)| *n == "dir") {
+        std::env::set_current_dir(&dir[0]).map_err(|e| {
+            CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'dir') - {e}"
+            ))
+        })?;
     }
     for (name, args) in parsed {
         // Validated above, so this cannot fail.

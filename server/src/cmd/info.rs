@@ -76,7 +76,6 @@ fn info(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 }
 
 fn write_section(s: &Server, c: &Client, section: &str, out: &mut String) {
-    let now = sys::now_ms();
     let title = match section {
         "module_list" => "Modules".to_string(),
         "errorstats" => "Errorstats".to_string(),
@@ -89,207 +88,247 @@ fn write_section(s: &Server, c: &Client, section: &str, out: &mut String) {
         }
     };
     let _ = write!(out, "# {title}\r\n");
-    let mut kv = |k: &str, v: &dyn std::fmt::Display| {
-        let _ = write!(out, "{k}:{v}\r\n");
-    };
+
     match section {
-        "server" => {
-            let uptime = now.saturating_sub(s.start_ms) / 1000;
-            kv("redis_version", &ember_core::REDIS_VERSION);
-            kv("ember_version", &ember_core::VERSION);
-            kv("redis_git_sha1", &"00000000");
-            kv("redis_git_dirty", &0);
-            kv("redis_build_id", &"0");
-            kv("redis_mode", &"standalone");
-            kv("os", &os_name());
-            kv("arch_bits", &(usize::BITS));
-            kv("monotonic_clock", &"POSIX clock_gettime");
-            kv("multiplexing_api", &s.poller.name());
-            kv("atomicvar_api", &"c11-builtin");
-            kv("gcc_version", &"0.0.0");
-            kv("process_id", &std::process::id());
-            kv("process_supervised", &"no");
-            kv("run_id", &s.run_id);
-            kv("tcp_port", &s.tcp_port);
-            kv("server_time_usec", &sys::now_us());
-            kv("uptime_in_seconds", &uptime);
-            kv("uptime_in_days", &(uptime / 86400));
-            kv("hz", &s.hz);
-            kv("configured_hz", &s.config.get_int("hz"));
-            kv("lru_clock", &((now / 1000) & ((1 << 24) - 1)));
-            kv("executable", &s.executable);
-            kv(
-                "config_file",
-                &s.config
-                    .file
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-            );
-            kv("io_threads_active", &0);
-        }
-        "clients" => {
-            kv("connected_clients", &(s.client_count));
-            kv("cluster_connections", &0);
-            kv("maxclients", &s.config.get_int("maxclients"));
-            let (mut max_in, mut max_out) = (c.qbuf.len(), c.out.len());
-            for o in s.other_clients() {
-                max_in = max_in.max(o.qbuf.len());
-                max_out = max_out.max(o.out.len());
-            }
-            kv("client_recent_max_input_buffer", &max_in);
-            kv("client_recent_max_output_buffer", &max_out);
-            kv("blocked_clients", &0);
-            kv("tracking_clients", &0);
-            kv("clients_in_timeout_table", &0);
-        }
-        "memory" => {
-            let used = alloc::used();
-            let rss = alloc::rss();
-            let peak = alloc::peak().max(used);
-            kv("used_memory", &used);
-            kv("used_memory_human", &human_bytes(used as u64));
-            kv("used_memory_rss", &rss);
-            kv("used_memory_rss_human", &human_bytes(rss as u64));
-            kv("used_memory_peak", &peak);
-            kv("used_memory_peak_human", &human_bytes(peak as u64));
-            kv(
-                "used_memory_peak_perc",
-                &format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
-            );
-            let dataset: usize = s.ks.dbs().map(|d| d.table().bucket_bytes()).sum();
-            kv("used_memory_dataset", &used);
-            kv("used_memory_overhead", &dataset);
-            kv("used_memory_startup", &0);
-            kv("allocator_allocated", &used);
-            kv("allocator_resident", &rss);
-            kv("total_system_memory", &total_system_memory());
-            kv("used_memory_lua", &0);
-            kv("used_memory_scripts", &0);
-            let maxmemory = s.config.get_int("maxmemory");
-            kv("maxmemory", &maxmemory);
-            kv("maxmemory_human", &human_bytes(maxmemory as u64));
-            kv("maxmemory_policy", &s.config.get_str("maxmemory-policy"));
-            kv(
-                "mem_fragmentation_ratio",
-                &format!("{:.2}", rss as f64 / used.max(1) as f64),
-            );
-            kv("mem_allocator", &"libc");
-            kv("lazyfree_pending_objects", &0);
-        }
-        "persistence" => {
-            kv("loading", &0);
-            kv("async_loading", &0);
-            kv("current_cow_peak", &0);
-            kv("current_cow_size", &0);
-            kv("rdb_changes_since_last_save", &s.ks.dirty);
-            kv("rdb_bgsave_in_progress", &0);
-            kv("rdb_last_save_time", &s.lastsave_s);
-            kv("rdb_last_bgsave_status", &"ok");
-            kv("rdb_last_bgsave_time_sec", &-1);
-            kv("rdb_current_bgsave_time_sec", &-1);
-            kv("aof_enabled", &0);
-            kv("aof_rewrite_in_progress", &0);
-            kv("aof_rewrite_scheduled", &0);
-            kv("aof_last_rewrite_time_sec", &-1);
-            kv("aof_current_rewrite_time_sec", &-1);
-            kv("aof_last_bgrewrite_status", &"ok");
-            kv("aof_last_write_status", &"ok");
-            kv("module_fork_in_progress", &0);
-        }
-        "stats" => {
-            kv("total_connections_received", &s.stats.connections_received);
-            kv("total_commands_processed", &s.stats.commands_processed);
-            kv("instantaneous_ops_per_sec", &s.ops_per_sec());
-            kv("total_net_input_bytes", &s.stats.net_in);
-            kv("total_net_output_bytes", &s.stats.net_out);
-            kv("rejected_connections", &s.stats.rejected_connections);
-            kv("expired_keys", &s.ks.stats.expired_keys);
-            kv("evicted_keys", &0);
-            kv("evicted_clients", &0);
-            kv("keyspace_hits", &s.ks.stats.keyspace_hits);
-            kv("keyspace_misses", &s.ks.stats.keyspace_misses);
-            kv("pubsub_channels", &0);
-            kv("pubsub_patterns", &0);
-            kv("latest_fork_usec", &0);
-            kv("total_forks", &0);
-            kv(
-                "client_query_buffer_limit_disconnections",
-                &s.stats.client_qbuf_limit_disconnections,
-            );
-            kv(
-                "client_output_buffer_limit_disconnections",
-                &s.stats.client_outbuf_limit_disconnections,
-            );
-            kv("total_error_replies", &s.stats.error_replies);
-            kv("unexpected_error_replies", &0);
-            kv("dump_payload_sanitizations", &0);
-            kv("total_reads_processed", &0);
-            kv("total_writes_processed", &0);
-        }
-        "replication" => {
-            kv("role", &"master");
-            kv("connected_slaves", &0);
-            kv("master_failover_state", &"no-failover");
-            kv("master_replid", &s.replid);
-            kv(
-                "master_replid2",
-                &"0000000000000000000000000000000000000000",
-            );
-            kv("master_repl_offset", &0);
-            kv("second_repl_offset", &-1);
-            kv("repl_backlog_active", &0);
-            kv("repl_backlog_size", &s.config.get_int("repl-backlog-size"));
-            kv("repl_backlog_first_byte_offset", &0);
-            kv("repl_backlog_histlen", &0);
-        }
-        "cpu" => {
-            let (user, sys_t) = sys::cpu_times();
-            kv("used_cpu_sys", &format!("{sys_t:.6}"));
-            kv("used_cpu_user", &format!("{user:.6}"));
-            kv("used_cpu_sys_children", &"0.000000");
-            kv("used_cpu_user_children", &"0.000000");
-        }
-        "errorstats" => {
-            let mut errs: Vec<_> = s.stats.errors.iter().collect();
-            errs.sort();
-            for (code, n) in errs {
-                let _ = write!(out, "errorstat_{code}:count={n}\r\n");
-            }
-        }
-        "cluster" => kv("cluster_enabled", &0),
-        "keyspace" => {
-            for (i, db) in s.ks.dbs().enumerate() {
-                if !db.is_empty() {
-                    let _ = write!(
-                        out,
-                        "db{i}:keys={},expires={},avg_ttl={}\r\n",
-                        db.len(),
-                        db.volatile_len(),
-                        db.avg_ttl_ms
-                    );
-                }
-            }
-        }
-        "commandstats" => {
-            for (i, e) in s.commands.entries.iter().enumerate() {
-                let st = &s.cmd_stats[i];
-                if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
-                    continue;
-                }
-                let per = if st.calls > 0 {
-                    st.usec as f64 / st.calls as f64
-                } else {
-                    0.0
-                };
-                let _ = write!(
-                    out,
-                    "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
-                    e.info.name, st.calls, st.usec, per, st.rejected, st.failed
-                );
-            }
-        }
+        "server" => section_server(s, out),
+        "clients" => section_clients(s, c, out),
+        "memory" => section_memory(s, out),
+        "persistence" => section_persistence(s, out),
+        "stats" => section_stats(s, out),
+        "replication" => section_replication(s, out),
+        "cpu" => section_cpu(out),
+        "errorstats" => section_errorstats(s, out),
+        "cluster" => section_cluster(out),
+        "keyspace" => section_keyspace(s, out),
+        "commandstats" => section_commandstats(s, out),
         _ => {}
+    }
+}
+
+fn section_server(s: &Server, out: &mut String) {
+    let now = sys::now_ms();
+    let mut kv = Fields(out);
+    let uptime = now.saturating_sub(s.start_ms) / 1000;
+    kv.put("redis_version", &ember_core::REDIS_VERSION);
+    kv.put("ember_version", &ember_core::VERSION);
+    kv.put("redis_git_sha1", &"00000000");
+    kv.put("redis_git_dirty", &0);
+    kv.put("redis_build_id", &"0");
+    kv.put("redis_mode", &"standalone");
+    kv.put("os", &os_name());
+    kv.put("arch_bits", &(usize::BITS));
+    kv.put("monotonic_clock", &"POSIX clock_gettime");
+    kv.put("multiplexing_api", &s.poller.name());
+    kv.put("atomicvar_api", &"c11-builtin");
+    kv.put("gcc_version", &"0.0.0");
+    kv.put("process_id", &std::process::id());
+    kv.put("process_supervised", &"no");
+    kv.put("run_id", &s.run_id);
+    kv.put("tcp_port", &s.tcp_port);
+    kv.put("server_time_usec", &sys::now_us());
+    kv.put("uptime_in_seconds", &uptime);
+    kv.put("uptime_in_days", &(uptime / 86400));
+    kv.put("hz", &s.hz);
+    kv.put("configured_hz", &s.config.get_int("hz"));
+    kv.put("lru_clock", &((now / 1000) & ((1 << 24) - 1)));
+    kv.put("executable", &s.executable);
+    kv.put(
+        "config_file",
+        &s.config
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    kv.put("io_threads_active", &0);
+}
+
+fn section_clients(s: &Server, c: &Client, out: &mut String) {
+    let mut kv = Fields(out);
+    kv.put("connected_clients", &(s.client_count));
+    kv.put("cluster_connections", &0);
+    kv.put("maxclients", &s.config.get_int("maxclients"));
+    let (mut max_in, mut max_out) = (c.qbuf.len(), c.out.len());
+    for o in s.other_clients() {
+        max_in = max_in.max(o.qbuf.len());
+        max_out = max_out.max(o.out.len());
+    }
+    kv.put("client_recent_max_input_buffer", &max_in);
+    kv.put("client_recent_max_output_buffer", &max_out);
+    kv.put("blocked_clients", &0);
+    kv.put("tracking_clients", &0);
+    kv.put("clients_in_timeout_table", &0);
+}
+
+fn section_memory(s: &Server, out: &mut String) {
+    let mut kv = Fields(out);
+    let used = alloc::used();
+    let rss = alloc::rss();
+    let peak = alloc::peak().max(used);
+    kv.put("used_memory", &used);
+    kv.put("used_memory_human", &human_bytes(used as u64));
+    kv.put("used_memory_rss", &rss);
+    kv.put("used_memory_rss_human", &human_bytes(rss as u64));
+    kv.put("used_memory_peak", &peak);
+    kv.put("used_memory_peak_human", &human_bytes(peak as u64));
+    kv.put(
+        "used_memory_peak_perc",
+        &format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
+    );
+    let dataset: usize = s.ks.dbs().map(|d| d.table().bucket_bytes()).sum();
+    kv.put("used_memory_dataset", &used);
+    kv.put("used_memory_overhead", &dataset);
+    kv.put("used_memory_startup", &0);
+    kv.put("allocator_allocated", &used);
+    kv.put("allocator_resident", &rss);
+    kv.put("total_system_memory", &total_system_memory());
+    kv.put("used_memory_lua", &0);
+    kv.put("used_memory_scripts", &0);
+    let maxmemory = s.config.get_int("maxmemory");
+    kv.put("maxmemory", &maxmemory);
+    kv.put("maxmemory_human", &human_bytes(maxmemory as u64));
+    kv.put("maxmemory_policy", &s.config.get_str("maxmemory-policy"));
+    kv.put(
+        "mem_fragmentation_ratio",
+        &format!("{:.2}", rss as f64 / used.max(1) as f64),
+    );
+    kv.put("mem_allocator", &"libc");
+    kv.put("lazyfree_pending_objects", &0);
+}
+
+fn section_persistence(s: &Server, out: &mut String) {
+    let mut kv = Fields(out);
+    kv.put("loading", &0);
+    kv.put("async_loading", &0);
+    kv.put("current_cow_peak", &0);
+    kv.put("current_cow_size", &0);
+    kv.put("rdb_changes_since_last_save", &s.ks.dirty);
+    kv.put("rdb_bgsave_in_progress", &0);
+    kv.put("rdb_last_save_time", &s.lastsave_s);
+    kv.put("rdb_last_bgsave_status", &"ok");
+    kv.put("rdb_last_bgsave_time_sec", &-1);
+    kv.put("rdb_current_bgsave_time_sec", &-1);
+    kv.put("aof_enabled", &0);
+    kv.put("aof_rewrite_in_progress", &0);
+    kv.put("aof_rewrite_scheduled", &0);
+    kv.put("aof_last_rewrite_time_sec", &-1);
+    kv.put("aof_current_rewrite_time_sec", &-1);
+    kv.put("aof_last_bgrewrite_status", &"ok");
+    kv.put("aof_last_write_status", &"ok");
+    kv.put("module_fork_in_progress", &0);
+}
+
+fn section_stats(s: &Server, out: &mut String) {
+    let mut kv = Fields(out);
+    kv.put("total_connections_received", &s.stats.connections_received);
+    kv.put("total_commands_processed", &s.stats.commands_processed);
+    kv.put("instantaneous_ops_per_sec", &s.ops_per_sec());
+    kv.put("total_net_input_bytes", &s.stats.net_in);
+    kv.put("total_net_output_bytes", &s.stats.net_out);
+    kv.put("rejected_connections", &s.stats.rejected_connections);
+    kv.put("expired_keys", &s.ks.stats.expired_keys);
+    kv.put("evicted_keys", &0);
+    kv.put("evicted_clients", &0);
+    kv.put("keyspace_hits", &s.ks.stats.keyspace_hits);
+    kv.put("keyspace_misses", &s.ks.stats.keyspace_misses);
+    kv.put("pubsub_channels", &0);
+    kv.put("pubsub_patterns", &0);
+    kv.put("latest_fork_usec", &0);
+    kv.put("total_forks", &0);
+    kv.put(
+        "client_query_buffer_limit_disconnections",
+        &s.stats.client_qbuf_limit_disconnections,
+    );
+    kv.put(
+        "client_output_buffer_limit_disconnections",
+        &s.stats.client_outbuf_limit_disconnections,
+    );
+    kv.put("total_error_replies", &s.stats.error_replies);
+    kv.put("unexpected_error_replies", &0);
+    kv.put("dump_payload_sanitizations", &0);
+    kv.put("total_reads_processed", &0);
+    kv.put("total_writes_processed", &0);
+}
+
+fn section_replication(s: &Server, out: &mut String) {
+    let mut kv = Fields(out);
+    kv.put("role", &"master");
+    kv.put("connected_slaves", &0);
+    kv.put("master_failover_state", &"no-failover");
+    kv.put("master_replid", &s.replid);
+    kv.put(
+        "master_replid2",
+        &"0000000000000000000000000000000000000000",
+    );
+    kv.put("master_repl_offset", &0);
+    kv.put("second_repl_offset", &-1);
+    kv.put("repl_backlog_active", &0);
+    kv.put("repl_backlog_size", &s.config.get_int("repl-backlog-size"));
+    kv.put("repl_backlog_first_byte_offset", &0);
+    kv.put("repl_backlog_histlen", &0);
+}
+
+fn section_cpu(out: &mut String) {
+    let mut kv = Fields(out);
+    let (user, sys_t) = sys::cpu_times();
+    kv.put("used_cpu_sys", &format!("{sys_t:.6}"));
+    kv.put("used_cpu_user", &format!("{user:.6}"));
+    kv.put("used_cpu_sys_children", &"0.000000");
+    kv.put("used_cpu_user_children", &"0.000000");
+}
+
+fn section_errorstats(s: &Server, out: &mut String) {
+    let mut errs: Vec<_> = s.stats.errors.iter().collect();
+    errs.sort();
+    for (code, n) in errs {
+        let _ = write!(out, "errorstat_{code}:count={n}\r\n");
+    }
+}
+
+fn section_cluster(out: &mut String) {
+    let mut kv = Fields(out);
+    kv.put("cluster_enabled", &0);
+}
+
+fn section_keyspace(s: &Server, out: &mut String) {
+    for (i, db) in s.ks.dbs().enumerate() {
+        if !db.is_empty() {
+            let _ = write!(
+                out,
+                "db{i}:keys={},expires={},avg_ttl={}\r\n",
+                db.len(),
+                db.volatile_len(),
+                db.avg_ttl_ms
+            );
+        }
+    }
+}
+
+fn section_commandstats(s: &Server, out: &mut String) {
+    for (i, e) in s.commands.entries.iter().enumerate() {
+        let st = &s.cmd_stats[i];
+        if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
+            continue;
+        }
+        let per = if st.calls > 0 {
+            st.usec as f64 / st.calls as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            out,
+            "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+            e.info.name, st.calls, st.usec, per, st.rejected, st.failed
+        );
+    }
+}
+
+/// Writes `field:value` lines.
+struct Fields<'a>(&'a mut String);
+
+impl Fields<'_> {
+    fn put(&mut self, k: &str, v: &dyn std::fmt::Display) {
+        let _ = write!(self.0, "{k}:{v}\r\n");
     }
 }
 
