@@ -60,9 +60,26 @@ struct Buckets<V> {
 }
 
 impl<V> Buckets<V> {
+    /// A zeroed bucket array. It comes from `alloc_zeroed` (calloc), so the operating system hands out
+    /// zero pages lazily and growing a table of millions of keys does not stop to write every slot.
+    #[allow(unsafe_code)]
     fn new(n: usize) -> Self {
-        let mut slots = Vec::with_capacity(n);
-        slots.resize_with(n, || None);
+        type Slot<V> = Option<Box<Entry<V>>>;
+        let Ok(layout) = core::alloc::Layout::array::<Slot<V>>(n) else {
+            panic!("bucket array of {n} slots overflows the address space");
+        };
+        if n == 0 {
+            return Buckets::empty();
+        }
+        // SAFETY: the layout has a non-zero size (n > 0 and the slot is pointer-sized).
+        let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            alloc::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `Option<Box<T>>` is guaranteed to be a nullable pointer whose all-zero bit pattern is
+        // `None`, so the zeroed block holds `n` initialized `None`s; it was allocated by the global
+        // allocator with exactly `Layout::array::<Slot<V>>(n)`, which is what `Vec` uses for capacity `n`.
+        let slots = unsafe { Vec::from_raw_parts(ptr.cast::<Slot<V>>(), n, n) };
         Buckets { slots, used: 0 }
     }
     fn empty() -> Self {
