@@ -139,6 +139,7 @@ fn commands(c: &mut Criterion) {
     let config = CoreConfig::default();
     let mut out = Vec::with_capacity(1 << 16);
     let mut args = ArgBuf::default();
+    let mut journal = ember::journal::Journal::default();
     let set_req = b"*3\r\n$3\r\nSET\r\n$9\r\nkey:12345\r\n$16\r\nvalue-0123456789\r\n".to_vec();
     let get_req = b"*2\r\n$3\r\nGET\r\n$9\r\nkey:12345\r\n".to_vec();
     let mut run = |req: &[u8],
@@ -158,6 +159,7 @@ fn commands(c: &mut Criterion) {
             config: &config,
             no_touch: false,
             effects: Effects::default(),
+            journal: &mut journal,
         };
         let _ = f(&mut ctx, args.argv(req, source));
     };

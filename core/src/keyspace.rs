@@ -23,6 +23,7 @@ pub const EXPIRE_SAMPLE_BUCKETS_MAX: usize = 400;
 #[derive(Default, Clone, Copy, Debug)]
 pub struct KeyspaceStats {
     pub expired_keys: u64,
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
 }
@@ -36,6 +37,10 @@ pub struct Db {
     expire_cursor: u64,
     /// Running average TTL of sampled keys (ms), for INFO keyspace `avg_ttl`.
     pub avg_ttl_ms: u64,
+    /// Whether expired keys are logged for the host (keyspace events, WATCH, tracking).
+    log_expired: bool,
+    /// Keys deleted by expiry since the host last drained them, each as a u32 length and the bytes.
+    expired_log: Vec<u8>,
 }
 
 impl Db {
@@ -45,6 +50,16 @@ impl Db {
             volatile: 0,
             expire_cursor: 0,
             avg_ttl_ms: 0,
+            log_expired: false,
+            expired_log: Vec::new(),
+        }
+    }
+
+    fn log_expired_key(&mut self, key: &[u8]) {
+        if self.log_expired {
+            self.expired_log
+                .extend_from_slice(&(key.len() as u32).to_le_bytes());
+            self.expired_log.extend_from_slice(key);
         }
     }
 
@@ -105,6 +120,7 @@ impl Db {
         match self.table.get(key) {
             Some(e) if is_expired(e, now_ms) => {
                 self.remove(key);
+                self.log_expired_key(key);
                 stats.expired_keys += 1;
                 true
             }
@@ -114,7 +130,14 @@ impl Db {
 
     /// Stores `value` under `key`, replacing any old value. `expire_at_ms` is the new expire time, or
     /// `None` to keep the old one (KEEPTTL); `Some(NO_EXPIRE)` clears it.
-    pub fn set(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>, access_s: u32) {
+    /// Returns true when the key was created.
+    pub fn set(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        access_s: u32,
+    ) -> bool {
         if let Some(e) = self.table.get_mut(key) {
             e.value = value;
             e.access_s = access_s;
@@ -123,10 +146,12 @@ impl Db {
                 e.expire_at_ms = at;
                 self.adjust_volatile(was, now);
             }
+            false
         } else {
             let at = expire_at_ms.unwrap_or(NO_EXPIRE);
             self.table.insert_new(key, value, at, access_s);
             self.adjust_volatile(false, at != NO_EXPIRE);
+            true
         }
     }
 
@@ -180,6 +205,7 @@ impl Db {
     fn expire_round(&mut self, now_ms: u64) -> (usize, usize) {
         let (mut sampled, mut expired, mut buckets, mut ttl_sum) = (0usize, 0usize, 0usize, 0u64);
         let mut cursor = self.expire_cursor;
+        let (log, expired_log) = (self.log_expired, &mut self.expired_log);
         loop {
             cursor = self.table.scan_remove(cursor, |e| {
                 if !e.has_expire() {
@@ -188,6 +214,11 @@ impl Db {
                 sampled += 1;
                 if e.expire_at_ms <= now_ms {
                     expired += 1;
+                    if log {
+                        let key = e.key_bytes();
+                        expired_log.extend_from_slice(&(key.len() as u32).to_le_bytes());
+                        expired_log.extend_from_slice(key);
+                    }
                     true
                 } else {
                     ttl_sum += e.expire_at_ms - now_ms;
@@ -228,6 +259,42 @@ pub struct ExpireReport {
     pub expired: usize,
     /// The budget ran out while some database still had more than a quarter of its sample expired.
     pub budget_exhausted: bool,
+}
+
+/// `maxmemory-policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    NoEviction,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "noeviction" => Self::NoEviction,
+            "allkeys-lru" => Self::AllKeysLru,
+            "allkeys-lfu" => Self::AllKeysLfu,
+            "allkeys-random" => Self::AllKeysRandom,
+            "volatile-lru" => Self::VolatileLru,
+            "volatile-lfu" => Self::VolatileLfu,
+            "volatile-random" => Self::VolatileRandom,
+            "volatile-ttl" => Self::VolatileTtl,
+            _ => return None,
+        })
+    }
+
+    fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            Self::VolatileLru | Self::VolatileLfu | Self::VolatileRandom | Self::VolatileTtl
+        )
+    }
 }
 
 /// All databases plus keyspace-wide counters.
@@ -346,6 +413,88 @@ impl Keyspace {
         self.expire_next_db = (self.expire_next_db + 1) % n;
         self.stats.expired_keys += report.expired as u64;
         report
+    }
+
+    /// Picks the key `policy` would evict next, by sampling `samples` keys per database (Redis's
+    /// approximated LRU). LFU policies use the same idle-time estimate until Ember tracks access
+    /// frequency. Returns the database and key, or `None` when nothing is evictable.
+    pub fn eviction_candidate(
+        &mut self,
+        policy: EvictionPolicy,
+        samples: usize,
+        now_ms: u64,
+    ) -> Option<(usize, alloc::vec::Vec<u8>)> {
+        if policy == EvictionPolicy::NoEviction {
+            return None;
+        }
+        let volatile_only = policy.volatile_only();
+        let now_s = (now_ms / 1000) as u32;
+        let mut best: Option<(u64, usize, alloc::vec::Vec<u8>)> = None;
+        for i in 0..self.dbs.len() {
+            let eligible = if volatile_only {
+                self.dbs[i].volatile
+            } else {
+                self.dbs[i].len()
+            };
+            if eligible == 0 {
+                continue;
+            }
+            let mut seed = self.random();
+            let table = &self.dbs[i].table;
+            // Volatile keys may be rare among the rest: allow more draws to find `samples` of them.
+            let mut draws = if volatile_only { samples * 10 } else { samples };
+            let mut taken = 0;
+            while taken < samples && draws > 0 {
+                draws -= 1;
+                let Some(e) = table.random_entry(|| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                }) else {
+                    break;
+                };
+                if volatile_only && !e.has_expire() {
+                    continue;
+                }
+                taken += 1;
+                let score = match policy {
+                    EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at_ms,
+                    EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => 1,
+                    _ => now_s.saturating_sub(e.access_s) as u64 + 1,
+                };
+                if best.as_ref().is_none_or(|b| score > b.0) {
+                    best = Some((score, i, e.key_bytes().to_vec()));
+                }
+            }
+        }
+        best.map(|(_, db, key)| (db, key))
+    }
+
+    /// Turns logging of expired keys on or off in every database.
+    pub fn set_log_expired(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_expired = on;
+            if !on {
+                db.expired_log.clear();
+            }
+        }
+    }
+
+    /// Hands every key deleted by expiry since the last call to `f` (database index, key).
+    pub fn drain_expired(&mut self, mut f: impl FnMut(usize, &[u8])) {
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            let log = core::mem::take(&mut db.expired_log);
+            let mut rest = &log[..];
+            while rest.len() >= 4 {
+                let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                let Some(key) = rest.get(4..4 + n) else { break };
+                f(i, key);
+                rest = &rest[4 + n..];
+            }
+            db.expired_log = log;
+            db.expired_log.clear();
+        }
     }
 
     /// Cron housekeeping: shrinks sparse tables and spends `steps` rehash steps per rehashing database.

@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`types`]: the values a key holds; [`types::string::CompactStr`] is the inline/integer/heap string.
 //! - [`table`]: Ember's hash table: chained entries, incremental rehash, resize-safe SCAN cursor.
+//! - [`journal`]: modified keys and keyspace events recorded for the host.
 //! - [`keyspace`]: databases of keys with lazy and active expiry.
 //! - [`cmd`]: the command table, the execution context and the command families.
 //! - [`resp`]: the request parser and the RESP2/RESP3 reply writer.
@@ -23,6 +24,7 @@ extern crate std;
 
 pub mod cmd;
 pub mod glob;
+pub mod journal;
 pub mod keyspace;
 pub mod resp;
 pub mod table;

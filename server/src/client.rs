@@ -1,6 +1,8 @@
 //! A connected client: its socket, query buffer, output buffer and per-connection state (selected
 //! database, protocol, name, authentication, reply mode, flags).
 
+use std::collections::HashSet;
+use std::ops::Range;
 use std::os::fd::RawFd;
 
 use ember_core::resp::{ArgBuf, Proto};
@@ -20,6 +22,34 @@ pub enum ReplyMode {
     SkipNext,
     /// Set while the command after CLIENT REPLY SKIP runs.
     Skip,
+}
+
+/// A command queued by MULTI: its arguments in one buffer.
+pub struct Queued {
+    pub buf: Vec<u8>,
+    pub ranges: Vec<Range<usize>>,
+}
+
+/// The state of a client between MULTI and EXEC.
+#[derive(Default)]
+pub struct MultiState {
+    pub queue: Vec<Queued>,
+    /// A command failed to queue (unknown, wrong arity, not allowed): EXEC answers EXECABORT.
+    pub error: bool,
+    /// Bytes held by the queue, counted against `client-query-buffer-limit`.
+    pub bytes: usize,
+    /// Some queued command writes (EXEC then waits out CLIENT PAUSE WRITE).
+    pub has_write: bool,
+    /// Some queued command may grow memory (EXEC is refused when out of memory).
+    pub has_denyoom: bool,
+}
+
+/// A key this client WATCHes.
+pub struct Watched {
+    pub db: u32,
+    pub key: Vec<u8>,
+    /// The key had already expired (but was not yet deleted) when it was watched.
+    pub expired_at_watch: bool,
 }
 
 pub struct Client {
@@ -58,6 +88,21 @@ pub struct Client {
     pub soft_limit_since_ms: u64,
     pub net_in: u64,
     pub net_out: u64,
+    pub multi: Option<MultiState>,
+    /// A watched key was modified: the next EXEC fails.
+    pub dirty_cas: bool,
+    pub watched: Vec<Watched>,
+    /// Running the commands of an EXEC.
+    pub in_exec: bool,
+    pub subs: HashSet<Vec<u8>>,
+    pub psubs: HashSet<Vec<u8>>,
+    pub ssubs: HashSet<Vec<u8>>,
+    /// Byte ranges of `out` written as pub/sub messages during the current command: they reach the
+    /// client even under CLIENT REPLY OFF/SKIP, like Redis's CLIENT_PUSHING.
+    pub push_spans: Vec<Range<usize>>,
+    /// While set, pushes for this client go in at this offset of `out`: keyspace notifications caused
+    /// by a command precede its reply, as in Redis.
+    pub insert_at: Option<usize>,
 }
 
 impl Client {
@@ -99,7 +144,40 @@ impl Client {
             soft_limit_since_ms: 0,
             net_in: 0,
             net_out: 0,
+            multi: None,
+            dirty_cas: false,
+            watched: Vec::new(),
+            in_exec: false,
+            subs: HashSet::new(),
+            psubs: HashSet::new(),
+            ssubs: HashSet::new(),
+            push_spans: Vec::new(),
+            insert_at: None,
         }
+    }
+
+    /// Writes a pub/sub message or confirmation, remembering its span (see `push_spans`).
+    pub fn write_push(&mut self, f: impl FnOnce(&mut ember_core::resp::ReplyWriter<'_>)) {
+        let Some(pos) = self.insert_at else {
+            let start = self.out.len();
+            f(&mut ember_core::resp::ReplyWriter::new(
+                &mut self.out,
+                self.proto,
+            ));
+            self.push_spans.push(start..self.out.len());
+            return;
+        };
+        let mut tmp = Vec::new();
+        f(&mut ember_core::resp::ReplyWriter::new(
+            &mut tmp, self.proto,
+        ));
+        let n = tmp.len();
+        self.out.splice(pos..pos, tmp);
+        for span in self.push_spans.iter_mut().filter(|r| r.start >= pos) {
+            *span = span.start + n..span.end + n;
+        }
+        self.push_spans.push(pos..pos + n);
+        self.insert_at = Some(pos + n);
     }
 
     /// Output bytes not yet written.
@@ -107,11 +185,30 @@ impl Client {
         self.out.len() - self.out_sent
     }
 
+    /// Channel and pattern subscriptions (what (UN)SUBSCRIBE replies count).
+    pub fn sub_count(&self) -> usize {
+        self.subs.len() + self.psubs.len()
+    }
+
+    /// Subscribed to anything, shard channels included: the pubsub output class and RESP2's limits apply.
+    pub fn is_pubsub(&self) -> bool {
+        !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty()
+    }
+
     /// Flags as CLIENT LIST shows them.
     pub fn flags(&self) -> String {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
+        }
+        if self.is_pubsub() {
+            f.push('P');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.dirty_cas {
+            f.push('d');
         }
         if self.close_after_reply {
             f.push('c');
@@ -149,7 +246,7 @@ impl Client {
         let qbuf_cap = self.qbuf.capacity().max(self.qbuf.len());
         let omem = self.out.capacity();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -159,6 +256,10 @@ impl Client {
             now_ms.saturating_sub(self.last_interaction_ms) / 1000,
             self.flags(),
             self.db,
+            self.subs.len(),
+            self.psubs.len(),
+            self.ssubs.len(),
+            self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64),
             self.qbuf.len(),
             qbuf_cap - self.qbuf.len(),
             qbuf_cap,

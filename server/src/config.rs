@@ -30,6 +30,8 @@ pub enum Kind {
     Save,
     /// `client-output-buffer-limit <class> <hard> <soft> <seconds> ...`.
     OutputLimit,
+    /// `notify-keyspace-events` flags, kept in canonical order.
+    Events,
 }
 
 /// One directive.
@@ -176,7 +178,7 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory", MEM, "0"),
     p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     p("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
-    p("notify-keyspace-events", S, ""),
+    p("notify-keyspace-events", Kind::Events, ""),
     p(
         "enable-debug-command",
         Kind::Enum(&["no", "yes", "local"]),
@@ -252,8 +254,8 @@ pub static PARAMS: &[Param] = &[
         },
         "10",
     ),
-    p("min-replicas-to-write", UINT, "0"),
-    p("min-replicas-max-lag", UINT, "10"),
+    aka("min-replicas-to-write", "min-slaves-to-write", UINT, "0"),
+    aka("min-replicas-max-lag", "min-slaves-max-lag", UINT, "10"),
     p("masterauth", S, ""),
     p("masteruser", S, ""),
     p("lazyfree-lazy-eviction", B, "no"),
@@ -408,6 +410,14 @@ fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
             }
         }
         Kind::Str => Ok(Val::Str(args.join(" "))),
+        Kind::Events => {
+            let mask = ember_core::journal::class::parse(one()?.as_bytes()).ok_or_else(|| {
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()
+            })?;
+            let mut canonical = String::new();
+            ember_core::journal::class::format(mask, &mut canonical);
+            Ok(Val::Str(canonical))
+        }
         Kind::Save => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
             if !words.len().is_multiple_of(2) {

@@ -11,6 +11,7 @@
 //! - [`config`]: redis.conf parsing, `--name value` arguments, CONFIG GET/SET/REWRITE.
 //! - [`net`]: binding listeners and accepting connections; protected mode.
 //! - [`observe`]: MONITOR feeds, the slow log and latency samples.
+//! - [`pubsub`]: subscriptions, message delivery and keyspace notifications.
 //! - [`log`]: Redis-style log lines.
 //! - [`sys`]: the `syscall!` helper and small libc wrappers.
 //! - [`alloc`]: the counting allocator behind `used_memory`.
@@ -26,6 +27,7 @@ mod event;
 mod log;
 mod net;
 mod observe;
+mod pubsub;
 mod server;
 mod sys;
 

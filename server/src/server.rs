@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ember_core::cmd::{
     eq_ci, flags, CmdError, CmdResult, CommandInfo, CoreConfig, Effects, ExecCtx,
 };
-use ember_core::keyspace::Keyspace;
+use ember_core::journal::Journal;
+use ember_core::keyspace::{EvictionPolicy, Keyspace};
 use ember_core::resp::{parse_command, Argv, ParseLimits, Parsed, ReplyWriter};
 
 use crate::client::{Client, ReplyMode, READ_CHUNK, READ_PER_EVENT_MAX};
@@ -34,6 +35,9 @@ pub const SLOWLOG_ARG_BYTES_MAX: usize = 128;
 
 /// Samples kept per latency event.
 pub const LATENCY_HISTORY_MAX: usize = 160;
+
+/// Keys evicted at most per eviction pass, so one command never stalls the server for long.
+const EVICTIONS_PER_CALL_MAX: usize = 10_000;
 
 /// Keys examined per active-expire call; the cron repeats calls within its time budget.
 const EXPIRE_BATCH_KEYS: usize = 200;
@@ -85,17 +89,29 @@ pub struct Pause {
 }
 
 /// Config values read on every command or read, copied out of [`Config`] by `apply_config`.
-#[derive(Default)]
 pub struct HotConfig {
     pub qbuf_limit: usize,
     pub latency_threshold_ms: u64,
     pub slowlog_threshold_us: i64,
     pub slowlog_max_len: usize,
+    /// `client-output-buffer-limit` (hard bytes, soft bytes, soft seconds) for normal clients...
     pub output_limit: (u64, u64, u64),
+    /// ...and for pub/sub subscribers.
+    pub pubsub_limit: (u64, u64, u64),
+    pub maxmemory: u64,
+    pub eviction_policy: EvictionPolicy,
+    pub eviction_samples: usize,
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
 }
 
 pub struct Server {
     pub config: Config,
+    /// Modified keys and keyspace events recorded by the running command.
+    pub journal: Journal,
+    pub pubsub: crate::pubsub::Registry,
+    /// Clients watching each (db, key).
+    pub watchers: HashMap<(u32, Vec<u8>), Vec<RawFd>>,
     pub hot: HotConfig,
     pub core_cfg: CoreConfig,
     pub ks: Keyspace,
@@ -167,7 +183,22 @@ impl Server {
                 .unwrap_or_default(),
             hz: 10,
             cron_loops: 0,
-            hot: HotConfig::default(),
+            hot: HotConfig {
+                qbuf_limit: 0,
+                latency_threshold_ms: 0,
+                slowlog_threshold_us: 0,
+                slowlog_max_len: 0,
+                output_limit: (0, 0, 0),
+                pubsub_limit: (0, 0, 0),
+                maxmemory: 0,
+                eviction_policy: EvictionPolicy::NoEviction,
+                eviction_samples: 5,
+                min_replicas_to_write: 0,
+                min_replicas_max_lag: 0,
+            },
+            journal: Journal::default(),
+            pubsub: Default::default(),
+            watchers: HashMap::new(),
             config,
         };
         s.apply_config();
@@ -176,6 +207,9 @@ impl Server {
 
     /// Copies config values the hot paths read into plain fields.
     pub fn apply_config(&mut self) {
+        let events = self.config.get_str("notify-keyspace-events");
+        self.journal.event_mask = ember_core::journal::class::parse(events.as_bytes()).unwrap_or(0);
+        self.refresh_expiry_logging();
         self.core_cfg.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len") as u64;
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig {
@@ -184,6 +218,13 @@ impl Server {
             slowlog_threshold_us: self.config.get_int("slowlog-log-slower-than"),
             slowlog_max_len: self.config.get_int("slowlog-max-len").max(0) as usize,
             output_limit: self.config.output_limits()[0],
+            pubsub_limit: self.config.output_limits()[2],
+            maxmemory: self.config.get_int("maxmemory").max(0) as u64,
+            eviction_policy: EvictionPolicy::from_name(&self.config.get_str("maxmemory-policy"))
+                .unwrap_or(EvictionPolicy::NoEviction),
+            eviction_samples: self.config.get_int("maxmemory-samples").clamp(1, 64) as usize,
+            min_replicas_to_write: self.config.get_int("min-replicas-to-write"),
+            min_replicas_max_lag: self.config.get_int("min-replicas-max-lag"),
         };
         crate::log::set_level(&self.config.get_str("loglevel"));
     }
@@ -399,8 +440,10 @@ impl Server {
         self.clients[fd] = Some(c);
     }
 
-    pub fn free_client(&mut self, c: Box<Client>) {
+    pub fn free_client(&mut self, mut c: Box<Client>) {
         let _ = self.poller.remove(c.fd);
+        self.unsubscribe_all(&mut c);
+        self.unwatch_all(&mut c);
         self.monitors.retain(|&m| m != c.fd);
         self.client_count -= 1;
         log_at!(
@@ -540,14 +583,41 @@ impl Server {
     }
 
     /// Looks up and runs one command. Returns false when the command must wait for CLIENT PAUSE.
-    fn call(&mut self, c: &mut Client, argv: Argv<'_>) -> bool {
+    pub(crate) fn call(&mut self, c: &mut Client, argv: Argv<'_>) -> bool {
         let Some(idx) = self.check_command(c, argv) else {
+            if let Some(m) = c.multi.as_mut() {
+                m.error = true;
+            }
             return true;
         };
         let info = self.commands.entries[idx].info;
-        if let Some(p) = &self.pause {
+        if c.is_pubsub()
+            && c.proto == ember_core::resp::Proto::Resp2
+            && !crate::cmd::pubsub::allowed_while_subscribed(info.name)
+        {
+            self.cmd_stats[idx].rejected += 1;
+            let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", info.name);
+            self.reply_error(c, &CmdError::owned(msg));
+            if let Some(m) = c.multi.as_mut() {
+                m.error = true;
+            }
+            return true;
+        }
+        if !c.in_exec {
+            if let Some(refusal) = self.refusal(c, info) {
+                self.reject(c, idx, info, refusal);
+                return true;
+            }
+        }
+        if c.multi.is_some() && !crate::cmd::multi::runs_inside_multi(info.name) {
+            self.queue_command(c, idx, argv);
+            return true;
+        }
+        if let Some(p) = self.pause.as_ref().filter(|_| !c.in_exec) {
+            let queued_write = info.name == "exec" && c.multi.as_ref().is_some_and(|m| m.has_write);
             let waits = !p.write_only
                 || info.flags & flags::WRITE != 0
+                || queued_write
                 || info.name == "eval"
                 || info.name == "evalsha";
             if waits && sys::now_ms() < p.until_ms {
@@ -564,6 +634,7 @@ impl Server {
             _ => None,
         };
         let reply_start = c.out.len();
+        c.push_spans.clear();
         let start_us = sys::now_us();
         let result = match self.commands.entries[idx].handler {
             Handler::Core(run) => self.run_core(c, run, argv),
@@ -578,10 +649,20 @@ impl Server {
             self.cmd_stats[idx].failed += 1;
             self.reply_error(c, &e);
         }
+        c.insert_at = Some(reply_start);
+        self.process_journal(Some(c));
+        c.insert_at = None;
         // CLIENT REPLY: drop the reply while OFF or SKIP; SKIP lasts one command, set after the
         // CLIENT REPLY SKIP that asked for it.
         if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
+            let kept: Vec<u8> = c
+                .push_spans
+                .iter()
+                .filter(|r| r.start >= reply_start)
+                .flat_map(|r| c.out[r.clone()].iter().copied())
+                .collect();
             c.out.truncate(reply_start);
+            c.out.extend_from_slice(&kept);
         }
         c.reply_mode = match c.reply_mode {
             ReplyMode::Skip => ReplyMode::On,
@@ -590,6 +671,145 @@ impl Server {
         };
         self.after_call(c, info, argv, duration_us);
         true
+    }
+
+    /// Why the server refuses to run a command right now: out of memory for commands that may grow
+    /// it, or too few replicas for writes (`min-replicas-to-write`; Ember has no replicas yet).
+    fn refusal(&mut self, c: &Client, info: &CommandInfo) -> Option<&'static str> {
+        let queued = |f: fn(&crate::client::MultiState) -> bool| {
+            info.name == "exec" && c.multi.as_ref().is_some_and(f)
+        };
+        if self.hot.maxmemory > 0 {
+            let fits = self.perform_evictions();
+            if !fits && (info.flags & flags::DENYOOM != 0 || queued(|m| m.has_denyoom)) {
+                return Some("OOM command not allowed when used memory > 'maxmemory'.");
+            }
+        }
+        let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+        if writes && self.hot.min_replicas_to_write > 0 && self.hot.min_replicas_max_lag > 0 {
+            return Some("NOREPLICAS Not enough good replicas to write.");
+        }
+        None
+    }
+
+    /// Replies with a refusal; EXEC discards its transaction, a command being queued dooms it.
+    fn reject(&mut self, c: &mut Client, idx: usize, info: &CommandInfo, refusal: &str) {
+        self.cmd_stats[idx].rejected += 1;
+        if info.name == "exec" {
+            c.multi = None;
+            self.unwatch_all(c);
+            let text = format!("EXECABORT Transaction discarded because of: {refusal}");
+            self.reply_error(c, &CmdError::owned(text));
+        } else {
+            if let Some(m) = c.multi.as_mut() {
+                m.error = true;
+            }
+            self.reply_error(c, &CmdError::owned(refusal.to_string()));
+        }
+        self.process_journal(Some(c));
+    }
+
+    /// Queues a command between MULTI and EXEC (or refuses it, which makes EXEC abort).
+    fn queue_command(&mut self, c: &mut Client, idx: usize, argv: Argv<'_>) {
+        let info = self.commands.entries[idx].info;
+        let Some(m) = c.multi.as_mut() else { return };
+        if info.flags & flags::NO_MULTI != 0 {
+            m.error = true;
+            self.cmd_stats[idx].rejected += 1;
+            self.reply_error(
+                c,
+                &CmdError::new("ERR Command not allowed inside a transaction"),
+            );
+            return;
+        }
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(argv.len());
+        for a in argv.iter() {
+            ranges.push(buf.len()..buf.len() + a.len());
+            buf.extend_from_slice(a);
+        }
+        m.bytes += buf.len() + ranges.len() * std::mem::size_of::<std::ops::Range<usize>>();
+        let too_big = m.bytes > self.hot.qbuf_limit;
+        m.queue.push(crate::client::Queued { buf, ranges });
+        m.has_write |= info.flags & flags::WRITE != 0;
+        m.has_denyoom |= info.flags & flags::DENYOOM != 0;
+        if too_big {
+            log_at!(
+                Warning,
+                "Closing client whose MULTI queue passed client-query-buffer-limit: {}",
+                c.info_line(sys::now_ms())
+            );
+            self.stats.client_qbuf_limit_disconnections += 1;
+            c.close_asap = true;
+            return;
+        }
+        ReplyWriter::new(&mut c.out, c.proto).simple(b"QUEUED");
+    }
+
+    /// Evicts keys by `maxmemory-policy` until memory use is back under `maxmemory`; false when it
+    /// cannot get there (noeviction, or nothing left to evict).
+    pub fn perform_evictions(&mut self) -> bool {
+        use ember_core::journal::class;
+        let max = self.hot.maxmemory as usize;
+        if max == 0 || crate::alloc::used() <= max {
+            return true;
+        }
+        let now = sys::now_ms();
+        for _ in 0..EVICTIONS_PER_CALL_MAX {
+            if crate::alloc::used() <= max {
+                return true;
+            }
+            let policy = self.hot.eviction_policy;
+            let Some((db, key)) =
+                self.ks
+                    .eviction_candidate(policy, self.hot.eviction_samples, now)
+            else {
+                return false;
+            };
+            self.ks.db_mut(db).remove(&key);
+            self.ks.stats.evicted_keys += 1;
+            self.journal.modified(db, &key);
+            self.journal.event(class::EVICTED, "evicted", db, &key);
+        }
+        crate::alloc::used() <= max
+    }
+
+    /// Turns expired-key logging on while anything listens for modified keys or expired events.
+    pub fn refresh_expiry_logging(&mut self) {
+        use ember_core::journal::class;
+        let m = self.journal.event_mask;
+        let events = m & (class::KEYSPACE | class::KEYEVENT) != 0 && m & class::EXPIRED != 0;
+        self.ks
+            .set_log_expired(self.journal.wants_modified() || events);
+    }
+
+    /// Acts on what the last command (or cron step) recorded: expired keys, modified keys (WATCH) and
+    /// keyspace events. `current` is the client that ran the command, which is out of the table.
+    pub fn process_journal(&mut self, mut current: Option<&mut Client>) {
+        use ember_core::journal::{class, Record};
+        let journal = &mut self.journal;
+        self.ks.drain_expired(|db, key| {
+            journal.modified(db, key);
+            journal.event(class::EXPIRED, "expired", db, key);
+        });
+        if self.journal.is_empty() {
+            return;
+        }
+        let mut records: Vec<(usize, Record, Vec<u8>)> = Vec::new();
+        self.journal
+            .drain(|db, r, key| records.push((db, r, key.to_vec())));
+        for (db, record, key) in records {
+            match record {
+                Record::Modified => self.touch_watched_key(current.as_deref_mut(), db, &key, None),
+                Record::Replaced { existed } => {
+                    self.touch_watched_key(current.as_deref_mut(), db, &key, Some(existed))
+                }
+                Record::Event(_, name) => {
+                    self.notify_keyspace_event(current.as_deref_mut(), db, name, &key)
+                }
+                Record::Flushed => {}
+            }
+        }
     }
 
     /// Finds the command and checks arity and authentication, replying with the error when one fails.
@@ -661,6 +881,7 @@ impl Server {
             config: &self.core_cfg,
             no_touch: c.no_touch,
             effects: Effects::default(),
+            journal: &mut self.journal,
         };
         let r = run(&mut ctx, argv);
         if let Some(db) = ctx.effects.select_db {
@@ -680,17 +901,13 @@ impl Server {
 
     /// Closes clients whose output passed the configured hard limit, or the soft limit for too long.
     fn check_output_limits(&mut self, c: &mut Client) {
-        let (hard, soft, soft_s) = self.hot.output_limit;
-        let used = c.pending_out() as u64;
+        let limits = if c.is_pubsub() {
+            self.hot.pubsub_limit
+        } else {
+            self.hot.output_limit
+        };
         let now = sys::now_ms();
-        let over_soft = soft > 0 && used > soft;
-        if !over_soft {
-            c.soft_limit_since_ms = 0;
-        } else if c.soft_limit_since_ms == 0 {
-            c.soft_limit_since_ms = now;
-        }
-        let soft_expired = over_soft && now.saturating_sub(c.soft_limit_since_ms) / 1000 >= soft_s;
-        if (hard > 0 && used > hard) || soft_expired {
+        if over_output_limit(c, limits, now) {
             log_at!(
                 Warning,
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
@@ -788,6 +1005,11 @@ impl Server {
                     break;
                 }
             }
+            self.process_journal(None);
+        }
+        if self.hot.maxmemory > 0 {
+            self.perform_evictions();
+            self.process_journal(None);
         }
         if self.config.get_bool("activerehashing") {
             let deadline = sys::now_us() + 1000;
@@ -884,4 +1106,19 @@ fn hex_id(seed: u64) -> String {
     }
     s.truncate(40);
     s
+}
+
+/// Whether a client's pending output passed `limits` (hard bytes, soft bytes, soft seconds); tracks
+/// when the soft limit was first passed.
+pub fn over_output_limit(c: &mut Client, limits: (u64, u64, u64), now_ms: u64) -> bool {
+    let (hard, soft, soft_s) = limits;
+    let used = c.pending_out() as u64;
+    let over_soft = soft > 0 && used > soft;
+    if !over_soft {
+        c.soft_limit_since_ms = 0;
+    } else if c.soft_limit_since_ms == 0 {
+        c.soft_limit_since_ms = now_ms;
+    }
+    let soft_expired = over_soft && now_ms.saturating_sub(c.soft_limit_since_ms) / 1000 >= soft_s;
+    (hard > 0 && used > hard) || soft_expired
 }

@@ -7,6 +7,7 @@ use super::{
     acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, BLANK,
 };
 use crate::glob::glob_match;
+use crate::journal::class;
 use crate::keyspace::is_expired;
 use crate::resp::Argv;
 use crate::table::NO_EXPIRE;
@@ -149,6 +150,7 @@ fn del(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         let (db, stats) = ctx.ks.db_and_stats(db);
         if !db.expire_if_needed(key, now, stats) && db.remove(key).is_some() {
             n += 1;
+            ctx.wrote(class::GENERIC, "del", key);
         }
     }
     ctx.touched(n as u64);
@@ -356,6 +358,9 @@ fn rename_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult 
     let e = *e;
     db.insert_entry(dst, e.value, e.expire_at_ms, now_s);
     ctx.touched(1);
+    ctx.notify(class::NEW, "new", dst);
+    ctx.wrote(class::GENERIC, "rename_from", src);
+    ctx.wrote(class::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -408,6 +413,12 @@ fn move_(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.ks.stats = stats;
     if moved {
         ctx.touched(1);
+        let j = &mut *ctx.journal;
+        j.event(class::NEW, "new", target, key);
+        j.modified(ctx.db, key);
+        j.modified(target, key);
+        j.event(class::GENERIC, "move_from", ctx.db, key);
+        j.event(class::GENERIC, "move_to", target, key);
     }
     ctx.out.int(moved as i64);
     Ok(())
@@ -455,6 +466,9 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     dst_db.insert_entry(dst, value, expire_at_ms, now_s);
     ctx.ks.stats = stats;
     ctx.touched(1);
+    ctx.journal.event(class::NEW, "new", target, dst);
+    ctx.journal.modified(target, dst);
+    ctx.journal.event(class::GENERIC, "copy_to", target, dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -526,8 +540,10 @@ fn expire_generic(
     }
     if at <= now as i64 {
         db.remove(key);
+        ctx.wrote(class::GENERIC, "del", key);
     } else {
         db.set_expire(key, at as u64);
+        ctx.wrote(class::GENERIC, "expire", key);
     }
     ctx.touched(1);
     ctx.out.int(1);
@@ -607,6 +623,7 @@ fn persist(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     if had {
         db.set_expire(key, NO_EXPIRE);
         ctx.touched(1);
+        ctx.wrote(class::GENERIC, "persist", key);
     }
     ctx.out.int(had as i64);
     Ok(())
@@ -738,6 +755,8 @@ fn flush_mode(argv: Argv<'_>) -> CmdResult {
 /// FLUSHDB [ASYNC | SYNC]. O(N).
 fn flushdb(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
+    touch_watched(ctx, ctx.db, None);
+    ctx.journal.flushed(ctx.db);
     let db = ctx.ks.db_mut(ctx.db);
     let n = db.len() as u64;
     db.clear();
@@ -749,11 +768,27 @@ fn flushdb(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// FLUSHALL [ASYNC | SYNC]. O(N).
 fn flushall(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
+    for i in 0..ctx.ks.db_count() {
+        touch_watched(ctx, i, None);
+        ctx.journal.flushed(i);
+    }
     let n = ctx.ks.total_keys() as u64;
     ctx.ks.flush_all();
     ctx.touched(n.max(1));
     ctx.out.ok();
     Ok(())
+}
+
+/// Before `emptied` is flushed or swapped with `replaced_with`, records the watched keys whose
+/// existence changes (Redis's `touchAllWatchedKeysInDb`).
+fn touch_watched(ctx: &mut ExecCtx<'_>, emptied: usize, replaced_with: Option<usize>) {
+    for key in ctx.journal.watched_in(emptied) {
+        let exists = |db: usize| ctx.ks.db(db).table().get(&key).is_some();
+        let existed = exists(emptied);
+        if existed || replaced_with.is_some_and(exists) {
+            ctx.journal.replaced(emptied, &key, existed);
+        }
+    }
 }
 
 /// SELECT index. O(1).
@@ -774,6 +809,8 @@ fn swapdb(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         return Err(err::DB_INDEX);
     }
     if a != b {
+        touch_watched(ctx, a as usize, Some(b as usize));
+        touch_watched(ctx, b as usize, Some(a as usize));
         ctx.ks.swap_dbs(a as usize, b as usize);
         ctx.touched(1);
     }

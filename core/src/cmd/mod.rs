@@ -12,6 +12,7 @@ pub mod string;
 use alloc::borrow::Cow;
 use alloc::string::String;
 
+use crate::journal::{class, Journal};
 use crate::keyspace::{Db, Keyspace, KeyspaceStats};
 use crate::resp::{Argv, ReplyWriter};
 use crate::types::string::{parse_canonical_i64, CompactStr};
@@ -273,6 +274,8 @@ pub struct ExecCtx<'a> {
     /// Lookups do not update the access clock (CLIENT NO-TOUCH, OBJECT, TYPE with no-touch).
     pub no_touch: bool,
     pub effects: Effects,
+    /// Modified keys and keyspace events for the host.
+    pub journal: &'a mut Journal,
 }
 
 impl<'a> ExecCtx<'a> {
@@ -318,10 +321,26 @@ impl<'a> ExecCtx<'a> {
     }
 
     /// Stores a value, replacing the old one. `expire_at_ms`: see [`Db::set`].
+    /// Records the `new` event when the key did not exist. The command records its own event.
     pub fn store(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
         let now_s = self.now_s();
-        self.ks.db_mut(self.db).set(key, value, expire_at_ms, now_s);
+        if self.ks.db_mut(self.db).set(key, value, expire_at_ms, now_s) {
+            self.notify(class::NEW, "new", key);
+        }
         self.touched(1);
+    }
+
+    /// Records a keyspace event on `key` in the selected database.
+    #[inline]
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        self.journal.event(class, name, self.db, key);
+    }
+
+    /// Records that `key` in the selected database was written, with its keyspace event.
+    #[inline]
+    pub fn wrote(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        self.journal.modified(self.db, key);
+        self.journal.event(class, name, self.db, key);
     }
 
     /// Records `n` changes.

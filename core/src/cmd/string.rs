@@ -6,6 +6,7 @@ use super::{
     acl, arg_f64, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo,
     ExecCtx, BLANK,
 };
+use crate::journal::class;
 use crate::resp::{format_double, Argv};
 use crate::table::NO_EXPIRE;
 use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
@@ -394,6 +395,10 @@ fn set_generic(
         return Ok(());
     }
     ctx.store(key, Value::Str(CompactStr::from_value(value)), expire);
+    ctx.wrote(class::STRING, "set", key);
+    if expire.is_some_and(|at| at != NO_EXPIRE) {
+        ctx.notify(class::GENERIC, "expire", key);
+    }
     if !get {
         ctx.out.ok();
     }
@@ -464,16 +469,19 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         ExpireArg::At(at) if at <= now => {
             ctx.ks.db_mut(ctx.db).remove(key);
             ctx.touched(1);
+            ctx.wrote(class::GENERIC, "del", key);
         }
         ExpireArg::At(at) => {
             ctx.ks.db_mut(ctx.db).set_expire(key, at);
             ctx.touched(1);
+            ctx.wrote(class::GENERIC, "expire", key);
         }
         ExpireArg::Persist => {
             let db = ctx.ks.db_mut(ctx.db);
             if db.peek(key, now).is_some_and(|e| e.has_expire()) {
                 db.set_expire(key, NO_EXPIRE);
                 ctx.touched(1);
+                ctx.wrote(class::GENERIC, "persist", key);
             }
         }
         _ => {}
@@ -489,6 +497,7 @@ fn getdel(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.ks.db_mut(ctx.db).remove(key);
     ctx.touched(1);
+    ctx.wrote(class::GENERIC, "del", key);
     Ok(())
 }
 
@@ -516,6 +525,7 @@ fn setnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             Value::Str(CompactStr::from_value(argv.get(2))),
             Some(NO_EXPIRE),
         );
+        ctx.wrote(class::STRING, "set", key);
         ctx.out.int(1);
     }
     Ok(())
@@ -564,6 +574,7 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             Value::Str(CompactStr::from_value(argv.get(i + 1))),
             Some(NO_EXPIRE),
         );
+        ctx.wrote(class::STRING, "set", argv.get(i));
     }
     ctx.out.ok();
     Ok(())
@@ -584,6 +595,7 @@ fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             Value::Str(CompactStr::from_value(argv.get(i + 1))),
             Some(NO_EXPIRE),
         );
+        ctx.wrote(class::STRING, "set", argv.get(i));
     }
     ctx.out.int(1);
     Ok(())
@@ -625,6 +637,7 @@ fn append(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             total
         }
     };
+    ctx.wrote(class::STRING, "append", key);
     ctx.out.int(new_len as i64);
     Ok(())
 }
@@ -709,6 +722,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         None => ctx.store(key, Value::Str(CompactStr::from_vec(v)), Some(NO_EXPIRE)),
     }
+    ctx.wrote(class::STRING, "setrange", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -732,6 +746,7 @@ fn incr_by(ctx: &mut ExecCtx<'_>, key: &[u8], delta: i64) -> CmdResult {
             delta
         }
     };
+    ctx.wrote(class::STRING, "incrby", key);
     ctx.out.int(result);
     Ok(())
 }
@@ -786,6 +801,7 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         None => ctx.store(key, Value::Str(value), Some(NO_EXPIRE)),
     }
+    ctx.wrote(class::STRING, "incrbyfloat", key);
     ctx.out.bulk(&text);
     Ok(())
 }

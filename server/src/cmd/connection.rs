@@ -74,6 +74,15 @@ pub static COMMANDS: &[ServerCommand] = &[
 
 /// PING [message]. O(1).
 fn ping(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if c.is_pubsub() && c.proto == Proto::Resp2 {
+        // A subscribed RESP2 client gets its pong in pub/sub message form.
+        let msg: &[u8] = if argv.len() > 1 { argv.get(1) } else { b"" };
+        let mut w = reply(c);
+        w.array(2);
+        w.bulk(b"pong");
+        w.bulk(msg);
+        return Ok(());
+    }
     match argv.len() {
         1 => reply(c).simple(b"PONG"),
         2 => reply(c).bulk(argv.get(1)),
@@ -111,6 +120,9 @@ fn reset(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
         c.monitor = false;
         s.monitors.retain(|&fd| fd != c.fd);
     }
+    c.multi = None;
+    s.unwatch_all(c);
+    s.unsubscribe_all(c);
     c.authenticated = s.config.get_str("requirepass").is_empty();
     reply(c).simple(b"RESET");
     Ok(())

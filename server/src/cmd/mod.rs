@@ -7,6 +7,8 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod multi;
+pub mod pubsub;
 
 use std::collections::HashMap;
 
@@ -44,7 +46,7 @@ pub struct CommandTable {
 }
 
 /// Every server-only command family.
-fn server_tables() -> [&'static [ServerCommand]; 6] {
+fn server_tables() -> [&'static [ServerCommand]; 8] {
     [
         connection::COMMANDS,
         client::COMMANDS,
@@ -52,6 +54,8 @@ fn server_tables() -> [&'static [ServerCommand]; 6] {
         info::COMMANDS,
         admin::COMMANDS,
         command::COMMANDS,
+        multi::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
