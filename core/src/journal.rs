@@ -97,6 +97,9 @@ pub mod class {
     }
 }
 
+/// The database index of a [`Record::Flushed`] that emptied every database (FLUSHALL).
+pub const ALL_DBS: usize = u32::MAX as usize;
+
 /// One journal record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -159,7 +162,7 @@ impl Journal {
         self.push(db, Record::Replaced { existed }, key);
     }
 
-    /// Records that database `db` was emptied.
+    /// Records that database `db` (or every database: [`ALL_DBS`]) was emptied.
     pub fn flushed(&mut self, db: usize) {
         if self.track_all_modified {
             self.push(db, Record::Flushed, b"");

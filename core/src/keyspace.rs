@@ -307,6 +307,8 @@ pub struct Keyspace {
     pub active_expire: bool,
     /// Writes since the last save (INFO `rdb_changes_since_last_save`).
     pub dirty: u64,
+    /// Whether the databases log expired keys (see [`Keyspace::set_log_expired`]).
+    log_expired: bool,
     rng: u64,
 }
 
@@ -323,6 +325,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             active_expire: true,
             dirty: 0,
+            log_expired: false,
             rng: seed | 1,
         }
     }
@@ -473,6 +476,7 @@ impl Keyspace {
 
     /// Turns logging of expired keys on or off in every database.
     pub fn set_log_expired(&mut self, on: bool) {
+        self.log_expired = on;
         for db in &mut self.dbs {
             db.log_expired = on;
             if !on {
@@ -483,6 +487,9 @@ impl Keyspace {
 
     /// Hands every key deleted by expiry since the last call to `f` (database index, key).
     pub fn drain_expired(&mut self, mut f: impl FnMut(usize, &[u8])) {
+        if !self.log_expired {
+            return;
+        }
         for (i, db) in self.dbs.iter_mut().enumerate() {
             let log = core::mem::take(&mut db.expired_log);
             let mut rest = &log[..];

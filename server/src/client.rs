@@ -103,6 +103,8 @@ pub struct Client {
     /// While set, pushes for this client go in at this offset of `out`: keyspace notifications caused
     /// by a command precede its reply, as in Redis.
     pub insert_at: Option<usize>,
+    /// CLIENT TRACKING settings, when on.
+    pub tracking: Option<crate::tracking::Tracking>,
 }
 
 impl Client {
@@ -153,6 +155,7 @@ impl Client {
             ssubs: HashSet::new(),
             push_spans: Vec::new(),
             insert_at: None,
+            tracking: None,
         }
     }
 
@@ -210,6 +213,15 @@ impl Client {
         if self.dirty_cas {
             f.push('d');
         }
+        if let Some(t) = &self.tracking {
+            f.push('t');
+            if t.broken_redirect {
+                f.push('R');
+            }
+            if t.bcast {
+                f.push('B');
+            }
+        }
         if self.close_after_reply {
             f.push('c');
         }
@@ -246,7 +258,7 @@ impl Client {
         let qbuf_cap = self.qbuf.capacity().max(self.qbuf.len());
         let omem = self.out.capacity();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -267,6 +279,7 @@ impl Client {
             qbuf_cap + omem + std::mem::size_of::<Client>(),
             events,
             cmd,
+            self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             if self.proto == Proto::Resp3 { 3 } else { 2 },
         )
     }

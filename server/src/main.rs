@@ -12,6 +12,7 @@
 //! - [`net`]: binding listeners and accepting connections; protected mode.
 //! - [`observe`]: MONITOR feeds, the slow log and latency samples.
 //! - [`pubsub`]: subscriptions, message delivery and keyspace notifications.
+//! - [`tracking`]: client-side caching (CLIENT TRACKING) and invalidation messages.
 //! - [`log`]: Redis-style log lines.
 //! - [`sys`]: the `syscall!` helper and small libc wrappers.
 //! - [`alloc`]: the counting allocator behind `used_memory`.
@@ -30,6 +31,7 @@ mod observe;
 mod pubsub;
 mod server;
 mod sys;
+mod tracking;
 
 use std::sync::atomic::Ordering;
 

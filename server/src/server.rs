@@ -110,6 +110,7 @@ pub struct Server {
     /// Modified keys and keyspace events recorded by the running command.
     pub journal: Journal,
     pub pubsub: crate::pubsub::Registry,
+    pub tracking: crate::tracking::TrackingState,
     /// Clients watching each (db, key).
     pub watchers: HashMap<(u32, Vec<u8>), Vec<RawFd>>,
     pub hot: HotConfig,
@@ -136,6 +137,10 @@ pub struct Server {
     pub lastsave_s: u64,
     pub pause: Option<Pause>,
     pub shutdown_requested: bool,
+    /// A command is running: invalidations for its own client wait until after its reply.
+    pub executing: bool,
+    /// DEBUG PAUSE-CRON: the cron does nothing while set.
+    pub cron_paused: bool,
     pub monitors: Vec<RawFd>,
     pub tcp_port: u16,
     pub unix_path: Option<String>,
@@ -175,6 +180,8 @@ impl Server {
             lastsave_s: now / 1000,
             pause: None,
             shutdown_requested: false,
+            executing: false,
+            cron_paused: false,
             monitors: Vec::new(),
             tcp_port: 0,
             unix_path: None,
@@ -198,6 +205,7 @@ impl Server {
             },
             journal: Journal::default(),
             pubsub: Default::default(),
+            tracking: Default::default(),
             watchers: HashMap::new(),
             config,
         };
@@ -324,6 +332,7 @@ impl Server {
                     self.flush_client(ev.fd);
                 }
             }
+            self.tracking_before_sleep();
             self.flush_pending();
             let now = sys::now_ms();
             if now >= next_cron {
@@ -418,6 +427,7 @@ impl Server {
         if self.clients.len() <= idx {
             self.clients.resize_with(idx + 1, || None);
         }
+        self.tracking.ids.insert(id, fd);
         self.clients[idx] = Some(Box::new(c));
         self.client_count += 1;
         log_at!(
@@ -444,6 +454,8 @@ impl Server {
         let _ = self.poller.remove(c.fd);
         self.unsubscribe_all(&mut c);
         self.unwatch_all(&mut c);
+        self.tracking_disable(&mut c);
+        self.tracking.ids.remove(&c.id);
         self.monitors.retain(|&m| m != c.fd);
         self.client_count -= 1;
         log_at!(
@@ -608,6 +620,8 @@ impl Server {
                 self.reject(c, idx, info, refusal);
                 return true;
             }
+            // Keys evicted to make room are announced before the command runs.
+            self.process_journal(Some(c));
         }
         if c.multi.is_some() && !crate::cmd::multi::runs_inside_multi(info.name) {
             self.queue_command(c, idx, argv);
@@ -636,6 +650,7 @@ impl Server {
         let reply_start = c.out.len();
         c.push_spans.clear();
         let start_us = sys::now_us();
+        self.executing = true;
         let result = match self.commands.entries[idx].handler {
             Handler::Core(run) => self.run_core(c, run, argv),
             Handler::Server(run) => run(self, c, argv),
@@ -652,6 +667,7 @@ impl Server {
         c.insert_at = Some(reply_start);
         self.process_journal(Some(c));
         c.insert_at = None;
+        self.executing = c.in_exec;
         // CLIENT REPLY: drop the reply while OFF or SKIP; SKIP lasts one command, set after the
         // CLIENT REPLY SKIP that asked for it.
         if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
@@ -669,6 +685,21 @@ impl Server {
             ReplyMode::SkipNext => ReplyMode::Skip,
             mode => mode,
         };
+        if info.flags & flags::READONLY != 0 && c.tracking.is_some() {
+            let keys: Vec<Vec<u8>> = info
+                .key_positions(argv.len())
+                .map(|i| argv.get(i).to_vec())
+                .collect();
+            self.tracking_remember(c, keys.into_iter());
+        }
+        if c.multi.is_none() && info.name != "client" {
+            if let Some(t) = c.tracking.as_mut() {
+                t.caching = None;
+            }
+        }
+        if !c.in_exec && !self.tracking.pending_self.is_empty() {
+            self.flush_self_invalidations(c);
+        }
         self.after_call(c, info, argv, duration_us);
         true
     }
@@ -787,11 +818,18 @@ impl Server {
     /// keyspace events. `current` is the client that ran the command, which is out of the table.
     pub fn process_journal(&mut self, mut current: Option<&mut Client>) {
         use ember_core::journal::{class, Record};
-        let journal = &mut self.journal;
-        self.ks.drain_expired(|db, key| {
-            journal.modified(db, key);
-            journal.event(class::EXPIRED, "expired", db, key);
-        });
+        // Expired keys first: they went away before the command changed anything. The server, not
+        // the client, deleted them, which matters to NOLOOP tracking.
+        let mut expired: Vec<(usize, Vec<u8>)> = Vec::new();
+        self.ks
+            .drain_expired(|db, key| expired.push((db, key.to_vec())));
+        for (db, key) in expired {
+            self.touch_watched_key(current.as_deref_mut(), db, &key, None);
+            self.tracking_key_changed(current.as_deref_mut(), &key, false);
+            if self.journal.event_mask & class::EXPIRED != 0 {
+                self.notify_keyspace_event(current.as_deref_mut(), db, "expired", &key);
+            }
+        }
         if self.journal.is_empty() {
             return;
         }
@@ -800,14 +838,18 @@ impl Server {
             .drain(|db, r, key| records.push((db, r, key.to_vec())));
         for (db, record, key) in records {
             match record {
-                Record::Modified => self.touch_watched_key(current.as_deref_mut(), db, &key, None),
+                Record::Modified => {
+                    self.touch_watched_key(current.as_deref_mut(), db, &key, None);
+                    self.tracking_key_changed(current.as_deref_mut(), &key, true);
+                }
                 Record::Replaced { existed } => {
                     self.touch_watched_key(current.as_deref_mut(), db, &key, Some(existed))
                 }
                 Record::Event(_, name) => {
                     self.notify_keyspace_event(current.as_deref_mut(), db, name, &key)
                 }
-                Record::Flushed => {}
+                Record::Flushed => self
+                    .tracking_flushed(current.as_deref_mut(), db == ember_core::journal::ALL_DBS),
             }
         }
     }
@@ -994,6 +1036,9 @@ impl Server {
     }
 
     fn cron(&mut self, now: u64) {
+        if self.cron_paused {
+            return;
+        }
         self.cron_loops += 1;
         let period_us = 1_000_000 / self.hz;
         // Active expiry gets a quarter of the cron period, in batches.

@@ -1,1 +1,26 @@
-//! Cross-crate tests.
+//! Cross-crate tests: one binary with a module per topic (bumpalo's `tests/all/main.rs`).
+//!
+//! Server tests start `ember-server` on a free port (see [`harness`]), send raw RESP bytes and assert the
+//! raw reply bytes against Redis 7.0's (mini-redis `tests/server.rs`); [`clients`] drives it with real
+//! clients. `EMBER_IO_BACKEND=select` runs the same suite on the select(2) backend.
+//!
+//! # Layout
+//! - [`harness`]: starting servers, the raw-bytes RESP client, tool detection.
+//! - [`strings`]: string commands (SET options, GET/SET variants, ranges, counters, LCS).
+//! - [`keys`]: keyspace commands, the EXPIRE family, OBJECT, databases, active and lazy expiry.
+//! - [`protocol`]: PING/ECHO/QUIT/RESET, HELLO and RESP3, AUTH, inline commands, pipelining.
+//! - [`client_cmd`]: the CLIENT command family.
+//! - [`server_cmds`]: CONFIG, INFO, DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, COMMAND and friends.
+//! - [`bad_input`]: protocol errors, limits and hostile arguments.
+//! - [`resp_props`]: property tests of the request parser.
+//! - [`clients`]: redis-cli, redis-benchmark and Python's redis package.
+
+mod bad_input;
+mod client_cmd;
+mod clients;
+mod harness;
+mod keys;
+mod protocol;
+mod resp_props;
+mod server_cmds;
+mod strings;

@@ -770,8 +770,8 @@ fn flushall(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
     for i in 0..ctx.ks.db_count() {
         touch_watched(ctx, i, None);
-        ctx.journal.flushed(i);
     }
+    ctx.journal.flushed(crate::journal::ALL_DBS);
     let n = ctx.ks.total_keys() as u64;
     ctx.ks.flush_all();
     ctx.touched(n.max(1));

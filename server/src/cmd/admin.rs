@@ -307,6 +307,9 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
     } else if eq_ci(sub, "protocol") && argc == 3 {
         debug_protocol(c, argv.get(2))?;
+    } else if eq_ci(sub, "pause-cron") && argc == 3 {
+        s.cron_paused = arg_i64(argv.get(2))? != 0;
+        reply(c).ok();
     } else if eq_ci(sub, "change-repl-id") && argc == 2 {
         s.replid = format!("{:040x}", sys::now_us() as u128 * 0x9E37_79B9_7F4A_7C15);
         s.replid.truncate(40);

@@ -8,6 +8,7 @@ use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
 use crate::client::{Client, ReplyMode};
 use crate::server::{Pause, Server};
 use crate::sys;
+use crate::tracking::Tracking;
 
 const C: u32 = acl::CONNECTION | acl::SLOW;
 const ADM: u32 = acl::ADMIN | acl::DANGEROUS | acl::CONNECTION | acl::SLOW;
@@ -24,6 +25,10 @@ static SUBS: &[CommandInfo] = &[
     subcmd!("unpause", 2, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Resume processing of clients that were paused"),
     subcmd!("no-evict", 3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Set client eviction mode for the current connection"),
     subcmd!("no-touch", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
+    subcmd!("tracking", -3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Enable or disable server assisted client side caching support"),
+    subcmd!("caching", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Instruct the server about tracking or not keys in the next request"),
+    subcmd!("getredir", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Get tracking notifications redirection client ID if any"),
+    subcmd!("trackinginfo", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Return information about server assisted client side caching for the current connection"),
     subcmd!("help", 2, f::LOADING | f::STALE, C, "Show helpful text about the different subcommands"),
 ];
 
@@ -184,6 +189,13 @@ fn client(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             c.no_touch = on_off(argv.get(2))?;
             reply(c).ok();
         }
+        "tracking" => tracking(s, c, argv)?,
+        "caching" => caching(c, argv.get(2))?,
+        "getredir" => {
+            let id = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+            reply(c).int(id);
+        }
+        "trackinginfo" => trackinginfo(c),
         _ => reply_help(c, HELP),
     }
     Ok(())
@@ -310,4 +322,179 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     }
     reply(c).int(n as i64);
     Ok(())
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP].
+fn tracking(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let on = match argv.get(2) {
+        a if eq_ci(a, "on") => true,
+        a if eq_ci(a, "off") => false,
+        _ => return Err(err::SYNTAX),
+    };
+    let mut t = Tracking::default();
+    let mut i = 3;
+    while i < argv.len() {
+        let a = argv.get(i);
+        let more = i + 1 < argv.len();
+        if eq_ci(a, "redirect") && more {
+            if t.redirect != 0 {
+                return Err(CmdError::new(
+                    "ERR A client can only redirect to a single other client",
+                ));
+            }
+            let id = arg_i64(argv.get(i + 1))?;
+            if id != c.id as i64 && (id <= 0 || s.client_by_id(id as u64).is_none()) {
+                return Err(CmdError::new(
+                    "ERR The client ID you want redirect to does not exist",
+                ));
+            }
+            t.redirect = id as u64;
+            i += 1;
+        } else if eq_ci(a, "bcast") {
+            t.bcast = true;
+        } else if eq_ci(a, "optin") {
+            t.optin = true;
+        } else if eq_ci(a, "optout") {
+            t.optout = true;
+        } else if eq_ci(a, "noloop") {
+            t.noloop = true;
+        } else if eq_ci(a, "prefix") && more {
+            t.prefixes.push(argv.get(i + 1).to_vec());
+            i += 1;
+        } else {
+            return Err(err::SYNTAX);
+        }
+        i += 1;
+    }
+    if !on {
+        s.tracking_disable(c);
+        reply(c).ok();
+        return Ok(());
+    }
+    if !t.bcast && !t.prefixes.is_empty() {
+        return Err(CmdError::new(
+            "ERR PREFIX option requires BCAST mode to be enabled",
+        ));
+    }
+    if let Some(old) = &c.tracking {
+        if old.bcast != t.bcast {
+            return Err(CmdError::new("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."));
+        }
+    }
+    if t.bcast && (t.optin || t.optout) {
+        return Err(CmdError::new(
+            "ERR OPTIN and OPTOUT are not compatible with BCAST",
+        ));
+    }
+    if t.optin && t.optout {
+        return Err(CmdError::new("ERR You can't use both OPTIN and OPTOUT"));
+    }
+    if let Some(old) = &c.tracking {
+        if (t.optin && old.optout) || (t.optout && old.optin) {
+            return Err(CmdError::new("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
+        }
+    }
+    if t.bcast {
+        check_prefix_collisions(c, &t.prefixes)?;
+    }
+    s.tracking_enable(c, t);
+    reply(c).ok();
+    Ok(())
+}
+
+/// Prefixes of one BCAST client must not overlap, with its existing ones or with each other.
+fn check_prefix_collisions(c: &Client, prefixes: &[Vec<u8>]) -> CmdResult {
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+    for (i, p) in prefixes.iter().enumerate() {
+        if let Some(old) = c
+            .tracking
+            .as_ref()
+            .and_then(|t| t.prefixes.iter().find(|o| overlap(p, o)))
+        {
+            return Err(CmdError::owned(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                show(p),
+                show(old)
+            )));
+        }
+        if let Some(other) = prefixes[i + 1..].iter().find(|o| overlap(p, o)) {
+            return Err(CmdError::owned(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                show(p),
+                show(other)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// CLIENT CACHING YES|NO.
+fn caching(c: &mut Client, opt: &[u8]) -> CmdResult {
+    let Some(t) = c.tracking.as_mut() else {
+        return Err(CmdError::new("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
+    };
+    if eq_ci(opt, "yes") {
+        if !t.optin {
+            return Err(CmdError::new(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+        t.caching = Some(true);
+    } else if eq_ci(opt, "no") {
+        if !t.optout {
+            return Err(CmdError::new(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+        t.caching = Some(false);
+    } else {
+        return Err(err::SYNTAX);
+    }
+    reply(c).ok();
+    Ok(())
+}
+
+/// CLIENT TRACKINGINFO.
+fn trackinginfo(c: &mut Client) {
+    let t = c.tracking.clone();
+    let mut flags: Vec<&str> = vec![if t.is_some() { "on" } else { "off" }];
+    if let Some(t) = &t {
+        if t.bcast {
+            flags.push("bcast");
+        }
+        if t.optin {
+            flags.push("optin");
+            if t.caching == Some(true) {
+                flags.push("caching-yes");
+            }
+        }
+        if t.optout {
+            flags.push("optout");
+            if t.caching == Some(false) {
+                flags.push("caching-no");
+            }
+        }
+        if t.noloop {
+            flags.push("noloop");
+        }
+        if t.broken_redirect {
+            flags.push("broken_redirect");
+        }
+    }
+    let mut w = reply(c);
+    w.map(3);
+    w.bulk(b"flags");
+    w.set(flags.len());
+    for f in flags {
+        w.bulk(f.as_bytes());
+    }
+    w.bulk(b"redirect");
+    w.int(t.as_ref().map_or(-1, |t| t.redirect as i64));
+    w.bulk(b"prefixes");
+    let prefixes = t.map(|t| t.prefixes).unwrap_or_default();
+    w.array(prefixes.len());
+    for p in prefixes {
+        w.bulk(&p);
+    }
 }

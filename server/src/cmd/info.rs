@@ -156,7 +156,7 @@ fn section_clients(s: &Server, c: &Client, out: &mut String) {
     kv.put("client_recent_max_input_buffer", &max_in);
     kv.put("client_recent_max_output_buffer", &max_out);
     kv.put("blocked_clients", &0);
-    kv.put("tracking_clients", &0);
+    kv.put("tracking_clients", &s.tracking.clients);
     kv.put("clients_in_timeout_table", &0);
 }
 
@@ -192,6 +192,7 @@ fn section_memory(s: &Server, out: &mut String) {
         "mem_fragmentation_ratio",
         &format!("{:.2}", rss as f64 / used.max(1) as f64),
     );
+    kv.put("mem_not_counted_for_evict", &0);
     kv.put("mem_allocator", &"libc");
     kv.put("lazyfree_pending_objects", &0);
 }
@@ -243,6 +244,9 @@ fn section_stats(s: &Server, out: &mut String) {
         "client_output_buffer_limit_disconnections",
         &s.stats.client_outbuf_limit_disconnections,
     );
+    kv.put("tracking_total_keys", &s.tracking.table.len());
+    kv.put("tracking_total_items", &s.tracking.items());
+    kv.put("tracking_total_prefixes", &s.tracking.prefixes.len());
     kv.put("total_error_replies", &s.stats.error_replies);
     kv.put("unexpected_error_replies", &0);
     kv.put("dump_payload_sanitizations", &0);
