@@ -249,7 +249,10 @@ fn parse_multibulk(
 }
 
 fn parse_inline(input: &[u8], args: &mut ArgBuf) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr::memchr(b'\n', input) else {
+    // Redis looks for the newline with strchr(), which stops at a NUL byte: a line with a NUL before
+    // its newline is never complete, and hits the inline size limit instead.
+    let nl = memchr::memchr2(b'\n', 0, input).filter(|&i| input[i] == b'\n');
+    let Some(nl) = nl else {
         return if input.len() > INLINE_MAX {
             Err(ProtocolError::TooBigInline)
         } else {
@@ -279,10 +282,12 @@ fn parse_inline(input: &[u8], args: &mut ArgBuf) -> Result<Parsed, ProtocolError
 pub fn split_args(line: &[u8], args: &mut ArgBuf) -> Result<(), ProtocolError> {
     args.scratch.clear();
     args.ranges.clear();
+    // The line is a C string to Redis: a NUL byte ends it.
+    let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -316,7 +321,7 @@ pub fn split_args(line: &[u8], args: &mut ArgBuf) -> Result<(), ProtocolError> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -333,7 +338,7 @@ pub fn split_args(line: &[u8], args: &mut ArgBuf) -> Result<(), ProtocolError> {
                     i += 1;
                     args.scratch.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -356,6 +361,11 @@ pub fn split_args(line: &[u8], args: &mut ArgBuf) -> Result<(), ProtocolError> {
         }
         args.ranges.push(start..args.scratch.len());
     }
+}
+
+/// C's isspace(): space, \t, \n, \v, \f, \r.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn is_hex(c: u8) -> bool {
@@ -681,6 +691,13 @@ mod tests {
             parse(&vec![b'a'; INLINE_MAX + 1]).unwrap_err(),
             ProtocolError::TooBigInline
         );
+        // A NUL hides the newline, as with Redis's strchr(); it never loops or panics.
+        assert_eq!(parse(b"PING\x00junk\r\n").unwrap().0, Parsed::Incomplete);
+        let (_, argv) = parse(b"\x0bPING\x0b\r\n").unwrap();
+        assert_eq!(argv, vec![b"PING\x0b".to_vec()]);
+        let mut a = ArgBuf::default();
+        split_args(b"a\x00b c", &mut a).unwrap();
+        assert_eq!(a.ranges.len(), 1);
     }
 
     #[test]

@@ -560,7 +560,12 @@ impl Server {
                     // Borrow the arguments from a detached query buffer so the client stays mutable.
                     let qbuf = std::mem::take(&mut c.qbuf);
                     let argv = args.argv(&qbuf[consumed_total..], source);
+                    let reply_start = c.out.len();
+                    c.push_spans.clear();
                     let ran = self.call(c, argv);
+                    if ran {
+                        apply_reply_mode(c, reply_start);
+                    }
                     c.qbuf = qbuf;
                     c.args = args;
                     if !ran {
@@ -648,7 +653,6 @@ impl Server {
             _ => None,
         };
         let reply_start = c.out.len();
-        c.push_spans.clear();
         let start_us = sys::now_us();
         self.executing = true;
         let result = match self.commands.entries[idx].handler {
@@ -668,23 +672,6 @@ impl Server {
         self.process_journal(Some(c));
         c.insert_at = None;
         self.executing = c.in_exec;
-        // CLIENT REPLY: drop the reply while OFF or SKIP; SKIP lasts one command, set after the
-        // CLIENT REPLY SKIP that asked for it.
-        if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
-            let kept: Vec<u8> = c
-                .push_spans
-                .iter()
-                .filter(|r| r.start >= reply_start)
-                .flat_map(|r| c.out[r.clone()].iter().copied())
-                .collect();
-            c.out.truncate(reply_start);
-            c.out.extend_from_slice(&kept);
-        }
-        c.reply_mode = match c.reply_mode {
-            ReplyMode::Skip => ReplyMode::On,
-            ReplyMode::SkipNext => ReplyMode::Skip,
-            mode => mode,
-        };
         if info.flags & flags::READONLY != 0 && c.tracking.is_some() {
             let keys: Vec<Vec<u8>> = info
                 .key_positions(argv.len())
@@ -1166,4 +1153,24 @@ pub fn over_output_limit(c: &mut Client, limits: (u64, u64, u64), now_ms: u64) -
     }
     let soft_expired = over_soft && now_ms.saturating_sub(c.soft_limit_since_ms) / 1000 >= soft_s;
     (hard > 0 && used > hard) || soft_expired
+}
+
+/// CLIENT REPLY: drops what a top-level command replied while OFF or SKIP, keeping pub/sub and
+/// invalidation pushes; SKIP lasts one command and starts after the CLIENT REPLY SKIP that asked.
+fn apply_reply_mode(c: &mut Client, reply_start: usize) {
+    if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skip) {
+        let kept: Vec<u8> = c
+            .push_spans
+            .iter()
+            .filter(|r| r.start >= reply_start)
+            .flat_map(|r| c.out[r.clone()].iter().copied())
+            .collect();
+        c.out.truncate(reply_start);
+        c.out.extend_from_slice(&kept);
+    }
+    c.reply_mode = match c.reply_mode {
+        ReplyMode::Skip => ReplyMode::On,
+        ReplyMode::SkipNext => ReplyMode::Skip,
+        mode => mode,
+    };
 }

@@ -70,7 +70,8 @@ impl TrackingState {
 
 fn write_invalidation(dest: &mut Client, redirected: bool, payload: &Payload<'_>) -> bool {
     let resp3 = dest.proto == Proto::Resp3;
-    if !resp3 && !(redirected && !dest.subs.is_empty()) {
+    let pubsub_redirect = redirected && dest.is_pubsub();
+    if !resp3 && !pubsub_redirect {
         return false;
     }
     dest.write_push(|w| {

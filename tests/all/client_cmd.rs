@@ -209,7 +209,6 @@ fn client_kill() {
 }
 
 #[test]
-#[ignore = "server bug: CLIENT KILL TYPE bogus gives a syntax error and USER nobody gives :0 (Redis: specific errors)"]
 fn client_kill_filter_errors() {
     let s = Server::start();
     let mut c = s.connect();
@@ -253,7 +252,6 @@ fn client_reply_off_on_skip() {
 
 /// Errors raised before a command runs (unknown command, wrong arity) are silenced too.
 #[test]
-#[ignore = "server bug: dispatcher errors are sent under CLIENT REPLY OFF/SKIP, and SKIP then silences the next command"]
 fn client_reply_off_silences_dispatch_errors() {
     let s = Server::start();
     let mut c = s.connect();

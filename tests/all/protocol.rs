@@ -154,7 +154,6 @@ fn auth_with_requirepass() {
 }
 
 #[test]
-#[ignore = "server bug: the NOAUTH text says 'HELLO <proto> AUTH', Redis 7.0.15 says 'HELLO AUTH'"]
 fn hello_before_auth_error_text() {
     let s = Server::with_args(&["--requirepass", "s3cret"]);
     let mut c = s.connect();
@@ -185,7 +184,6 @@ fn inline_commands() {
 /// Redis splits inline arguments with `isspace`, which also skips a leading vertical tab or form feed and
 /// accepts one after a closing quote.
 #[test]
-#[ignore = "server bug: inline split_args does not treat \\v (0x0b) as whitespace like Redis's isspace"]
 fn inline_vertical_tab_is_whitespace() {
     let s = Server::start();
     let mut c = s.connect();

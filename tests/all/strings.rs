@@ -428,7 +428,6 @@ fn unknown_command() {
 
 /// Redis lets an expire option repeat (the last one wins); only different kinds conflict.
 #[test]
-#[ignore = "server bug: SET k v EX 10 EX 20 is a syntax error in Ember (Redis: +OK, TTL 20)"]
 fn set_repeated_expire_option() {
     let s = Server::start();
     let mut c = s.connect();
@@ -439,7 +438,6 @@ fn set_repeated_expire_option() {
 
 /// GETEX looks the key up before it validates the expire time: a missing key is just nil.
 #[test]
-#[ignore = "server bug: GETEX nokey EX 0 replies 'invalid expire time' (Redis: nil)"]
 fn getex_missing_key_before_expire_check() {
     let s = Server::start();
     let mut c = s.connect();

@@ -291,58 +291,102 @@ pub fn expire_at(
     Ok(ms as u64)
 }
 
-struct SetOptions {
+/// An expire option as written, validated only when [`ExpireSpec::resolve`] runs (GETEX checks the
+/// key before the time, SET the time first, as Redis does).
+#[derive(Clone, Copy)]
+enum ExpireSpec<'a> {
+    Unset,
+    KeepTtl,
+    Persist,
+    Time {
+        arg: &'a [u8],
+        unit_ms: i64,
+        relative: bool,
+        kind: u8,
+    },
+}
+
+impl ExpireSpec<'_> {
+    fn resolve(self, now_ms: u64, cmd: &str) -> Result<ExpireArg, CmdError> {
+        Ok(match self {
+            ExpireSpec::Unset => ExpireArg::Unset,
+            ExpireSpec::KeepTtl => ExpireArg::KeepTtl,
+            ExpireSpec::Persist => ExpireArg::Persist,
+            ExpireSpec::Time {
+                arg,
+                unit_ms,
+                relative,
+                ..
+            } => ExpireArg::At(expire_at(arg, unit_ms, relative, now_ms, cmd)?),
+        })
+    }
+}
+
+/// The expire options: name, milliseconds per unit, relative to now.
+const TIME_OPTIONS: [(&str, i64, bool); 4] = [
+    ("ex", 1000, true),
+    ("px", 1, true),
+    ("exat", 1000, false),
+    ("pxat", 1, false),
+];
+
+struct SetOptions<'a> {
     nx: bool,
     xx: bool,
     get: bool,
-    expire: ExpireArg,
+    expire: ExpireSpec<'a>,
 }
 
-fn parse_set_options(
-    ctx: &ExecCtx<'_>,
-    argv: Argv<'_>,
+/// Parses SET's (or GETEX's) options with Redis's rules: NX and XX exclude each other, one kind of
+/// expire option at most (repeating the same one is allowed; the last value wins).
+fn parse_set_options<'a>(
+    argv: Argv<'a>,
     from: usize,
-    cmd: &str,
     is_getex: bool,
-) -> Result<SetOptions, CmdError> {
+) -> Result<SetOptions<'a>, CmdError> {
     let mut o = SetOptions {
         nx: false,
         xx: false,
         get: false,
-        expire: ExpireArg::Unset,
+        expire: ExpireSpec::Unset,
     };
     let mut i = from;
     while i < argv.len() {
         let a = argv.get(i);
-        let next = if i + 1 < argv.len() {
-            Some(argv.get(i + 1))
-        } else {
-            None
+        let next = (i + 1 < argv.len()).then(|| argv.get(i + 1));
+        let time_kind = TIME_OPTIONS.iter().position(|(name, _, _)| eq_ci(a, name));
+        let compatible = |kind: Option<u8>| match (o.expire, kind) {
+            (ExpireSpec::Unset, _) => true,
+            (ExpireSpec::Time { kind: k, .. }, Some(new)) => k == new,
+            _ => false,
         };
-        let unset = o.expire == ExpireArg::Unset;
         if !is_getex && eq_ci(a, "nx") && !o.xx {
             o.nx = true;
         } else if !is_getex && eq_ci(a, "xx") && !o.nx {
             o.xx = true;
         } else if !is_getex && eq_ci(a, "get") {
             o.get = true;
-        } else if !is_getex && eq_ci(a, "keepttl") && unset {
-            o.expire = ExpireArg::KeepTtl;
-        } else if is_getex && eq_ci(a, "persist") && unset {
-            o.expire = ExpireArg::Persist;
-        } else if let (true, Some(v)) = (unset, next) {
-            let (unit, relative) = if eq_ci(a, "ex") {
-                (1000, true)
-            } else if eq_ci(a, "px") {
-                (1, true)
-            } else if eq_ci(a, "exat") {
-                (1000, false)
-            } else if eq_ci(a, "pxat") {
-                (1, false)
-            } else {
+        } else if !is_getex
+            && eq_ci(a, "keepttl")
+            && matches!(o.expire, ExpireSpec::Unset | ExpireSpec::KeepTtl)
+        {
+            o.expire = ExpireSpec::KeepTtl;
+        } else if is_getex
+            && eq_ci(a, "persist")
+            && matches!(o.expire, ExpireSpec::Unset | ExpireSpec::Persist)
+        {
+            o.expire = ExpireSpec::Persist;
+        } else if let (Some(k), Some(v)) = (time_kind, next) {
+            if !compatible(Some(k as u8)) {
                 return Err(err::SYNTAX);
+            }
+            let (_, unit_ms, relative) = TIME_OPTIONS[k];
+            o.expire = ExpireSpec::Time {
+                arg: v,
+                unit_ms,
+                relative,
+                kind: k as u8,
             };
-            o.expire = ExpireArg::At(expire_at(v, unit, relative, ctx.now_ms, cmd)?);
             i += 1;
         } else {
             return Err(err::SYNTAX);
@@ -354,8 +398,8 @@ fn parse_set_options(
 
 /// SET key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]. O(1).
 fn set(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    let o = parse_set_options(ctx, argv, 3, "set", false)?;
-    let expire = match o.expire {
+    let o = parse_set_options(argv, 3, false)?;
+    let expire = match o.expire.resolve(ctx.now_ms, "set")? {
         ExpireArg::At(at) => Some(at),
         ExpireArg::KeepTtl => None,
         _ => Some(NO_EXPIRE),
@@ -459,13 +503,18 @@ fn get(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// GETEX key [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]. O(1).
 fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    let o = parse_set_options(ctx, argv, 2, "getex", true)?;
+    let o = parse_set_options(argv, 2, true)?;
     let key = argv.get(1);
     let now = ctx.now_ms;
-    if !reply_str_or_null(ctx, key)? {
+    // Redis looks the key up (null, WRONGTYPE) before it validates the expire time.
+    if ctx.write_str(key)?.is_none() {
+        ctx.lookup_read(key);
+        ctx.out.null();
         return Ok(());
     }
-    match o.expire {
+    let expire = o.expire.resolve(now, "getex")?;
+    reply_str_or_null(ctx, key)?;
+    match expire {
         ExpireArg::At(at) if at <= now => {
             ctx.ks.db_mut(ctx.db).remove(key);
             ctx.touched(1);

@@ -269,7 +269,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             e as *const _,
             ember_core::cmd::keys::refcount(&e.value),
             e.value.encoding_name(),
-            v.len() + 1,
+            rdb_string_len(v),
             e.access_s & ((1 << 24) - 1),
             (now / 1000) as u32 - e.access_s.min((now / 1000) as u32)
         );
@@ -321,6 +321,29 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         )));
     }
     Ok(())
+}
+
+/// The bytes a string takes in an RDB file without compression: integers in 8, 16 or 32 bits take
+/// a type byte plus that, other strings a length prefix (1, 2 or 5 bytes) plus their bytes.
+fn rdb_string_len(v: &ember_core::types::string::CompactStr) -> usize {
+    if let Some(n) = v.as_i64() {
+        if i8::try_from(n).is_ok() {
+            return 2;
+        } else if i16::try_from(n).is_ok() {
+            return 3;
+        } else if i32::try_from(n).is_ok() {
+            return 5;
+        }
+    }
+    let len = v.len();
+    let prefix = if len < 1 << 6 {
+        1
+    } else if len < 1 << 14 {
+        2
+    } else {
+        5
+    };
+    prefix + len
 }
 
 /// A 20-byte digest of one key's content (DEBUG DIGEST, DEBUG DIGEST-VALUE).
@@ -529,7 +552,9 @@ fn latency(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             reply(c).int(n as i64);
         }
         "doctor" => {
-            let text = if s.latency.is_empty() {
+            let text = if s.config.get_int("latency-monitor-threshold") == 0 {
+                "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n".to_string()
+            } else if s.latency.is_empty() {
                 "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better.\n".to_string()
             } else {
                 let mut t =
@@ -562,19 +587,24 @@ fn monitor(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT].
 fn shutdown(s: &mut Server, _c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let mut abort = false;
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
     for a in argv.tail(1).iter() {
-        if eq_ci(a, "abort") {
+        if eq_ci(a, "nosave") {
+            nosave = true;
+        } else if eq_ci(a, "save") {
+            save = true;
+        } else if eq_ci(a, "abort") {
             abort = true;
-        } else if !(eq_ci(a, "nosave") || eq_ci(a, "save") || eq_ci(a, "now") || eq_ci(a, "force"))
-        {
+        } else if eq_ci(a, "now") || eq_ci(a, "force") {
+            other = true;
+        } else {
             return Err(ember_core::cmd::err::SYNTAX);
         }
     }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Err(ember_core::cmd::err::SYNTAX);
+    }
     if abort {
-        if argv.len() > 2 {
-            return Err(ember_core::cmd::err::SYNTAX);
-        }
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
     s.shutdown_requested = true;

@@ -201,30 +201,47 @@ fn client(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-fn type_matches(kind: &[u8]) -> Result<bool, CmdError> {
-    // Every Ember client is a normal client until replication and pub/sub arrive.
-    if eq_ci(kind, "normal") {
-        Ok(true)
-    } else if eq_ci(kind, "master")
-        || eq_ci(kind, "replica")
-        || eq_ci(kind, "slave")
-        || eq_ci(kind, "pubsub")
-    {
-        Ok(false)
+/// A client class as CLIENT LIST/KILL TYPE names it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    Master,
+    PubSub,
+}
+
+fn parse_type(kind: &[u8]) -> Result<ClientType, CmdError> {
+    Ok(if eq_ci(kind, "normal") {
+        ClientType::Normal
+    } else if eq_ci(kind, "replica") || eq_ci(kind, "slave") {
+        ClientType::Replica
+    } else if eq_ci(kind, "master") {
+        ClientType::Master
+    } else if eq_ci(kind, "pubsub") {
+        ClientType::PubSub
     } else {
-        Err(CmdError::owned(format!(
+        return Err(CmdError::owned(format!(
             "ERR Unknown client type '{}'",
             String::from_utf8_lossy(kind)
-        )))
+        )));
+    })
+}
+
+/// The class of a client (Ember has no replication links yet).
+fn type_of(c: &Client) -> ClientType {
+    if c.is_pubsub() {
+        ClientType::PubSub
+    } else {
+        ClientType::Normal
     }
 }
 
 /// CLIENT LIST [TYPE type] [ID id [id ...]].
 fn list(s: &mut Server, c: &mut Client, argv: Argv<'_>, now: u64) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
-    let mut type_ok = true;
+    let mut kind: Option<ClientType> = None;
     if argv.len() == 4 && eq_ci(argv.get(2), "type") {
-        type_ok = type_matches(argv.get(3))?;
+        kind = Some(parse_type(argv.get(3))?);
     } else if argv.len() > 3 && eq_ci(argv.get(2), "id") {
         let mut v = Vec::new();
         for a in argv.tail(3).iter() {
@@ -239,14 +256,16 @@ fn list(s: &mut Server, c: &mut Client, argv: Argv<'_>, now: u64) -> CmdResult {
         return Err(err::SYNTAX);
     }
     let mut lines: Vec<(u64, String)> = Vec::new();
-    if type_ok {
-        let wanted = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+    {
+        let wanted = |o: &Client| {
+            ids.as_ref().is_none_or(|v| v.contains(&o.id)) && kind.is_none_or(|k| type_of(o) == k)
+        };
         for other in s.other_clients() {
-            if wanted(other.id) {
+            if wanted(other) {
                 lines.push((other.id, other.info_line(now)));
             }
         }
-        if wanted(c.id) {
+        if wanted(c) {
             lines.push((c.id, c.info_line(now)));
         }
     }
@@ -278,8 +297,7 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if !argv.len().is_multiple_of(2) {
         return Err(err::SYNTAX);
     }
-    let (mut id, mut addr, mut laddr, mut user, mut skipme, mut type_ok) =
-        (None, None, None, None, true, true);
+    let (mut id, mut addr, mut laddr, mut skipme, mut kind) = (None, None, None, true, None);
     for pair in (2..argv.len()).step_by(2) {
         let (k, v) = (argv.get(pair), argv.get(pair + 1));
         if eq_ci(k, "id") {
@@ -293,9 +311,15 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         } else if eq_ci(k, "laddr") {
             laddr = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq_ci(k, "type") {
-            type_ok = type_matches(v)?;
+            kind = Some(parse_type(v)?);
         } else if eq_ci(k, "user") {
-            user = Some(v.to_vec());
+            // Ember has only the default user so far.
+            if v != b"default" {
+                return Err(CmdError::owned(format!(
+                    "ERR No such user '{}'",
+                    String::from_utf8_lossy(v)
+                )));
+            }
         } else if eq_ci(k, "skipme") {
             skipme = if eq_ci(v, "yes") {
                 true
@@ -309,11 +333,10 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
     }
     let matches = |o: &Client| {
-        type_ok
+        kind.is_none_or(|k| type_of(o) == k)
             && id.is_none_or(|i| o.id == i)
             && addr.as_ref().is_none_or(|a| &o.addr == a)
             && laddr.as_ref().is_none_or(|a| &o.laddr == a)
-            && user.as_ref().is_none_or(|u| u == b"default")
     };
     let mut n = s.kill_clients(matches);
     if !skipme && matches(c) {

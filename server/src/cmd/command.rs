@@ -4,7 +4,7 @@ use ember_core::cmd::{acl, eq_ci, flags as f, CmdError, CmdResult, CommandInfo};
 use ember_core::glob::glob_match;
 use ember_core::resp::{Argv, ReplyWriter};
 
-use super::{reply, reply_help, scmd, subcmd, subcommand, Registered, ServerCommand};
+use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
 use crate::client::Client;
 use crate::server::Server;
 
@@ -136,30 +136,37 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             }
         }
         "list" => {
-            let names: Vec<&str> = match argv.len() {
-                2 => s.commands.entries.iter().map(|e| e.info.name).collect(),
+            // Every command and subcommand (`client|list`), optionally filtered.
+            let mut all: Vec<(String, &CommandInfo)> = Vec::new();
+            for e in &s.commands.entries {
+                all.push((e.info.name.to_string(), e.info));
+                for sub in e.info.subcommands {
+                    all.push((format!("{}|{}", e.info.name, sub.name), sub));
+                }
+            }
+            let names: Vec<String> = match argv.len() {
+                2 => all.into_iter().map(|(n, _)| n).collect(),
                 5 if eq_ci(argv.get(2), "filterby") => {
                     let (kind, value) = (argv.get(3), argv.get(4));
-                    let keep = |e: &&Registered| -> bool {
-                        if eq_ci(kind, "pattern") {
-                            glob_match(value, e.info.name.as_bytes(), true)
-                        } else if eq_ci(kind, "aclcat") {
-                            acl::NAMES
-                                .iter()
-                                .any(|(bit, n)| e.info.acl & bit != 0 && eq_ci(value, n))
-                        } else {
-                            false
-                        }
-                    };
-                    if !(eq_ci(kind, "pattern") || eq_ci(kind, "aclcat") || eq_ci(kind, "module")) {
+                    if eq_ci(kind, "pattern") {
+                        all.into_iter()
+                            .filter(|(n, _)| glob_match(value, n.as_bytes(), true))
+                            .map(|(n, _)| n)
+                            .collect()
+                    } else if eq_ci(kind, "aclcat") {
+                        let bit = acl::NAMES
+                            .iter()
+                            .find(|(_, n)| eq_ci(value, n))
+                            .map_or(0, |(b, _)| *b);
+                        all.into_iter()
+                            .filter(|(_, i)| i.acl & bit != 0)
+                            .map(|(n, _)| n)
+                            .collect()
+                    } else if eq_ci(kind, "module") {
+                        Vec::new()
+                    } else {
                         return Err(ember_core::cmd::err::SYNTAX);
                     }
-                    s.commands
-                        .entries
-                        .iter()
-                        .filter(keep)
-                        .map(|e| e.info.name)
-                        .collect()
                 }
                 _ => return Err(ember_core::cmd::err::SYNTAX),
             };
@@ -169,7 +176,8 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 w.bulk(n.as_bytes());
             }
         }
-        "getkeys" => {
+        "getkeys" | "getkeysandflags" => {
+            let with_flags = sub.name == "getkeysandflags";
             let target = argv.tail(2);
             let Some(e) = s.commands.get(target.get(0)) else {
                 return Err(CmdError::new("ERR Invalid command specified"));
@@ -183,10 +191,19 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             if keys.is_empty() {
                 return Err(CmdError::new("ERR The command has no key arguments"));
             }
+            let (rw, kind) = key_flags(e.info);
             let mut w = reply(c);
             w.array(keys.len());
             for k in keys {
-                w.bulk(target.get(k));
+                if with_flags {
+                    w.array(2);
+                    w.bulk(target.get(k));
+                    w.set(2);
+                    w.simple(rw);
+                    w.simple(kind);
+                } else {
+                    w.bulk(target.get(k));
+                }
             }
         }
         _ => reply_help(c, HELP),
@@ -250,16 +267,22 @@ fn write_info(w: &mut ReplyWriter<'_>, info: &CommandInfo, full_name: &str) {
     }
 }
 
+/// Key-spec flags derived from the command's flags (RO/access for reads, RW/update for writes); the
+/// finer flags Redis declares per command (OW, insert, delete, ...) are not modelled yet.
+fn key_flags(info: &CommandInfo) -> (&'static [u8], &'static [u8]) {
+    if info.flags & f::WRITE == 0 {
+        (b"RO", b"access")
+    } else {
+        (b"RW", b"update")
+    }
+}
+
 /// The Redis 7 key specification equivalent to the legacy (first, last, step) triple.
 fn write_key_spec(w: &mut ReplyWriter<'_>, info: &CommandInfo) {
     w.set(1);
     w.map(3);
     w.bulk(b"flags");
-    let (rw, kind): (&[u8], &[u8]) = if info.flags & f::WRITE != 0 {
-        (b"RW", b"update")
-    } else {
-        (b"RO", b"access")
-    };
+    let (rw, kind) = key_flags(info);
     w.set(2);
     w.simple(rw);
     w.simple(kind);

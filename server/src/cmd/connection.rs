@@ -202,7 +202,7 @@ fn hello(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         c.authenticated = true;
     }
     if !c.authenticated {
-        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         super::client::validate_name(n)?;

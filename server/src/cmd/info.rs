@@ -78,6 +78,7 @@ fn info(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 fn write_section(s: &Server, c: &Client, section: &str, out: &mut String) {
     let title = match section {
         "module_list" => "Modules".to_string(),
+        "cpu" => "CPU".to_string(),
         "errorstats" => "Errorstats".to_string(),
         "commandstats" => "Commandstats".to_string(),
         "latencystats" => "Latencystats".to_string(),
