@@ -105,6 +105,9 @@ pub struct Client {
     pub insert_at: Option<usize>,
     /// CLIENT TRACKING settings, when on.
     pub tracking: Option<crate::tracking::Tracking>,
+    /// Query-buffer bytes not yet consumed while a command runs (the buffer itself is detached
+    /// then), so CLIENT LIST shows what Redis shows.
+    pub qbuf_pending: usize,
 }
 
 impl Client {
@@ -156,6 +159,7 @@ impl Client {
             push_spans: Vec::new(),
             insert_at: None,
             tracking: None,
+            qbuf_pending: 0,
         }
     }
 
@@ -256,7 +260,8 @@ impl Client {
             None => self.last_cmd.to_string(),
         };
         let qbuf_cap = self.qbuf.capacity().max(self.qbuf.len());
-        let omem = self.out.capacity();
+        // Like Redis's reply list: output beyond what a 16 KiB static buffer holds.
+        let omem = self.pending_out().saturating_sub(16 * 1024);
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
             self.id,
@@ -272,7 +277,7 @@ impl Client {
             self.psubs.len(),
             self.ssubs.len(),
             self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64),
-            self.qbuf.len(),
+            self.qbuf.len().max(self.qbuf_pending),
             qbuf_cap - self.qbuf.len(),
             qbuf_cap,
             omem,

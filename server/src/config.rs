@@ -32,6 +32,8 @@ pub enum Kind {
     OutputLimit,
     /// `notify-keyspace-events` flags, kept in canonical order.
     Events,
+    /// A byte count or a percentage (`10%`) of maxmemory.
+    MemOrPercent,
 }
 
 /// One directive.
@@ -106,8 +108,8 @@ const POLICIES: &[&str] = &[
 
 pub static PARAMS: &[Param] = &[
     // Networking and clients.
-    fixed("bind", S, "* -::*"),
-    fixed("port", Kind::Int { min: 0, max: 65535 }, "6379"),
+    p("bind", S, "* -::*"),
+    p("port", Kind::Int { min: 0, max: 65535 }, "6379"),
     fixed("unixsocket", S, ""),
     fixed("unixsocketperm", Kind::Int { min: 0, max: 0o777 }, "0"),
     fixed("tcp-backlog", UINT, "511"),
@@ -183,7 +185,17 @@ pub static PARAMS: &[Param] = &[
         Kind::Int { min: 0, max: 100 },
         "10",
     ),
-    p("maxmemory-clients", MEM, "0"),
+    p("maxmemory-clients", Kind::MemOrPercent, "0"),
+    // Redis shows the replication source here; Ember does not replicate yet, so it stays empty.
+    Param {
+        name: "replicaof",
+        alias: Some("slaveof"),
+        kind: S,
+        default: "",
+        immutable: true,
+    },
+    // A testing knob Redis hides from CONFIG GET patterns (see HIDDEN).
+    p("key-load-delay", INT, "0"),
     p("notify-keyspace-events", Kind::Events, ""),
     p(
         "enable-debug-command",
@@ -332,6 +344,9 @@ pub static PARAMS: &[Param] = &[
     p("disable-thp", B, "yes"),
 ];
 
+/// Directives CONFIG GET only returns when asked for by exact name.
+const HIDDEN: &[&str] = &["key-load-delay"];
+
 /// A parsed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Val {
@@ -417,6 +432,25 @@ fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
             }
         }
         Kind::Str => Ok(Val::Str(args.join(" "))),
+        Kind::MemOrPercent => {
+            let text = one()?;
+            if let Some(pct) = text.strip_suffix('%') {
+                let n: i64 = pct
+                    .parse()
+                    .map_err(|_| "argument must be a memory or percent value".to_string())?;
+                if n > 100 {
+                    return Err("percentage argument must be less or equal to 100".into());
+                }
+                if n < 0 {
+                    return Err("argument must be a memory or percent value".into());
+                }
+                return Ok(Val::Str(format!("{n}%")));
+            }
+            let v = parse_mem(text)
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+            Ok(Val::Int(v))
+        }
         Kind::Events => {
             let mask = ember_core::journal::class::parse(one()?.as_bytes()).ok_or_else(|| {
                 "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()
@@ -554,11 +588,15 @@ impl Config {
         let i = Self::find(name)
             .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let param = &PARAMS[i];
-        if at_runtime && param.immutable {
-            return Err("can't set immutable config".into());
-        }
         if args.is_empty() {
             return Err("wrong number of arguments".into());
+        }
+        if at_runtime && param.immutable {
+            // Setting an immutable directive to the value it already has is allowed (a no-op).
+            return match parse_value(param, args) {
+                Ok(v) if v == self.values[i] => Ok(()),
+                _ => Err("can't set immutable config".into()),
+            };
         }
         let mut v = parse_value(param, args)?;
         if param.name == "hz" {
@@ -636,6 +674,15 @@ impl Config {
         Ok(cfg)
     }
 
+    /// A copy of every value, for rolling back a CONFIG SET whose apply step failed.
+    pub fn snapshot(&self) -> Vec<Val> {
+        self.values.clone()
+    }
+
+    pub fn restore(&mut self, values: Vec<Val>) {
+        self.values = values;
+    }
+
     pub fn get_int(&self, name: &str) -> i64 {
         match Self::find(name).map(|i| &self.values[i]) {
             Some(Val::Int(n)) => *n,
@@ -669,6 +716,16 @@ impl Config {
         let mut out = Vec::new();
         for (i, p) in PARAMS.iter().enumerate() {
             for name in std::iter::once(p.name).chain(p.alias) {
+                // Hidden directives answer only to their exact name, never to a glob.
+                if HIDDEN.contains(&p.name) {
+                    if patterns
+                        .iter()
+                        .any(|pat| pat.eq_ignore_ascii_case(name.as_bytes()))
+                    {
+                        out.push((name.to_string(), format_value(&self.values[i])));
+                    }
+                    continue;
+                }
                 if patterns
                     .iter()
                     .any(|pat| glob_match(pat, name.as_bytes(), true))
@@ -810,6 +867,9 @@ mod tests {
         let mut c = Config::new();
         c.apply("maxclients", &["50".into()], true).unwrap();
         let text = c.rewrite_text("# hi\nport 6379\nport 6380\n");
-        assert_eq!(text, "# hi\nport 6379\nmaxclients 50\n");
+        assert_eq!(
+            text,
+            "# hi\nport 6379\n# Generated by CONFIG REWRITE\nmaxclients 50\n"
+        );
     }
 }

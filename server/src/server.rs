@@ -239,49 +239,9 @@ impl Server {
 
     /// Opens the TCP and Unix listeners the config asks for.
     pub fn listen(&mut self) -> io::Result<()> {
-        let port = self.config.get_int("port") as u16;
-        let backlog = self.config.get_int("tcp-backlog") as i32;
-        if port != 0 {
-            let binds = self.config.get_str("bind");
-            for addr in binds.split_whitespace() {
-                let (optional, addr) = match addr.strip_prefix('-') {
-                    Some(a) => (true, a),
-                    None => (false, addr),
-                };
-                let ips: Vec<IpAddr> = match addr {
-                    "*" => vec![IpAddr::from([0, 0, 0, 0])],
-                    "::*" => vec!["::".parse().map_err(io::Error::other)?],
-                    a => vec![a
-                        .parse()
-                        .map_err(|_| io::Error::other(format!("invalid bind address '{a}'")))?],
-                };
-                for ip in ips {
-                    match bind_tcp(SocketAddr::new(ip, port), backlog) {
-                        Ok(l) => {
-                            self.tcp_port = l.local_addr()?.port();
-                            let fd = l.as_raw_fd();
-                            self.poller.add(fd, Interest::READ)?;
-                            self.listeners.push(Listener {
-                                fd,
-                                unix: false,
-                                _tcp: Some(l),
-                                _unix: None,
-                            });
-                        }
-                        Err(e) if optional => {
-                            log_at!(Verbose, "Skipping optional bind {ip}:{port}: {e}")
-                        }
-                        Err(e) => {
-                            return Err(io::Error::new(
-                                e.kind(),
-                                format!(
-                                    "Could not create server TCP listening socket {ip}:{port}: {e}"
-                                ),
-                            ))
-                        }
-                    }
-                }
-            }
+        let tcp = self.bind_tcp_listeners()?;
+        for l in tcp {
+            self.add_listener(l)?;
         }
         let path = self.config.get_str("unixsocket");
         if !path.is_empty() {
@@ -307,6 +267,72 @@ impl Server {
             return Err(io::Error::other(
                 "Configured to not listen anywhere, exiting.",
             ));
+        }
+        Ok(())
+    }
+
+    fn add_listener(&mut self, l: TcpListener) -> io::Result<()> {
+        self.tcp_port = l.local_addr()?.port();
+        let fd = l.as_raw_fd();
+        self.poller.add(fd, Interest::READ)?;
+        self.listeners.push(Listener {
+            fd,
+            unix: false,
+            _tcp: Some(l),
+            _unix: None,
+        });
+        Ok(())
+    }
+
+    /// Binds the TCP sockets `bind` and `port` ask for (`-addr` marks an address that may fail).
+    fn bind_tcp_listeners(&self) -> io::Result<Vec<TcpListener>> {
+        let port = self.config.get_int("port") as u16;
+        let backlog = self.config.get_int("tcp-backlog") as i32;
+        let mut out = Vec::new();
+        if port == 0 {
+            return Ok(out);
+        }
+        for addr in self.config.get_str("bind").split_whitespace() {
+            let (optional, addr) = match addr.strip_prefix('-') {
+                Some(a) => (true, a),
+                None => (false, addr),
+            };
+            let ip: IpAddr = match addr {
+                "*" => IpAddr::from([0, 0, 0, 0]),
+                "::*" => IpAddr::from([0u16; 8]),
+                a => a
+                    .parse()
+                    .map_err(|_| io::Error::other(format!("invalid bind address '{a}'")))?,
+            };
+            match bind_tcp(SocketAddr::new(ip, port), backlog) {
+                Ok(l) => out.push(l),
+                Err(e) if optional => log_at!(Verbose, "Skipping optional bind {ip}:{port}: {e}"),
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("Could not create server TCP listening socket {ip}:{port}: {e}"),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// CONFIG SET port/bind: closes the TCP listeners and binds what the config now says. The caller
+    /// restores the old values and calls this again when it fails.
+    pub fn rebind(&mut self) -> io::Result<()> {
+        let old: Vec<RawFd> = self
+            .listeners
+            .iter()
+            .filter(|l| !l.unix)
+            .map(|l| l.fd)
+            .collect();
+        for fd in old {
+            let _ = self.poller.remove(fd);
+        }
+        self.listeners.retain(|l| l.unix);
+        for l in self.bind_tcp_listeners()? {
+            self.add_listener(l)?;
         }
         Ok(())
     }
@@ -562,7 +588,9 @@ impl Server {
                     let argv = args.argv(&qbuf[consumed_total..], source);
                     let reply_start = c.out.len();
                     c.push_spans.clear();
+                    c.qbuf_pending = qbuf.len() - consumed_total;
                     let ran = self.call(c, argv);
+                    c.qbuf_pending = 0;
                     if ran {
                         apply_reply_mode(c, reply_start);
                     }

@@ -173,9 +173,26 @@ fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             ))
         })?;
     }
-    for (name, args) in parsed {
+    let listen_before = (s.config.get_str("port"), s.config.get_str("bind"));
+    let snapshot = s.config.snapshot();
+    for (name, args) in &parsed {
         // Validated above, so this cannot fail.
-        let _ = s.config.apply(name, &args, true);
+        let _ = s.config.apply(name, args, true);
+    }
+    if (s.config.get_str("port"), s.config.get_str("bind")) != listen_before {
+        if let Err(e) = s.rebind() {
+            // Applying failed: every directive of this CONFIG SET goes back to its old value.
+            s.config.restore(snapshot);
+            let _ = s.rebind();
+            let name = parsed
+                .iter()
+                .map(|(n, _)| *n)
+                .find(|n| *n == "port" || *n == "bind")
+                .unwrap_or("port");
+            return Err(CmdError::owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - Unable to listen on this port: {e}"
+            )));
+        }
     }
     s.apply_config();
     log::set_level(&s.config.get_str("loglevel"));

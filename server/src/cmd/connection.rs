@@ -123,6 +123,7 @@ fn reset(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
     c.multi = None;
     s.unwatch_all(c);
     s.unsubscribe_all(c);
+    s.tracking_disable(c);
     c.authenticated = s.config.get_str("requirepass").is_empty();
     reply(c).simple(b"RESET");
     Ok(())
