@@ -261,6 +261,14 @@ pub struct ExpireReport {
     pub budget_exhausted: bool,
 }
 
+/// Totals from [`Keyspace::memory_usage`].
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryUsage {
+    pub keys: u64,
+    pub expires: u64,
+    pub bytes: u64,
+}
+
 /// `maxmemory-policy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EvictionPolicy {
@@ -472,6 +480,27 @@ impl Keyspace {
             }
         }
         best.map(|(_, db, key)| (db, key))
+    }
+
+    /// What the data takes in memory, by Ember's own accounting: each entry's allocation (with the
+    /// allocator's usual 16-byte overhead), the heap bytes of its key and value, and the bucket
+    /// arrays. O(keys): meant for stats calls, not for every command.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        const ALLOC_OVERHEAD: usize = 16;
+        let mut m = MemoryUsage::default();
+        for db in &self.dbs {
+            m.keys += db.len() as u64;
+            m.expires += db.volatile as u64;
+            let mut bytes = db.table.bucket_bytes();
+            for e in db.table.iter() {
+                bytes += core::mem::size_of_val(e)
+                    + ALLOC_OVERHEAD
+                    + e.key.heap_size()
+                    + e.value.heap_size();
+            }
+            m.bytes += bytes as u64;
+        }
+        m
     }
 
     /// Turns logging of expired keys on or off in every database.

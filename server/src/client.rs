@@ -108,6 +108,8 @@ pub struct Client {
     /// Query-buffer bytes not yet consumed while a command runs (the buffer itself is detached
     /// then), so CLIENT LIST shows what Redis shows.
     pub qbuf_pending: usize,
+    /// Already in the server's list of clients to flush before sleeping.
+    pub write_queued: bool,
 }
 
 impl Client {
@@ -160,6 +162,7 @@ impl Client {
             insert_at: None,
             tracking: None,
             qbuf_pending: 0,
+            write_queued: false,
         }
     }
 

@@ -47,7 +47,7 @@ impl Server {
             }
             if let Some(Some(m)) = self.clients.get_mut(fd as usize) {
                 m.out.extend_from_slice(line.as_bytes());
-                self.pending_writes.push(fd);
+                self.queue_write(fd);
             }
         }
     }

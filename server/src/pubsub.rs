@@ -10,6 +10,7 @@ use std::os::fd::RawFd;
 
 use ember_core::glob::glob_match;
 use ember_core::journal::class;
+use ember_core::resp::{Proto, ReplyWriter};
 
 use crate::client::Client;
 use crate::server::Server;
@@ -80,14 +81,84 @@ impl Registry {
     }
 }
 
-/// Writes one pub/sub message (`message`, `pmessage`, `smessage`, ...) in the client's protocol.
-fn write_message(c: &mut Client, parts: &[&[u8]]) {
-    c.write_push(|w| {
-        w.push(parts.len());
-        for p in parts {
-            w.bulk(p);
+/// One message on its way to its subscribers: encoded once per protocol, then copied into each
+/// subscriber's output buffer.
+struct Delivery {
+    resp2: Vec<u8>,
+    resp3: Vec<u8>,
+    now_ms: u64,
+    limits: (u64, u64, u64),
+    receivers: usize,
+}
+
+impl Delivery {
+    fn new(now_ms: u64, limits: (u64, u64, u64)) -> Self {
+        Delivery {
+            resp2: Vec::new(),
+            resp3: Vec::new(),
+            now_ms,
+            limits,
+            receivers: 0,
         }
-    });
+    }
+
+    fn encode(&mut self, parts: &[&[u8]]) {
+        for (buf, proto) in [
+            (&mut self.resp2, Proto::Resp2),
+            (&mut self.resp3, Proto::Resp3),
+        ] {
+            buf.clear();
+            let mut w = ReplyWriter::new(buf, proto);
+            w.push(parts.len());
+            for p in parts {
+                w.bulk(p);
+            }
+        }
+    }
+
+    fn frame(&self, proto: Proto) -> &[u8] {
+        if proto == Proto::Resp3 {
+            &self.resp3
+        } else {
+            &self.resp2
+        }
+    }
+
+    /// Appends the message to subscriber `fd` (`current` is out of the client table) and closes
+    /// subscribers past the pubsub output limit.
+    fn deliver(
+        &mut self,
+        current: Option<&mut Client>,
+        clients: &mut [Option<Box<Client>>],
+        pending_writes: &mut Vec<RawFd>,
+        stats: &mut crate::server::Stats,
+        fd: RawFd,
+    ) {
+        if let Some(c) = current.filter(|c| c.fd == fd) {
+            let frame = self.frame(c.proto);
+            c.write_push(|w| w.buf.extend_from_slice(frame));
+            self.receivers += 1;
+            return;
+        }
+        let Some(Some(c)) = clients.get_mut(fd as usize) else {
+            return;
+        };
+        c.out.extend_from_slice(self.frame(c.proto));
+        self.receivers += 1;
+        if crate::server::over_output_limit(c, self.limits, self.now_ms) {
+            crate::log_at!(
+                Warning,
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info_line(self.now_ms)
+            );
+            c.close_asap = true;
+            stats.client_outbuf_limit_disconnections += 1;
+        }
+        if !c.write_queued {
+            c.write_queued = true;
+            pending_writes.push(fd);
+        }
+    }
 }
 
 impl Server {
@@ -101,60 +172,42 @@ impl Server {
         channel: &[u8],
         msg: &[u8],
     ) -> usize {
-        let mut receivers = 0;
-        let direct = if space == Space::Shard {
-            &self.pubsub.shard
-        } else {
-            &self.pubsub.channels
-        };
-        let fds: Vec<RawFd> = direct.get(channel).cloned().unwrap_or_default();
         let kind: &[u8] = if space == Space::Shard {
             b"smessage"
         } else {
             b"message"
         };
-        for fd in fds {
-            receivers += self.deliver(current.as_deref_mut(), fd, &[kind, channel, msg]) as usize;
+        let mut out = Delivery::new(crate::sys::now_ms(), self.hot.pubsub_limit);
+        out.encode(&[kind, channel, msg]);
+        let Server {
+            pubsub,
+            clients,
+            pending_writes,
+            stats,
+            ..
+        } = self;
+        let direct = if space == Space::Shard {
+            &pubsub.shard
+        } else {
+            &pubsub.channels
+        };
+        if let Some(fds) = direct.get(channel) {
+            for &fd in fds {
+                out.deliver(current.as_deref_mut(), clients, pending_writes, stats, fd);
+            }
         }
-        if space != Space::Shard && !self.pubsub.patterns.is_empty() {
-            let matched: Vec<(Vec<u8>, Vec<RawFd>)> = self
-                .pubsub
-                .patterns
-                .iter()
-                .filter(|(p, _)| glob_match(p, channel, false))
-                .map(|(p, fds)| (p.clone(), fds.clone()))
-                .collect();
-            for (pattern, fds) in matched {
-                for fd in fds {
-                    let parts: [&[u8]; 4] = [b"pmessage", &pattern, channel, msg];
-                    receivers += self.deliver(current.as_deref_mut(), fd, &parts) as usize;
+        if space != Space::Shard {
+            for (pattern, fds) in &pubsub.patterns {
+                if !glob_match(pattern, channel, false) {
+                    continue;
+                }
+                out.encode(&[b"pmessage", pattern, channel, msg]);
+                for &fd in fds {
+                    out.deliver(current.as_deref_mut(), clients, pending_writes, stats, fd);
                 }
             }
         }
-        receivers
-    }
-
-    fn deliver(&mut self, current: Option<&mut Client>, fd: RawFd, parts: &[&[u8]]) -> bool {
-        if let Some(c) = current.filter(|c| c.fd == fd) {
-            write_message(c, parts);
-            return true;
-        }
-        let limits = self.hot.pubsub_limit;
-        let Some(Some(c)) = self.clients.get_mut(fd as usize) else {
-            return false;
-        };
-        write_message(c, parts);
-        if crate::server::over_output_limit(c, limits, crate::sys::now_ms()) {
-            crate::log_at!(
-                Warning,
-                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                c.info_line(crate::sys::now_ms())
-            );
-            c.close_asap = true;
-            self.stats.client_outbuf_limit_disconnections += 1;
-        }
-        self.pending_writes.push(fd);
-        true
+        out.receivers
     }
 
     /// Publishes a keyspace event as configured by `notify-keyspace-events`.

@@ -552,7 +552,7 @@ impl Server {
         let close = c.close_after_reply && !pending;
         self.put_client(c);
         if pending {
-            self.pending_writes.push(fd);
+            self.queue_write(fd);
         } else if close {
             if let Some(c) = self.take_client(fd) {
                 self.free_client(c);
@@ -975,6 +975,16 @@ impl Server {
         }
     }
 
+    /// Puts a client with new output on the list flushed before the loop sleeps (once).
+    pub fn queue_write(&mut self, fd: RawFd) {
+        if let Some(Some(c)) = self.clients.get_mut(fd as usize) {
+            if !c.write_queued {
+                c.write_queued = true;
+                self.pending_writes.push(fd);
+            }
+        }
+    }
+
     fn flush_pending(&mut self) {
         // Swap with a kept scratch vector so the steady state allocates nothing.
         let mut fds = std::mem::take(&mut self.flush_scratch);
@@ -991,6 +1001,7 @@ impl Server {
         let Some(mut c) = self.take_client(fd) else {
             return;
         };
+        c.write_queued = false;
         let mut failed = false;
         while c.pending_out() > 0 {
             match sys::write(fd, &c.out[c.out_sent..]) {

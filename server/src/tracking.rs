@@ -139,7 +139,7 @@ impl Server {
                     if let Some(fd) = self.tracking.ids.get(&target).copied() {
                         if let Some(Some(c)) = self.clients.get_mut(fd as usize) {
                             notify(c);
-                            self.pending_writes.push(fd);
+                            self.queue_write(fd);
                         }
                     }
                 }
@@ -163,7 +163,7 @@ impl Server {
         };
         if let Some(Some(dest)) = self.clients.get_mut(fd as usize) {
             if write_invalidation(dest, redirect != 0, &payload) {
-                self.pending_writes.push(fd);
+                self.queue_write(fd);
             }
         }
     }

@@ -27,43 +27,55 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a server may take to accept its first connection.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Path of the server binary, built once per test run with the test binary's own profile and target
-/// directory.
+/// Builds a workspace package once per test run with the test binary's own profile and target
+/// directory, and returns that profile's output directory.
+fn build_package(package: &str) -> PathBuf {
+    // The test binary is `<target>/<profile>/deps/all-<hash>`.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target dir");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(name) => name.to_string(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--profile", &profile])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
+    assert!(status.success(), "cargo build -p {package} failed");
+    profile_dir.to_path_buf()
+}
+
+/// Path of the server binary, built once per test run.
 pub fn server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("EMBER_SERVER_BIN") {
             return PathBuf::from(bin);
         }
-        // The test binary is `<target>/<profile>/deps/all-<hash>`.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary lives in <target>/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_string(),
-            Some(name) => name.to_string(),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "ember-server",
-                "--profile",
-                &profile,
-            ])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("running cargo build -p ember-server");
-        assert!(status.success(), "cargo build -p ember-server failed");
-        let bin = profile_dir.join("ember-server");
+        let bin = build_package("ember-server").join("ember-server");
         assert!(bin.exists(), "{} was not built", bin.display());
         bin
+    })
+}
+
+/// The directory holding libember.a and libember.so, built once per test run.
+pub fn ffi_lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = build_package("ember-ffi");
+        assert!(
+            dir.join("libember.a").exists(),
+            "libember.a was not built in {}",
+            dir.display()
+        );
+        dir
     })
 }
 

@@ -13,9 +13,11 @@
 //! - [`server_cmds`]: CONFIG, INFO, DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, COMMAND and friends.
 //! - [`bad_input`]: protocol errors, limits and hostile arguments.
 //! - [`resp_props`]: property tests of the request parser.
+//! - [`c_abi`]: C programs and the Python ctypes binding against libember.
 //! - [`clients`]: redis-cli, redis-benchmark and Python's redis package.
 
 mod bad_input;
+mod c_abi;
 mod client_cmd;
 mod clients;
 mod harness;
