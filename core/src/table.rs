@@ -527,6 +527,15 @@ impl<V> Table<V> {
     }
 }
 
+impl<V> core::fmt::Debug for Table<V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Table")
+            .field("len", &self.len())
+            .field("buckets", &self.bucket_count())
+            .finish()
+    }
+}
+
 impl<V> Drop for Table<V> {
     fn drop(&mut self) {
         self.clear();

@@ -139,6 +139,12 @@ pub unsafe extern "C" fn ember_get(
                     }
                 }
             }
+            Some(_) => {
+                return db.fail(
+                    EMBER_ERR_WRONGTYPE,
+                    "WRONGTYPE Operation against a key holding the wrong kind of value",
+                );
+            }
         };
         // SAFETY: both pointers were checked non-NULL and are writable per the contract; the data
         // stays in place until the next call on this handle, as documented.
@@ -335,6 +341,12 @@ pub unsafe extern "C" fn ember_incr(
                     (now / 1000) as u32,
                 );
                 delta
+            }
+            Some(_) => {
+                return db.fail(
+                    EMBER_ERR_WRONGTYPE,
+                    "WRONGTYPE Operation against a key holding the wrong kind of value",
+                );
             }
         };
         db.ks.dirty += 1;

@@ -302,6 +302,8 @@ pub static PARAMS: &[Param] = &[
     aka("list-max-listpack-size", "list-max-ziplist-size", INT, "-2"),
     p("list-compress-depth", UINT, "0"),
     p("set-max-intset-entries", LONG, "512"),
+    p("set-max-listpack-entries", LONG, "128"),
+    p("set-max-listpack-value", LONG, "64"),
     aka(
         "zset-max-listpack-entries",
         "zset-max-ziplist-entries",

@@ -219,6 +219,15 @@ impl Server {
         self.journal.event_mask = ember_core::journal::class::parse(events.as_bytes()).unwrap_or(0);
         self.refresh_expiry_logging();
         self.core_cfg.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len") as u64;
+        let size = |name: &str| self.config.get_int(name).max(0) as usize;
+        self.core_cfg.hash_max_listpack_entries = size("hash-max-listpack-entries");
+        self.core_cfg.hash_max_listpack_value = size("hash-max-listpack-value");
+        self.core_cfg.set_max_intset_entries = size("set-max-intset-entries");
+        self.core_cfg.set_max_listpack_entries = size("set-max-listpack-entries");
+        self.core_cfg.set_max_listpack_value = size("set-max-listpack-value");
+        self.core_cfg.zset_max_listpack_entries = size("zset-max-listpack-entries");
+        self.core_cfg.zset_max_listpack_value = size("zset-max-listpack-value");
+        self.core_cfg.list_max_listpack_size = self.config.get_int("list-max-listpack-size");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig {
             qbuf_limit: self.config.get_int("client-query-buffer-limit") as usize,

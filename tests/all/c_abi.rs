@@ -137,3 +137,18 @@ fn python_ctypes_binding_works() {
     );
     assert!(stdout.contains("passed, 0 failed"), "{stdout}");
 }
+
+/// The C program in README.md compiles with the compile line shown there and prints "hello".
+#[test]
+fn readme_c_example_works() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("read README.md");
+    let start = readme.find("```c\n").expect("README has a C example") + 5;
+    let end = start + readme[start..].find("```").expect("the C example ends");
+    let dir = temp_dir("readme-c");
+    let source = dir.join("app.c");
+    std::fs::write(&source, &readme[start..end]).expect("write app.c");
+    let Some(exe) = compile_c(&source, "app") else {
+        return;
+    };
+    assert_eq!(run(&exe), "hello\n");
+}

@@ -6,8 +6,12 @@
 //! subcommands describe every command from one source. A handler returns `Result<(), CmdError>`; only the
 //! dispatcher turns the error into `-ERR ...` text.
 
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -186,8 +190,15 @@ pub struct Command {
 }
 
 /// Every core command table.
-pub fn tables() -> [&'static [Command]; 2] {
-    [string::COMMANDS, keys::COMMANDS]
+pub fn tables() -> [&'static [Command]; 6] {
+    [
+        string::COMMANDS,
+        keys::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+    ]
 }
 
 /// Finds a core command by name (case-insensitive).
@@ -243,12 +254,33 @@ pub mod err {
 pub struct CoreConfig {
     /// `proto-max-bulk-len`: the longest string a command may build.
     pub proto_max_bulk_len: u64,
+    /// `hash-max-listpack-entries` / `-value`: the compact hash encoding's limits.
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    /// `set-max-intset-entries`: the integer-set encoding's limit.
+    pub set_max_intset_entries: usize,
+    /// `set-max-listpack-entries` / `-value` (Redis 7.2 names; used for small non-integer sets).
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    /// `zset-max-listpack-entries` / `-value`: the compact sorted-set encoding's limits.
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    /// `list-max-listpack-size` (negative: a size class, positive: elements per node).
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         CoreConfig {
             proto_max_bulk_len: crate::resp::PROTO_MAX_BULK_LEN_DEFAULT,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
         }
     }
 }

@@ -1,7 +1,14 @@
-//! The values a key can hold. Each Redis type has its own module; [`Value`] is the enum the keyspace
-//! stores. (Collections arrive with later work: lists, hashes, sets, sorted sets, streams.)
+//! The values a key can hold. Each Redis type has its own module (`string`, `list`, `hash`, `set`,
+//! `zset`); [`Value`] is the enum the keyspace stores, 24 bytes, collections boxed.
 
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod string;
+pub mod zset;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 
 use string::CompactStr;
 
@@ -9,6 +16,10 @@ use string::CompactStr;
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(CompactStr),
+    List(Box<list::List>),
+    Hash(Box<hash::Hash>),
+    Set(Box<set::Set>),
+    ZSet(Box<zset::ZSet>),
 }
 
 const _: () = assert!(core::mem::size_of::<Value>() == 24);
@@ -18,6 +29,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -25,6 +40,10 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -32,6 +51,30 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::List(l) => core::mem::size_of::<list::List>() + l.heap_size(),
+            Value::Hash(h) => core::mem::size_of::<hash::Hash>() + h.heap_size(),
+            Value::Set(s) => core::mem::size_of::<set::Set>() + s.heap_size(),
+            Value::ZSet(z) => core::mem::size_of::<zset::ZSet>() + z.heap_size(),
         }
     }
+
+    /// A canonical serialization for DEBUG DIGEST: equal values give equal bytes whatever their
+    /// encoding or internal order (unordered types sort their elements).
+    pub fn canonical(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.type_name().as_bytes());
+        out.push(0);
+        match self {
+            Value::Str(s) => out.extend_from_slice(&s.to_vec()),
+            Value::List(l) => l.canonical(out),
+            Value::Hash(h) => h.canonical(out),
+            Value::Set(s) => s.canonical(out),
+            Value::ZSet(z) => z.canonical(out),
+        }
+    }
+}
+
+/// Appends `bytes` with a length prefix (for canonical serializations).
+pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
 }

@@ -263,13 +263,16 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         let Some(e) = s.ks.db(c.db).peek(argv.get(2), now) else {
             return Err(CmdError::new("ERR no such key"));
         };
-        let Value::Str(v) = &e.value;
+        let serialized = match &e.value {
+            Value::Str(v) => rdb_string_len(v),
+            other => other.heap_size(),
+        };
         let text = format!(
             "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             e as *const _,
             ember_core::cmd::keys::refcount(&e.value),
             e.value.encoding_name(),
-            rdb_string_len(v),
+            serialized,
             e.access_s & ((1 << 24) - 1),
             (now / 1000) as u32 - e.access_s.min((now / 1000) as u32)
         );
@@ -348,8 +351,8 @@ fn rdb_string_len(v: &ember_core::types::string::CompactStr) -> usize {
 
 /// A 20-byte digest of one key's content (DEBUG DIGEST, DEBUG DIGEST-VALUE).
 fn digest_entry(db: u64, key: &[u8], value: &Value, expire_at_ms: u64) -> [u8; 20] {
-    let Value::Str(v) = value;
-    let bytes = v.to_vec();
+    let mut bytes = Vec::new();
+    value.canonical(&mut bytes);
     let mut out = [0u8; 20];
     for (i, chunk) in out.chunks_mut(8).enumerate() {
         let h = foldhash::fast::FixedState::with_seed(0x51_7c_c1_b7_27_22_0a_95 ^ i as u64)
