@@ -159,6 +159,7 @@ fn commands(c: &mut Criterion) {
             config: &config,
             no_touch: false,
             effects: Effects::default(),
+            may_block: false,
             journal: &mut journal,
         };
         let _ = f(&mut ctx, args.argv(req, source));

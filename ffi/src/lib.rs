@@ -199,6 +199,7 @@ impl ember_db {
             config: &self.config,
             no_touch: false,
             effects: Effects::default(),
+            may_block: false,
             journal: &mut self.journal,
         };
         let result = (command.run)(&mut ctx, argv);

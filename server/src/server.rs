@@ -947,6 +947,7 @@ impl Server {
             config: &self.core_cfg,
             no_touch: c.no_touch,
             effects: Effects::default(),
+            may_block: !c.in_exec,
             journal: &mut self.journal,
         };
         let r = run(&mut ctx, argv);

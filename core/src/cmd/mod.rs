@@ -15,6 +15,7 @@ pub mod zset;
 
 use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::journal::{class, Journal};
 use crate::keyspace::{Db, Keyspace, KeyspaceStats};
@@ -292,6 +293,39 @@ pub struct Effects {
     pub dirty: u64,
     /// The selected database changed (SELECT runs in the server, but MOVE-like commands may set it).
     pub select_db: Option<usize>,
+    /// A blocking command found nothing to pop and wrote no reply: the host parks the client until
+    /// one of the keys changes (then runs the command again) or the timeout passes (then replies
+    /// with a null array).
+    pub block: Option<BlockRequest>,
+}
+
+/// What a blocked command waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRequest {
+    /// Keys (in the selected database) whose change may unblock the command.
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute deadline in unix milliseconds, or 0 to wait forever.
+    pub deadline_ms: u64,
+}
+
+/// Parses a blocking command's timeout (seconds, fractions allowed) into an absolute deadline
+/// (0 = forever), with Redis's errors.
+pub fn arg_timeout(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
+    let secs = parse_f64(arg)
+        .filter(|s| s.is_finite())
+        .ok_or(CmdError::new("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    let ms = (secs * 1000.0).round();
+    if ms >= (i64::MAX / 2) as f64 {
+        return Err(CmdError::new("ERR timeout is out of range"));
+    }
+    Ok(if ms == 0.0 {
+        0
+    } else {
+        now_ms.saturating_add(ms as u64)
+    })
 }
 
 /// The context one command runs in.
@@ -306,6 +340,9 @@ pub struct ExecCtx<'a> {
     /// Lookups do not update the access clock (CLIENT NO-TOUCH, OBJECT, TYPE with no-touch).
     pub no_touch: bool,
     pub effects: Effects,
+    /// Blocking commands may block (a server client outside MULTI); otherwise they act as their
+    /// non-blocking form and reply null when there is nothing to pop.
+    pub may_block: bool,
     /// Modified keys and keyspace events for the host.
     pub journal: &'a mut Journal,
 }
