@@ -2,6 +2,7 @@
 //! benches/c/ffi_bench.c on `Keyspace` directly, so the C ABI's overhead shows as a ratio.
 //! Prints `rust_set_ns`, `rust_get_ns` and `rust_get_per_s`.
 
+use std::fmt::Write;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -33,11 +34,13 @@ fn main() {
     let mut rng = 88172645463325252u64;
     let mut total = 0usize;
     let t0 = Instant::now();
+    let mut key = String::with_capacity(32);
     for _ in 0..GETS {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let key = format!("key:{}", rng % KEYS);
+        key.clear();
+        let _ = write!(key, "key:{}", rng % KEYS);
         let (db, stats) = ks.db_and_stats(0);
         if let Some(Value::Str(s)) = db.get(key.as_bytes(), now, stats) {
             total += s.len();

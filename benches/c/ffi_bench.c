@@ -2,6 +2,7 @@
  * Run through benches/ffi-bench, which also runs the same workload on the Rust API
  * (benches/embedded.rs) and prints the ratios. Workload: KEYS keys "key:<i>" with 16-byte values,
  * then GETs of uniformly random keys. */
+#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

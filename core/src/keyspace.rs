@@ -91,10 +91,26 @@ impl Db {
         now_ms: u64,
         stats: &mut KeyspaceStats,
     ) -> Option<&mut Entry<Value>> {
-        if self.expire_if_needed(key, now_ms, stats) {
-            return None;
+        // Borrow the fields apart: the live entry borrows the table while expiry updates the rest.
+        let Db {
+            table,
+            volatile,
+            log_expired,
+            expired_log,
+            ..
+        } = self;
+        match table.get_mut_live(key, |e| is_expired(e, now_ms)) {
+            Ok(found) => found,
+            Err(_expired) => {
+                *volatile -= 1;
+                if *log_expired {
+                    expired_log.extend_from_slice(&(key.len() as u32).to_le_bytes());
+                    expired_log.extend_from_slice(key);
+                }
+                stats.expired_keys += 1;
+                None
+            }
         }
-        self.table.get_mut(key)
     }
 
     /// Looks a key up without deleting it when expired (expired keys read as absent).

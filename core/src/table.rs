@@ -179,6 +179,46 @@ impl<V> Table<V> {
         None
     }
 
+    /// Looks `key` up once: returns the entry, or removes and returns it as `Err` when `is_dead`
+    /// says so (an expired key), so lazy expiry costs a single chain walk.
+    #[allow(clippy::type_complexity)]
+    pub fn get_mut_live(
+        &mut self,
+        key: &[u8],
+        is_dead: impl FnOnce(&Entry<V>) -> bool,
+    ) -> Result<Option<&mut Entry<V>>, Box<Entry<V>>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        self.rehash_step(1);
+        let h = self.hash(key);
+        let t = if self.is_rehashing() && !self.chain_contains(0, h, key) {
+            1
+        } else {
+            0
+        };
+        let b = &mut self.ht[t];
+        let mask = b.mask();
+        let mut link = &mut b.slots[(h & mask) as usize];
+        loop {
+            match link {
+                None => return Ok(None),
+                Some(e) if e.key_bytes() == key => break,
+                Some(e) => link = &mut e.next,
+            }
+        }
+        let dead = link.as_deref().is_some_and(is_dead);
+        if dead {
+            let Some(mut removed) = link.take() else {
+                return Ok(None);
+            };
+            *link = removed.next.take();
+            b.used -= 1;
+            return Err(removed);
+        }
+        Ok(link.as_deref_mut())
+    }
+
     fn chain_contains(&self, t: usize, h: u64, key: &[u8]) -> bool {
         let b = &self.ht[t];
         let mut cur = b.slots[(h & b.mask()) as usize].as_deref();

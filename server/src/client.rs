@@ -110,6 +110,10 @@ pub struct Client {
     pub qbuf_pending: usize,
     /// Already in the server's list of clients to flush before sleeping.
     pub write_queued: bool,
+    /// Waiting in a blocking command (its input stays queued until then).
+    pub blocked: Option<crate::blocking::Blocked>,
+    /// A blocking command asked to wait (set by the core dispatcher, consumed by the server).
+    pub block_request: Option<ember_core::cmd::BlockRequest>,
 }
 
 impl Client {
@@ -163,6 +167,8 @@ impl Client {
             tracking: None,
             qbuf_pending: 0,
             write_queued: false,
+            blocked: None,
+            block_request: None,
         }
     }
 
@@ -213,6 +219,9 @@ impl Client {
         }
         if self.is_pubsub() {
             f.push('P');
+        }
+        if self.blocked.is_some() {
+            f.push('b');
         }
         if self.multi.is_some() {
             f.push('x');

@@ -9,6 +9,7 @@
 //! - [`cmd`]: the command table and the server-only command families (connection, CLIENT, CONFIG,
 //!   INFO, COMMAND, admin).
 //! - [`config`]: redis.conf parsing, `--name value` arguments, CONFIG GET/SET/REWRITE.
+//! - [`blocking`]: clients parked in blocking commands, served when their keys change.
 //! - [`net`]: binding listeners and accepting connections; protected mode.
 //! - [`observe`]: MONITOR feeds, the slow log and latency samples.
 //! - [`pubsub`]: subscriptions, message delivery and keyspace notifications.
@@ -21,6 +22,7 @@
 #![allow(clippy::macro_metavars_in_unsafe)]
 
 mod alloc;
+mod blocking;
 mod client;
 mod cmd;
 mod config;

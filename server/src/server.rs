@@ -111,6 +111,7 @@ pub struct Server {
     pub journal: Journal,
     pub pubsub: crate::pubsub::Registry,
     pub tracking: crate::tracking::TrackingState,
+    pub blocking: crate::blocking::BlockingState,
     /// Clients watching each (db, key).
     pub watchers: HashMap<(u32, Vec<u8>), Vec<RawFd>>,
     pub hot: HotConfig,
@@ -206,6 +207,7 @@ impl Server {
             journal: Journal::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            blocking: Default::default(),
             watchers: HashMap::new(),
             config,
         };
@@ -352,7 +354,10 @@ impl Server {
         let mut next_cron = sys::now_ms();
         loop {
             let now = sys::now_ms();
-            let timeout = next_cron.saturating_sub(now);
+            let wake = self
+                .next_block_deadline()
+                .map_or(next_cron, |d| d.min(next_cron));
+            let timeout = wake.saturating_sub(now);
             self.poller.poll(&mut events, timeout)?;
             for ev in events.iter().copied() {
                 if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
@@ -367,6 +372,13 @@ impl Server {
                     self.flush_client(ev.fd);
                 }
             }
+            if self
+                .next_block_deadline()
+                .is_some_and(|d| d <= sys::now_ms())
+            {
+                self.expire_blocked(sys::now_ms());
+            }
+            self.serve_ready_keys();
             self.tracking_before_sleep();
             self.flush_pending();
             let now = sys::now_ms();
@@ -491,6 +503,7 @@ impl Server {
         self.unwatch_all(&mut c);
         self.tracking_disable(&mut c);
         self.tracking.ids.remove(&c.id);
+        self.unregister_blocked(&mut c);
         self.monitors.retain(|&m| m != c.fd);
         self.client_count -= 1;
         log_at!(
@@ -551,7 +564,7 @@ impl Server {
     }
 
     /// Puts a processed client back, queueing its output, or frees it.
-    fn finish_client(&mut self, c: Box<Client>) {
+    pub(crate) fn finish_client(&mut self, c: Box<Client>) {
         if c.close_asap {
             self.free_client(c);
             return;
@@ -573,7 +586,7 @@ impl Server {
     pub fn process_input(&mut self, c: &mut Client) {
         let mut consumed_total = 0;
         while !c.close_after_reply && !c.close_asap {
-            if c.paused {
+            if c.paused || c.blocked.is_some() {
                 break;
             }
             let limits = ParseLimits {
@@ -725,6 +738,9 @@ impl Server {
             self.flush_self_invalidations(c);
         }
         self.after_call(c, info, argv, duration_us);
+        if let Some(req) = c.block_request.take() {
+            self.block_client(c, argv, req);
+        }
         true
     }
 
@@ -863,6 +879,7 @@ impl Server {
         for (db, record, key) in records {
             match record {
                 Record::Modified => {
+                    self.signal_key(db, &key);
                     self.touch_watched_key(current.as_deref_mut(), db, &key, None);
                     self.tracking_key_changed(current.as_deref_mut(), &key, true);
                 }
@@ -954,6 +971,7 @@ impl Server {
         if let Some(db) = ctx.effects.select_db {
             c.db = db;
         }
+        c.block_request = ctx.effects.block;
         r
     }
 

@@ -317,14 +317,16 @@ pub fn arg_timeout(arg: &[u8], now_ms: u64) -> Result<u64, CmdError> {
     if secs < 0.0 {
         return Err(CmdError::new("ERR timeout is negative"));
     }
-    let ms = (secs * 1000.0).round();
+    // Milliseconds, truncated as Redis does.
+    let ms = secs * 1000.0;
     if ms >= (i64::MAX / 2) as f64 {
         return Err(CmdError::new("ERR timeout is out of range"));
     }
-    Ok(if ms == 0.0 {
+    let ms = ms as u64;
+    Ok(if ms == 0 {
         0
     } else {
-        now_ms.saturating_add(ms as u64)
+        now_ms.saturating_add(ms)
     })
 }
 

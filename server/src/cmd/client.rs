@@ -29,6 +29,7 @@ static SUBS: &[CommandInfo] = &[
     subcmd!("caching", 3, f::NOSCRIPT | f::LOADING | f::STALE, C, "Instruct the server about tracking or not keys in the next request"),
     subcmd!("getredir", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Get tracking notifications redirection client ID if any"),
     subcmd!("trackinginfo", 2, f::NOSCRIPT | f::LOADING | f::STALE, C, "Return information about server assisted client side caching for the current connection"),
+    subcmd!("unblock", -3, f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE, ADM, "Unblock a client blocked in a blocking command from a different connection"),
     subcmd!("help", 2, f::LOADING | f::STALE, C, "Show helpful text about the different subcommands"),
 ];
 
@@ -74,6 +75,8 @@ const HELP: &[&str] = &[
     "      Return clients of specified type.",
     "UNPAUSE",
     "    Stop the current client pause, resuming traffic.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "PAUSE <timeout> [WRITE|ALL]",
     "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
@@ -190,6 +193,22 @@ fn client(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             reply(c).ok();
         }
         "tracking" => tracking(s, c, argv)?,
+        "unblock" => {
+            let id = arg_i64(argv.get(2))?;
+            let how = match argv.len() {
+                3 => crate::blocking::Unblock::Timeout,
+                4 if eq_ci(argv.get(3), "timeout") => crate::blocking::Unblock::Timeout,
+                4 if eq_ci(argv.get(3), "error") => crate::blocking::Unblock::Error,
+                4 => {
+                    return Err(CmdError::new(
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ))
+                }
+                _ => return Err(err::SYNTAX),
+            };
+            let done = id > 0 && s.unblock_by_id(id as u64, how);
+            reply(c).int(done as i64);
+        }
         "caching" => caching(c, argv.get(2))?,
         "getredir" => {
             let id = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);

@@ -156,9 +156,9 @@ fn section_clients(s: &Server, c: &Client, out: &mut String) {
     }
     kv.put("client_recent_max_input_buffer", &max_in);
     kv.put("client_recent_max_output_buffer", &max_out);
-    // Clients waiting out CLIENT PAUSE count as blocked, as in Redis.
+    // Clients in blocking commands and those waiting out CLIENT PAUSE count as blocked, as in Redis.
     let paused = s.other_clients().filter(|o| o.paused).count() + c.paused as usize;
-    kv.put("blocked_clients", &paused);
+    kv.put("blocked_clients", &(paused + s.blocking.blocked));
     kv.put("tracking_clients", &s.tracking.clients);
     kv.put("clients_in_timeout_table", &0);
 }

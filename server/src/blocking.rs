@@ -1,0 +1,199 @@
+//! Blocked clients (BLPOP, BLMOVE, BZPOPMIN, ...): a blocking command that finds nothing to pop asks
+//! to wait (`Effects::block`); the client is parked with a copy of its command, indexed by the keys
+//! it waits on. When one of those keys is written, the waiting clients are served in the order they
+//! blocked by running their command again; a client whose deadline passes gets a null array, and
+//! CLIENT UNBLOCK ends the wait early. The client's pipelined commands after the blocking one wait
+//! with it, as in Redis.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+use std::os::fd::RawFd;
+
+use ember_core::cmd::BlockRequest;
+use ember_core::resp::{Argv, ReplyWriter};
+
+use crate::client::Client;
+use crate::server::Server;
+
+/// A parked command.
+pub struct Blocked {
+    pub buf: Vec<u8>,
+    pub ranges: Vec<Range<usize>>,
+    pub keys: Vec<(u32, Vec<u8>)>,
+    pub deadline_ms: u64,
+}
+
+#[derive(Default)]
+pub struct BlockingState {
+    /// (db, key) -> clients waiting on it, in blocking order.
+    pub waiting: HashMap<(u32, Vec<u8>), Vec<RawFd>>,
+    /// Keys written since the waiting clients were last served.
+    pub ready: Vec<(u32, Vec<u8>)>,
+    /// (deadline, fd) of clients with a timeout.
+    pub deadlines: BTreeSet<(u64, RawFd)>,
+    pub blocked: usize,
+}
+
+/// How a wait ends without the command succeeding.
+pub enum Unblock {
+    /// Timeout (or CLIENT UNBLOCK ... TIMEOUT): a null array.
+    Timeout,
+    /// CLIENT UNBLOCK ... ERROR.
+    Error,
+}
+
+impl Server {
+    /// Parks `c` on the keys of `req` with a copy of the command in `argv`.
+    pub fn block_client(&mut self, c: &mut Client, argv: Argv<'_>, req: BlockRequest) {
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(argv.len());
+        for a in argv.iter() {
+            ranges.push(buf.len()..buf.len() + a.len());
+            buf.extend_from_slice(a);
+        }
+        let db = c.db as u32;
+        let keys: Vec<(u32, Vec<u8>)> = req.keys.into_iter().map(|k| (db, k)).collect();
+        for k in &keys {
+            let list = self.blocking.waiting.entry(k.clone()).or_default();
+            if !list.contains(&c.fd) {
+                list.push(c.fd);
+            }
+        }
+        if req.deadline_ms > 0 {
+            self.blocking.deadlines.insert((req.deadline_ms, c.fd));
+        }
+        self.blocking.blocked += 1;
+        c.blocked = Some(Blocked {
+            buf,
+            ranges,
+            keys,
+            deadline_ms: req.deadline_ms,
+        });
+    }
+
+    /// Removes `c` from every wait list (served, timed out, unblocked or gone).
+    pub fn unregister_blocked(&mut self, c: &mut Client) {
+        let Some(b) = c.blocked.take() else { return };
+        for k in &b.keys {
+            if let Some(list) = self.blocking.waiting.get_mut(k) {
+                list.retain(|&fd| fd != c.fd);
+                if list.is_empty() {
+                    self.blocking.waiting.remove(k);
+                }
+            }
+        }
+        if b.deadline_ms > 0 {
+            self.blocking.deadlines.remove(&(b.deadline_ms, c.fd));
+        }
+        self.blocking.blocked -= 1;
+    }
+
+    /// Notes that a key was written, for the clients waiting on it.
+    pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.blocked > 0
+            && self
+                .blocking
+                .waiting
+                .contains_key(&(db as u32, key.to_vec()))
+        {
+            self.blocking.ready.push((db as u32, key.to_vec()));
+        }
+    }
+
+    /// Serves clients waiting on keys that were written: each runs its command again, in blocking
+    /// order; one that still finds nothing stays blocked in its place.
+    pub fn serve_ready_keys(&mut self) {
+        // Bounded: each round serves clients already waiting, and a served client leaves its lists.
+        let mut rounds = 0;
+        while !self.blocking.ready.is_empty() && rounds < 1000 {
+            rounds += 1;
+            let ready = std::mem::take(&mut self.blocking.ready);
+            let mut seen = HashSet::new();
+            for key in ready {
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                let fds = self.blocking.waiting.get(&key).cloned().unwrap_or_default();
+                for fd in fds {
+                    let Some(mut c) = self.clients.get_mut(fd as usize).and_then(Option::take)
+                    else {
+                        continue;
+                    };
+                    self.retry_blocked(&mut c);
+                    self.resume_client(c);
+                }
+            }
+        }
+    }
+
+    /// Runs a blocked client's command again.
+    fn retry_blocked(&mut self, c: &mut Client) {
+        let Some(b) = c.blocked.take() else { return };
+        // Put it back so unregister_blocked sees the registration, then run.
+        let (buf, ranges) = (b.buf.clone(), b.ranges.clone());
+        c.blocked = Some(b);
+        self.unregister_blocked(c);
+        self.call(c, Argv::new(&buf, &ranges));
+    }
+
+    /// Puts a client back after it was served or unblocked and runs what it pipelined meanwhile.
+    pub fn resume_client(&mut self, mut c: Box<Client>) {
+        if c.blocked.is_none() && !c.qbuf.is_empty() {
+            self.process_input(&mut c);
+        }
+        self.finish_client(c);
+    }
+
+    /// Ends a wait without success: null array on timeout, an error for CLIENT UNBLOCK ... ERROR.
+    pub fn unblock_with(&mut self, c: &mut Client, how: Unblock) {
+        self.unregister_blocked(c);
+        let mut w = ReplyWriter::new(&mut c.out, c.proto);
+        match how {
+            Unblock::Timeout => w.null_array(),
+            Unblock::Error => w.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+        }
+    }
+
+    /// CLIENT UNBLOCK: ends the wait of client `id`; false when it is not blocked.
+    pub fn unblock_by_id(&mut self, id: u64, how: Unblock) -> bool {
+        let Some(&fd) = self.tracking.ids.get(&id) else {
+            return false;
+        };
+        let Some(mut c) = self.clients.get_mut(fd as usize).and_then(Option::take) else {
+            return false;
+        };
+        let was_blocked = c.blocked.is_some();
+        if was_blocked {
+            self.unblock_with(&mut c, how);
+        }
+        self.resume_client(c);
+        was_blocked
+    }
+
+    /// Times out clients whose deadline passed.
+    pub fn expire_blocked(&mut self, now_ms: u64) {
+        while let Some(&(deadline, fd)) = self.blocking.deadlines.first() {
+            if deadline > now_ms {
+                break;
+            }
+            self.blocking.deadlines.pop_first();
+            let Some(mut c) = self.clients.get_mut(fd as usize).and_then(Option::take) else {
+                continue;
+            };
+            if c.blocked
+                .as_ref()
+                .is_some_and(|b| b.deadline_ms == deadline)
+            {
+                // Re-insert so unregister_blocked's removal finds it consistently.
+                self.blocking.deadlines.insert((deadline, fd));
+                self.unblock_with(&mut c, Unblock::Timeout);
+            }
+            self.resume_client(c);
+        }
+    }
+
+    /// Milliseconds until the next blocked client times out, if any.
+    pub fn next_block_deadline(&self) -> Option<u64> {
+        self.blocking.deadlines.first().map(|&(d, _)| d)
+    }
+}
