@@ -12,6 +12,7 @@
 //! - [`client_cmd`]: the CLIENT command family.
 //! - [`server_cmds`]: CONFIG, INFO, DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, COMMAND and friends.
 //! - [`bad_input`]: protocol errors, limits and hostile arguments.
+//! - [`pubsub_tx`]: MULTI/EXEC/WATCH, pub/sub, keyspace notifications and their hostile cases.
 //! - [`resp_props`]: property tests of the request parser.
 //! - [`c_abi`]: C programs and the Python ctypes binding against libember.
 //! - [`clients`]: redis-cli, redis-benchmark and Python's redis package.
@@ -23,6 +24,7 @@ mod clients;
 mod harness;
 mod keys;
 mod protocol;
+mod pubsub_tx;
 mod resp_props;
 mod server_cmds;
 mod strings;
