@@ -35,6 +35,26 @@ pub struct ember_memory_stats {
     pub expired_keys: u64,
 }
 
+/// The common prologue of the keyed calls: checks the handle and the key, reads the clock, and runs
+/// `f` inside the panic boundary.
+fn with_key(
+    db: *mut ember_db,
+    key: *const u8,
+    keylen: usize,
+    f: impl FnOnce(&mut ember_db, &[u8], u64) -> ember_status,
+) -> ember_status {
+    ffi_boundary!({
+        let Some(db) = handle(db) else {
+            return EMBER_ERR_NULL;
+        };
+        let Ok(key) = bytes_of(key, keylen) else {
+            return db.fail(EMBER_ERR_NULL, "NULL key with a non-zero length");
+        };
+        let now = db.now_ms();
+        f(db, key, now)
+    })
+}
+
 fn handle<'a>(db: *mut ember_db) -> Option<&'a mut ember_db> {
     // SAFETY: every entry point requires `db` to be NULL or a live handle used by one thread.
     unsafe { db.as_mut() }
@@ -107,17 +127,10 @@ pub unsafe extern "C" fn ember_get(
     val: *mut *const u8,
     vallen: *mut usize,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
+    with_key(db, key, keylen, |db, key, now| {
         if val.is_null() || vallen.is_null() {
             return EMBER_ERR_NULL;
         }
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let (ptr, len) = match d.get(key, now, stats) {
@@ -167,14 +180,7 @@ pub unsafe extern "C" fn ember_del(
     keylen: usize,
     deleted: *mut i32,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
+    with_key(db, key, keylen, |db, key, now| {
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let existed = !d.expire_if_needed(key, now, stats) && d.remove(key).is_some();
@@ -197,17 +203,10 @@ pub unsafe extern "C" fn ember_exists(
     keylen: usize,
     exists: *mut i32,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
+    with_key(db, key, keylen, |db, key, now| {
         if exists.is_null() {
             return EMBER_ERR_NULL;
         }
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let found = d.contains(key, now, stats);
@@ -230,14 +229,7 @@ pub unsafe extern "C" fn ember_expire(
     ttl_ms: i64,
     applied: *mut i32,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
+    with_key(db, key, keylen, |db, key, now| {
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let exists = d.contains(key, now, stats);
@@ -268,17 +260,10 @@ pub unsafe extern "C" fn ember_ttl(
     keylen: usize,
     ttl_ms: *mut i64,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
+    with_key(db, key, keylen, |db, key, now| {
         if ttl_ms.is_null() {
             return EMBER_ERR_NULL;
         }
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let ttl = match d.get_entry(key, now, stats) {
@@ -306,14 +291,7 @@ pub unsafe extern "C" fn ember_incr(
     delta: i64,
     result: *mut i64,
 ) -> ember_status {
-    ffi_boundary!({
-        let Some(db) = handle(db) else {
-            return EMBER_ERR_NULL;
-        };
-        let Ok(key) = bytes_of(key, keylen) else {
-            return EMBER_ERR_NULL;
-        };
-        let now = db.now_ms();
+    with_key(db, key, keylen, |db, key, now| {
         let i = db.db;
         let (d, stats) = db.ks.db_and_stats(i);
         let n = match d.get(key, now, stats) {
