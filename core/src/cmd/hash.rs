@@ -1,5 +1,1120 @@
-//! hash commands.
+//! Hash commands: HSET and its variants, field reads, counters, HRANDFIELD and HSCAN (Redis's
+//! `t_hash.c`).
+//!
+//! Every write goes through [`Hash::set`], which applies Redis's encoding conversions, so the replies,
+//! error texts, keyspace events (`hset`, `hdel`, `hincrby`, `hincrbyfloat`, and `del` when the last
+//! field goes) and change counts are Redis 7.0's. A hash never stays empty: the write that removes its
+//! last field deletes the key.
 
-use super::Command;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 
-pub static COMMANDS: &[Command] = &[];
+use super::keys::parse_cursor;
+use super::{
+    acl, arg_f64, arg_i64, eq_ci, err, flags as f, lookup, parse_f64, CmdError, CmdResult, Command,
+    CommandInfo, ExecCtx, BLANK,
+};
+use crate::glob::glob_match;
+use crate::journal::class;
+use crate::resp::{Argv, ReplyWriter};
+use crate::table::NO_EXPIRE;
+use crate::types::hash::{Hash, Limits};
+use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
+use crate::types::Value;
+
+const RW: u32 = acl::WRITE | acl::HASH;
+const RO: u32 = acl::READ | acl::HASH;
+
+/// Every hash command takes its one key as the first argument.
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $complexity:literal) => {
+        Command {
+            info: CommandInfo {
+                name: $name,
+                arity: $arity,
+                flags: $flags,
+                first_key: 1,
+                last_key: 1,
+                key_step: 1,
+                acl: $acl,
+                group: "hash",
+                summary: $summary,
+                since: $since,
+                complexity: $complexity,
+                ..BLANK
+            },
+            run: $run,
+        }
+    };
+}
+
+pub static COMMANDS: &[Command] = &[
+    cmd!(
+        "hset",
+        -4,
+        f::WRITE | f::DENYOOM | f::FAST,
+        RW | acl::FAST,
+        hset,
+        "Set the string value of a hash field",
+        "2.0.0",
+        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."
+    ),
+    cmd!(
+        "hsetnx",
+        4,
+        f::WRITE | f::DENYOOM | f::FAST,
+        RW | acl::FAST,
+        hsetnx,
+        "Set the value of a hash field, only if the field does not exist",
+        "2.0.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hmset",
+        -4,
+        f::WRITE | f::DENYOOM | f::FAST,
+        RW | acl::FAST,
+        hset,
+        "Set multiple hash fields to multiple values",
+        "2.0.0",
+        "O(N) where N is the number of fields being set."
+    ),
+    cmd!(
+        "hget",
+        3,
+        f::READONLY | f::FAST,
+        RO | acl::FAST,
+        hget,
+        "Get the value of a hash field",
+        "2.0.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hmget",
+        -3,
+        f::READONLY | f::FAST,
+        RO | acl::FAST,
+        hmget,
+        "Get the values of all the given hash fields",
+        "2.0.0",
+        "O(N) where N is the number of fields being requested."
+    ),
+    cmd!(
+        "hdel",
+        -3,
+        f::WRITE | f::FAST,
+        RW | acl::FAST,
+        hdel,
+        "Delete one or more hash fields",
+        "2.0.0",
+        "O(N) where N is the number of fields to be removed."
+    ),
+    cmd!(
+        "hlen",
+        2,
+        f::READONLY | f::FAST,
+        RO | acl::FAST,
+        hlen,
+        "Get the number of fields in a hash",
+        "2.0.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hstrlen",
+        3,
+        f::READONLY | f::FAST,
+        RO | acl::FAST,
+        hstrlen,
+        "Get the length of the value of a hash field",
+        "3.2.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hexists",
+        3,
+        f::READONLY | f::FAST,
+        RO | acl::FAST,
+        hexists,
+        "Determine if a hash field exists",
+        "2.0.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hkeys",
+        2,
+        f::READONLY,
+        RO | acl::SLOW,
+        hkeys,
+        "Get all the fields in a hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash."
+    ),
+    cmd!(
+        "hvals",
+        2,
+        f::READONLY,
+        RO | acl::SLOW,
+        hvals,
+        "Get all the values in a hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash."
+    ),
+    cmd!(
+        "hgetall",
+        2,
+        f::READONLY,
+        RO | acl::SLOW,
+        hgetall,
+        "Get all the fields and values in a hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash."
+    ),
+    cmd!(
+        "hincrby",
+        4,
+        f::WRITE | f::DENYOOM | f::FAST,
+        RW | acl::FAST,
+        hincrby,
+        "Increment the integer value of a hash field by the given number",
+        "2.0.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hincrbyfloat",
+        4,
+        f::WRITE | f::DENYOOM | f::FAST,
+        RW | acl::FAST,
+        hincrbyfloat,
+        "Increment the float value of a hash field by the given amount",
+        "2.6.0",
+        "O(1)"
+    ),
+    cmd!(
+        "hrandfield",
+        -2,
+        f::READONLY,
+        RO | acl::SLOW,
+        hrandfield,
+        "Get one or multiple random fields from a hash",
+        "6.2.0",
+        "O(N) where N is the number of fields returned"
+    ),
+    cmd!(
+        "hscan",
+        -3,
+        f::READONLY,
+        RO | acl::SLOW,
+        hscan,
+        "Incrementally iterate hash fields and associated values",
+        "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."
+    ),
+];
+
+const NOT_INTEGER: CmdError = CmdError::new("ERR hash value is not an integer");
+const NOT_FLOAT: CmdError = CmdError::new("ERR hash value is not a float");
+
+/// The encoding limits from the config, with a fresh seed for a table a write may create.
+fn limits(ctx: &mut ExecCtx<'_>) -> Limits {
+    Limits {
+        entries_max: ctx.config.hash_max_listpack_entries,
+        value_max: ctx.config.hash_max_listpack_value,
+        table_seed: ctx.ks.random(),
+    }
+}
+
+/// Reads the hash at `key` (counting a hit or a miss) and hands it to `f` with the reply writer:
+/// `None` when the key is absent, WRONGTYPE for another type.
+fn with_hash<R>(
+    ctx: &mut ExecCtx<'_>,
+    key: &[u8],
+    f: impl FnOnce(Option<&Hash>, &mut ReplyWriter<'_>) -> R,
+) -> Result<R, CmdError> {
+    let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, key) {
+        None => None,
+        Some(Value::Hash(h)) => Some(&**h),
+        Some(_) => return Err(err::WRONGTYPE),
+    };
+    Ok(f(h, &mut ctx.out))
+}
+
+/// The hash at `key` for writing: `None` when the key is absent, WRONGTYPE for another type.
+fn write_hash<'c>(ctx: &'c mut ExecCtx<'_>, key: &[u8]) -> Result<Option<&'c mut Hash>, CmdError> {
+    match ctx.lookup_write(key) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(&mut **h)),
+        Some(_) => Err(err::WRONGTYPE),
+    }
+}
+
+/// Runs `f` on the hash at `key`, or on a new hash that is stored only when `f` succeeds. (Redis
+/// creates the key first; every write Ember may refuse succeeds on an empty hash, so the outcome is
+/// the same.)
+fn upsert<R>(
+    ctx: &mut ExecCtx<'_>,
+    key: &[u8],
+    f: impl FnOnce(&mut Hash) -> Result<R, CmdError>,
+) -> Result<R, CmdError> {
+    if let Some(h) = write_hash(ctx, key)? {
+        return f(h);
+    }
+    let mut h = Hash::default();
+    let r = f(&mut h)?;
+    let now_s = ctx.now_s();
+    // Not `ExecCtx::store`: the command counts its changes per field, as Redis does, and creating the
+    // key is not one more.
+    let db = ctx.ks.db_mut(ctx.db);
+    if db.set(key, Value::Hash(Box::new(h)), Some(NO_EXPIRE), now_s) {
+        ctx.notify(class::NEW, "new", key);
+    }
+    Ok(r)
+}
+
+/// A bulk reply of a stored value (integers are formatted).
+fn bulk_value(out: &mut ReplyWriter<'_>, v: &CompactStr) {
+    let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+    out.bulk(v.as_bytes(&mut scratch));
+}
+
+/// HSET key field value [field value ...], and the deprecated HMSET (which replies OK instead of the
+/// number of new fields). O(1) per pair.
+fn hset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    // Redis tells the two apart by the second letter of the name as sent.
+    let name = argv.get(0);
+    let is_hset = name.get(1).is_some_and(|c| c.eq_ignore_ascii_case(&b's'));
+    if !argv.len().is_multiple_of(2) {
+        let name = if is_hset { "hset" } else { "hmset" };
+        return Err(CmdError::owned(alloc::format!(
+            "ERR wrong number of arguments for '{name}' command"
+        )));
+    }
+    let key = argv.get(1);
+    let pairs = argv.tail(2);
+    let limits = limits(ctx);
+    let created = upsert(ctx, key, |h| {
+        h.convert_for(pairs.iter().map(<[u8]>::len), &limits);
+        let mut created = 0;
+        for i in (0..pairs.len()).step_by(2) {
+            let value = CompactStr::from_value(pairs.get(i + 1));
+            created += h.set(pairs.get(i), value, &limits) as i64;
+        }
+        Ok(created)
+    })?;
+    ctx.wrote(class::HASH, "hset", key);
+    ctx.touched((pairs.len() / 2) as u64);
+    if is_hset {
+        ctx.out.int(created);
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// HSETNX key field value. O(1).
+fn hsetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (key, field, value) = (argv.get(1), argv.get(2), argv.get(3));
+    let limits = limits(ctx);
+    let set = upsert(ctx, key, |h| {
+        if h.contains(field) {
+            return Ok(false);
+        }
+        h.convert_for([field.len(), value.len()].into_iter(), &limits);
+        h.set(field, CompactStr::from_value(value), &limits);
+        Ok(true)
+    })?;
+    if set {
+        ctx.wrote(class::HASH, "hset", key);
+        ctx.touched(1);
+    }
+    ctx.out.int(set as i64);
+    Ok(())
+}
+
+/// HGET key field. O(1).
+fn hget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let field = argv.get(2);
+    with_hash(ctx, argv.get(1), |h, out| {
+        match h.and_then(|h| h.get(field)) {
+            Some(v) => bulk_value(out, v),
+            None => out.null(),
+        }
+    })
+}
+
+/// HMGET key field [field ...]. O(N) in the fields asked for; an absent key reads as an empty hash.
+fn hmget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let fields = argv.tail(2);
+    with_hash(ctx, argv.get(1), |h, out| {
+        out.array(fields.len());
+        for field in fields.iter() {
+            match h.and_then(|h| h.get(field)) {
+                Some(v) => bulk_value(out, v),
+                None => out.null(),
+            }
+        }
+    })
+}
+
+/// HDEL key field [field ...]. O(N) in the fields removed; removing the last field deletes the key.
+fn hdel(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let Some(h) = write_hash(ctx, key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let (mut deleted, mut emptied) = (0u64, false);
+    for field in argv.tail(2).iter() {
+        if h.remove(field) {
+            deleted += 1;
+            if h.is_empty() {
+                emptied = true;
+                break;
+            }
+        }
+    }
+    if emptied {
+        ctx.ks.db_mut(ctx.db).remove(key);
+    }
+    if deleted > 0 {
+        ctx.wrote(class::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+        ctx.touched(deleted);
+    }
+    ctx.out.int(deleted as i64);
+    Ok(())
+}
+
+/// HLEN key. O(1).
+fn hlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    with_hash(ctx, argv.get(1), |h, out| {
+        out.int(h.map_or(0, Hash::len) as i64)
+    })
+}
+
+/// HSTRLEN key field. O(1).
+fn hstrlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let field = argv.get(2);
+    with_hash(ctx, argv.get(1), |h, out| {
+        let n = h.and_then(|h| h.get(field)).map_or(0, CompactStr::len);
+        out.int(n as i64);
+    })
+}
+
+/// HEXISTS key field. O(1).
+fn hexists(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let field = argv.get(2);
+    with_hash(ctx, argv.get(1), |h, out| {
+        out.int(h.is_some_and(|h| h.contains(field)) as i64)
+    })
+}
+
+/// The shared body of HKEYS, HVALS and HGETALL (a map in RESP3, a flat array in RESP2).
+fn getall_generic(ctx: &mut ExecCtx<'_>, key: &[u8], fields: bool, values: bool) -> CmdResult {
+    with_hash(ctx, key, |h, out| {
+        let len = h.map_or(0, Hash::len);
+        if fields && values {
+            out.map(len);
+        } else {
+            out.array(len);
+        }
+        for (field, v) in h.into_iter().flat_map(|h| h.iter()) {
+            if fields {
+                out.bulk(field);
+            }
+            if values {
+                bulk_value(out, v);
+            }
+        }
+    })
+}
+
+/// HKEYS key. O(N).
+fn hkeys(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    getall_generic(ctx, argv.get(1), true, false)
+}
+
+/// HVALS key. O(N).
+fn hvals(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    getall_generic(ctx, argv.get(1), false, true)
+}
+
+/// HGETALL key. O(N).
+fn hgetall(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    getall_generic(ctx, argv.get(1), true, true)
+}
+
+/// HINCRBY key field increment. O(1).
+fn hincrby(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (key, field) = (argv.get(1), argv.get(2));
+    let incr = arg_i64(argv.get(3))?;
+    let limits = limits(ctx);
+    let n = upsert(ctx, key, |h| {
+        let cur = match h.get(field) {
+            None => 0,
+            Some(v) => v.as_i64().ok_or(NOT_INTEGER)?,
+        };
+        let n = cur.checked_add(incr).ok_or(err::OVERFLOW)?;
+        h.set(field, CompactStr::from_i64(n), &limits);
+        Ok(n)
+    })?;
+    ctx.wrote(class::HASH, "hincrby", key);
+    ctx.touched(1);
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// HINCRBYFLOAT key field increment. O(1).
+fn hincrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (key, field) = (argv.get(1), argv.get(2));
+    let incr = arg_f64(argv.get(3))?;
+    if !incr.is_finite() {
+        return Err(CmdError::new("ERR value is NaN or Infinity"));
+    }
+    let limits = limits(ctx);
+    let text = upsert(ctx, key, |h| {
+        let cur = match h.get(field) {
+            None => 0.0,
+            Some(CompactStr::Int(n)) => *n as f64,
+            Some(v) => {
+                let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+                parse_f64(v.as_bytes(&mut scratch)).ok_or(NOT_FLOAT)?
+            }
+        };
+        let sum = cur + incr;
+        if !sum.is_finite() {
+            return Err(CmdError::new("ERR increment would produce NaN or Infinity"));
+        }
+        let text = format_human(sum);
+        h.set(field, CompactStr::from_value(text.as_bytes()), &limits);
+        Ok(text)
+    })?;
+    ctx.wrote(class::HASH, "hincrbyfloat", key);
+    ctx.touched(1);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// Most decimals Redis's human float format (`ld2string` with `LD_STR_HUMAN`, `%.17Lf`) prints.
+const HUMAN_DECIMALS_MAX: usize = 17;
+
+/// From this magnitude on every f64 is an integer, and its shortest form pads with zeros
+/// (2^63 prints as 9223372036854776000).
+const F64_INTEGERS_FROM: f64 = 9_007_199_254_740_992.0;
+
+/// Formats an HINCRBYFLOAT result like Redis's `LD_STR_HUMAN`: plain decimal notation, at most 17
+/// decimals, no trailing zeros, no negative zero. Redis prints the exact value of an 80-bit long
+/// double with `%.17Lf`. Printed that way an f64 shows its binary noise (10.6 as
+/// 10.59999999999999964), so a fraction prints in the shortest form that reads back as the same f64,
+/// rounded to 17 decimals only when that form has more; a large integer prints exactly, as Redis's
+/// does (2^63 as 9223372036854775808).
+fn format_human(v: f64) -> String {
+    use core::fmt::Write;
+    let mut s = String::new();
+    let _ = write!(s, "{v}");
+    let long_fraction = s
+        .split_once('.')
+        .is_some_and(|(_, frac)| frac.len() > HUMAN_DECIMALS_MAX);
+    if long_fraction || v.abs() >= F64_INTEGERS_FROM {
+        s.clear();
+        let _ = write!(s, "{v:.HUMAN_DECIMALS_MAX$}");
+        let kept = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(kept);
+    }
+    if s == "-0" {
+        s.clear();
+        s.push('0');
+    }
+    s
+}
+
+/// A small xorshift generator for HRANDFIELD, seeded from the keyspace's generator.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]. O(N) in the fields returned.
+fn hrandfield(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    if argv.len() == 2 {
+        let mut rand = xorshift(ctx.ks.random());
+        return with_hash(ctx, key, |h, out| {
+            match h.and_then(|h| h.random_pair(&mut rand)) {
+                Some((field, _)) => out.bulk(field),
+                None => out.null(),
+            }
+        });
+    }
+    let count = arg_i64(argv.get(2))?;
+    if count == i64::MIN {
+        return Err(CmdError::new(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let withvalues = match argv.len() {
+        3 => false,
+        4 if eq_ci(argv.get(3), "withvalues") => true,
+        _ => return Err(err::SYNTAX),
+    };
+    // With values the reply has two elements per field, and its length must still fit.
+    if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(CmdError::new("ERR value is out of range"));
+    }
+    let mut rand = xorshift(ctx.ks.random());
+    with_hash(ctx, key, |h, out| match h {
+        None => out.array(0),
+        Some(h) => reply_random(out, h, count, withvalues, &mut rand),
+    })
+}
+
+/// One HRANDFIELD element: the field, with its value when asked (a pair array in RESP3).
+fn reply_pair(out: &mut ReplyWriter<'_>, withvalues: bool, field: &[u8], v: &CompactStr) {
+    if withvalues && out.resp3() {
+        out.array(2);
+    }
+    out.bulk(field);
+    if withvalues {
+        bulk_value(out, v);
+    }
+}
+
+/// HRANDFIELD with a count. Replies are written as fields are picked, so a huge negative count costs
+/// no memory beyond the reply itself.
+fn reply_random(
+    out: &mut ReplyWriter<'_>,
+    h: &Hash,
+    count: i64,
+    withvalues: bool,
+    rand: &mut impl FnMut() -> u64,
+) {
+    let n = count.unsigned_abs();
+    if n == 0 {
+        out.array(0);
+        return;
+    }
+    // A negative count allows repeats (and a count of 1 is one pick either way): independent picks.
+    let repeats = count < 0 || n == 1;
+    let len = if repeats { n } else { n.min(h.len() as u64) };
+    let flat = withvalues && !out.resp3();
+    out.array((if flat { len * 2 } else { len }) as usize);
+    if !repeats {
+        h.random_distinct(n, rand, |field, v| reply_pair(out, withvalues, field, v));
+        return;
+    }
+    for _ in 0..n {
+        let Some((field, v)) = h.random_pair(rand) else {
+            debug_assert!(false, "an empty hash is never stored");
+            return;
+        };
+        reply_pair(out, withvalues, field, v);
+    }
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]. O(1) per call, O(N) for a full iteration.
+fn hscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let cursor = parse_cursor(argv.get(2))?;
+    // Like Redis, the key is looked up before the options are parsed: an absent key replies an
+    // empty scan whatever the options say.
+    with_hash(ctx, argv.get(1), |h, out| {
+        let Some(h) = h else {
+            out.array(2);
+            out.bulk(b"0");
+            out.array(0);
+            return Ok(());
+        };
+        let (pattern, count) = scan_options(argv)?;
+        let mut found: Vec<(&[u8], &CompactStr)> = Vec::new();
+        let next = h.scan(cursor, count, |field, v| found.push((field, v)));
+        if let Some(p) = pattern {
+            found.retain(|(field, _)| glob_match(p, field, false));
+        }
+        out.array(2);
+        out.bulk(alloc::format!("{next}").as_bytes());
+        out.array(found.len() * 2);
+        for (field, v) in found {
+            out.bulk(field);
+            bulk_value(out, v);
+        }
+        Ok(())
+    })?
+}
+
+/// HSCAN's options: the MATCH pattern (none for `*`) and COUNT (default 10).
+fn scan_options(argv: Argv<'_>) -> Result<(Option<&[u8]>, usize), CmdError> {
+    let (mut pattern, mut count) = (None, 10usize);
+    let mut i = 3;
+    while i < argv.len() {
+        let a = argv.get(i);
+        let has_value = i + 1 < argv.len();
+        if eq_ci(a, "count") && has_value {
+            let n = arg_i64(argv.get(i + 1))?;
+            if n < 1 {
+                return Err(err::SYNTAX);
+            }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if eq_ci(a, "match") && has_value {
+            pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
+        } else {
+            return Err(err::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((pattern, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::{CoreConfig, Effects};
+    use crate::journal::{Journal, Record};
+    use crate::keyspace::Keyspace;
+    use crate::resp::Proto;
+    use alloc::collections::BTreeSet;
+    use alloc::string::ToString;
+
+    struct Harness {
+        ks: Keyspace,
+        journal: Journal,
+        config: CoreConfig,
+        proto: Proto,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let mut journal = Journal::default();
+            journal.event_mask = class::ALL | class::NEW | class::KEYSPACE | class::KEYEVENT;
+            Harness {
+                ks: Keyspace::new(16, 7),
+                journal,
+                config: CoreConfig::default(),
+                proto: Proto::Resp2,
+            }
+        }
+
+        /// Runs a command and returns its raw reply (`-ERR ...` for an error).
+        fn run(&mut self, args: &[&str]) -> String {
+            let mut buf = Vec::new();
+            let mut ranges = Vec::new();
+            for a in args {
+                let start = buf.len();
+                buf.extend_from_slice(a.as_bytes());
+                ranges.push(start..buf.len());
+            }
+            let argv = Argv::new(&buf, &ranges);
+            let cmd = COMMANDS
+                .iter()
+                .find(|c| eq_ci(argv.get(0), c.info.name))
+                .expect("a hash command");
+            if !cmd.info.arity_ok(args.len()) {
+                return "-arity".to_string();
+            }
+            let mut out = Vec::new();
+            let mut ctx = ExecCtx {
+                ks: &mut self.ks,
+                db: 0,
+                now_ms: 1_700_000_000_000,
+                out: ReplyWriter::new(&mut out, self.proto),
+                config: &self.config,
+                no_touch: false,
+                effects: Effects::default(),
+                may_block: false,
+                journal: &mut self.journal,
+            };
+            let result = (cmd.run)(&mut ctx, argv);
+            if let Err(e) = result {
+                assert!(out.is_empty(), "{args:?} wrote before failing");
+                return alloc::format!("-{e}");
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+
+        /// The keyspace events recorded since the last call.
+        fn events(&mut self) -> Vec<String> {
+            let mut names = Vec::new();
+            self.journal.drain(|_, r, key| {
+                if let Record::Event(_, name) = r {
+                    names.push(alloc::format!("{name}:{}", key.escape_ascii()));
+                }
+            });
+            names
+        }
+
+        fn encoding(&self, key: &str) -> &'static str {
+            self.ks
+                .db(0)
+                .peek(key.as_bytes(), 0)
+                .map_or("none", |e| e.value.encoding_name())
+        }
+
+        /// The elements of a flat array reply of bulk strings.
+        fn bulks(&mut self, args: &[&str]) -> Vec<String> {
+            let reply = self.run(args);
+            let mut lines = reply.split("\r\n");
+            let mut items = Vec::new();
+            lines.next();
+            while let Some(l) = lines.next() {
+                if l.starts_with('$') {
+                    items.push(lines.next().unwrap_or("").to_string());
+                }
+            }
+            items
+        }
+    }
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn set_get_and_events() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["hset", "k", "a", "1", "b", "2"]), ":2\r\n");
+        assert_eq!(h.events(), ["new:k", "hset:k"]);
+        assert_eq!(h.run(&["HSET", "k", "a", "3", "c", "x"]), ":1\r\n");
+        assert_eq!(h.run(&["hmset", "k", "a", "4"]), "+OK\r\n");
+        assert_eq!(h.events(), ["hset:k", "hset:k"]);
+        assert_eq!(
+            h.run(&["hset", "k", "a", "1", "b"]),
+            "-ERR wrong number of arguments for 'hset' command"
+        );
+        assert_eq!(
+            h.run(&["HMSET", "k", "a", "1", "b"]),
+            "-ERR wrong number of arguments for 'hmset' command"
+        );
+        assert_eq!(h.run(&["hget", "k", "a"]), "$1\r\n4\r\n");
+        assert_eq!(h.run(&["hget", "k", "zz"]), "$-1\r\n");
+        assert_eq!(h.run(&["hget", "nokey", "a"]), "$-1\r\n");
+        assert_eq!(
+            h.run(&["hmget", "k", "a", "zz", "c"]),
+            "*3\r\n$1\r\n4\r\n$-1\r\n$1\r\nx\r\n"
+        );
+        assert_eq!(h.run(&["hmget", "nokey", "a"]), "*1\r\n$-1\r\n");
+        assert_eq!(h.run(&["hlen", "k"]), ":3\r\n");
+        assert_eq!(h.run(&["hlen", "nokey"]), ":0\r\n");
+        assert_eq!(h.run(&["hstrlen", "k", "c"]), ":1\r\n");
+        assert_eq!(h.run(&["hstrlen", "k", "zz"]), ":0\r\n");
+        assert_eq!(h.run(&["hexists", "k", "c"]), ":1\r\n");
+        assert_eq!(h.run(&["hexists", "k", "zz"]), ":0\r\n");
+        assert_eq!(h.run(&["hsetnx", "k", "c", "y"]), ":0\r\n");
+        assert_eq!(h.events(), Vec::<String>::new());
+        assert_eq!(h.run(&["hsetnx", "k", "d", "y"]), ":1\r\n");
+        assert_eq!(h.run(&["hsetnx", "k2", "d", "y"]), ":1\r\n");
+        assert_eq!(h.events(), ["hset:k", "new:k2", "hset:k2"]);
+        assert_eq!(
+            h.run(&["hkeys", "k"]),
+            "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
+        );
+        assert_eq!(
+            h.run(&["hvals", "k"]),
+            "*4\r\n$1\r\n4\r\n$1\r\n2\r\n$1\r\nx\r\n$1\r\ny\r\n"
+        );
+        assert_eq!(h.run(&["hgetall", "k2"]), "*2\r\n$1\r\nd\r\n$1\r\ny\r\n");
+        assert_eq!(h.run(&["hgetall", "nokey"]), "*0\r\n");
+        h.proto = Proto::Resp3;
+        assert_eq!(h.run(&["hgetall", "k2"]), "%1\r\n$1\r\nd\r\n$1\r\ny\r\n");
+        assert_eq!(h.run(&["hgetall", "nokey"]), "%0\r\n");
+        assert_eq!(h.run(&["hget", "nokey", "a"]), "_\r\n");
+    }
+
+    #[test]
+    fn wrong_type() {
+        let mut h = Harness::new();
+        h.ks.db_mut(0)
+            .set(b"s", Value::Str(CompactStr::from_value(b"v")), None, 0);
+        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+        for args in [
+            &["hset", "s", "a", "1"][..],
+            &["hsetnx", "s", "a", "1"],
+            &["hget", "s", "a"],
+            &["hmget", "s", "a"],
+            &["hdel", "s", "a"],
+            &["hlen", "s"],
+            &["hstrlen", "s", "a"],
+            &["hexists", "s", "a"],
+            &["hkeys", "s"],
+            &["hvals", "s"],
+            &["hgetall", "s"],
+            &["hincrby", "s", "a", "1"],
+            &["hincrbyfloat", "s", "a", "1"],
+            &["hrandfield", "s"],
+            &["hrandfield", "s", "3"],
+            &["hscan", "s", "0"],
+        ] {
+            assert_eq!(h.run(args), wrongtype, "{args:?}");
+        }
+        assert_eq!(h.events(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn hdel_deletes_the_emptied_key() {
+        let mut h = Harness::new();
+        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
+        h.events();
+        assert_eq!(h.run(&["hdel", "k", "x", "y"]), ":0\r\n");
+        assert_eq!(h.events(), Vec::<String>::new());
+        assert_eq!(h.run(&["hdel", "k", "a", "c", "f"]), ":2\r\n");
+        assert_eq!(h.events(), ["hdel:k"]);
+        assert_eq!(h.run(&["hdel", "k", "b", "d", "e"]), ":1\r\n");
+        assert_eq!(h.events(), ["hdel:k", "del:k"]);
+        assert_eq!(h.encoding("k"), "none");
+        assert_eq!(h.run(&["hdel", "k", "b"]), ":0\r\n");
+    }
+
+    #[test]
+    fn encoding_conversions() {
+        let mut h = Harness::new();
+        h.config.hash_max_listpack_entries = 4;
+        h.config.hash_max_listpack_value = 8;
+        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3", "d", "4"]);
+        assert_eq!(h.encoding("k"), "listpack");
+        h.run(&["hset", "k", "e", "5"]);
+        assert_eq!(h.encoding("k"), "hashtable");
+        assert_eq!(h.run(&["hlen", "k"]), ":5\r\n");
+        assert_eq!(h.run(&["hget", "k", "c"]), "$1\r\n3\r\n");
+        // A long value converts even when it only updates a field.
+        h.run(&["hset", "v", "a", "1"]);
+        h.run(&["hset", "v", "a", "123456789"]);
+        assert_eq!(h.encoding("v"), "hashtable");
+        // HSET checks every argument before writing, HINCRBYFLOAT its field and result.
+        h.run(&["hset", "w", "123456789", "1"]);
+        assert_eq!(h.encoding("w"), "hashtable");
+        h.run(&["hincrbyfloat", "x", "tmp", "0.000005"]);
+        assert_eq!(h.encoding("x"), "listpack");
+        h.run(&["hincrbyfloat", "y", "tmp", "0.0000005"]);
+        assert_eq!(h.encoding("y"), "hashtable");
+        h.run(&["hincrbyfloat", "z", "abcdefgh", "1"]);
+        assert_eq!(h.encoding("z"), "listpack");
+        h.run(&["hincrbyfloat", "z2", "abcdefghi", "1"]);
+        assert_eq!(h.encoding("z2"), "hashtable");
+    }
+
+    #[test]
+    fn hincrby() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["hincrby", "k", "n", "2"]), ":2\r\n");
+        assert_eq!(h.events(), ["new:k", "hincrby:k"]);
+        assert_eq!(h.run(&["hincrby", "k", "n", "-5"]), ":-3\r\n");
+        h.run(&["hset", "k", "s", " 11"]);
+        assert_eq!(
+            h.run(&["hincrby", "k", "s", "1"]),
+            "-ERR hash value is not an integer"
+        );
+        assert_eq!(
+            h.run(&["hincrby", "k", "n", "x"]),
+            "-ERR value is not an integer or out of range"
+        );
+        h.run(&["hset", "k", "big", "-9223372036854775484"]);
+        assert_eq!(
+            h.run(&["hincrby", "k", "big", "-1"]),
+            ":-9223372036854775485\r\n"
+        );
+        assert_eq!(
+            h.run(&["hincrby", "k", "big", "-10000"]),
+            "-ERR increment or decrement would overflow"
+        );
+        h.events();
+        assert_eq!(
+            h.run(&["hincrby", "k2", "n", "x"]),
+            "-ERR value is not an integer or out of range"
+        );
+        assert_eq!(h.encoding("k2"), "none");
+        assert_eq!(h.events(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn hincrbyfloat() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "1.23"]), "$4\r\n1.23\r\n");
+        assert_eq!(h.events(), ["new:k", "hincrbyfloat:k"]);
+        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "0.77"]), "$1\r\n2\r\n");
+        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "-0.1"]), "$3\r\n1.9\r\n");
+        h.run(&["hset", "k", "i", "17179869184"]);
+        assert_eq!(
+            h.run(&["hincrbyfloat", "k", "i", "1"]),
+            "$11\r\n17179869185\r\n"
+        );
+        h.run(&["hset", "k", "s", "11 "]);
+        assert_eq!(
+            h.run(&["hincrbyfloat", "k", "s", "1"]),
+            "-ERR hash value is not a float"
+        );
+        h.run(&["hset", "k", "z", "1\u{0}2"]);
+        assert_eq!(
+            h.run(&["hincrbyfloat", "k", "z", "1"]),
+            "-ERR hash value is not a float"
+        );
+        assert_eq!(
+            h.run(&["hincrbyfloat", "k", "f", "abc"]),
+            "-ERR value is not a valid float"
+        );
+        assert_eq!(
+            h.run(&["hincrbyfloat", "hfoo", "f", "+inf"]),
+            "-ERR value is NaN or Infinity"
+        );
+        assert_eq!(h.encoding("hfoo"), "none");
+        h.run(&["hset", "k", "max", "1.7976931348623157e308"]);
+        assert_eq!(
+            h.run(&["hincrbyfloat", "k", "max", "1.7976931348623157e308"]),
+            "-ERR increment would produce NaN or Infinity"
+        );
+        assert_eq!(format_human(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_human(1e-20), "0");
+        assert_eq!(format_human(-1e-20), "0");
+        assert_eq!(format_human(0.012345678901234568), "0.01234567890123457");
+        assert_eq!(format_human(1.0 / 30000.0), "0.00003333333333333");
+        assert_eq!(format_human(1e21), "1000000000000000000000");
+        assert_eq!(format_human(9223372036854775808.0), "9223372036854775808");
+        assert_eq!(format_human(-1e300).len(), 302);
+        assert_eq!(format_human(-2.5), "-2.5");
+    }
+
+    #[test]
+    fn hrandfield_counts_and_errors() {
+        let mut h = Harness::new();
+        assert_eq!(h.run(&["hrandfield", "nokey"]), "$-1\r\n");
+        assert_eq!(h.run(&["hrandfield", "nokey", "100"]), "*0\r\n");
+        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(h.run(&["hrandfield", "k", "0"]), "*0\r\n");
+        let one = h.run(&["hrandfield", "k"]);
+        assert!(["$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n"].contains(&one.as_str()));
+        assert_eq!(
+            h.run(&["hrandfield", "k", "-9223372036854770000", "withvalues"]),
+            "-ERR value is out of range"
+        );
+        assert_eq!(
+            h.run(&["hrandfield", "k", "-9223372036854775808"]),
+            "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+        );
+        assert_eq!(h.run(&["hrandfield", "k", "1", "x"]), "-ERR syntax error");
+        assert_eq!(
+            h.run(&["hrandfield", "k", "1", "withvalues", "x"]),
+            "-ERR syntax error"
+        );
+        assert_eq!(h.bulks(&["hrandfield", "k", "-20"]).len(), 20);
+        assert_eq!(h.bulks(&["hrandfield", "k", "-20", "withvalues"]).len(), 40);
+        assert_eq!(sorted(h.bulks(&["hrandfield", "k", "10"])), ["a", "b", "c"]);
+        assert_eq!(
+            sorted(h.bulks(&["hrandfield", "k", "3", "withvalues"])),
+            ["1", "2", "3", "a", "b", "c"]
+        );
+        h.proto = Proto::Resp3;
+        let nested = h.run(&["hrandfield", "k", "2", "withvalues"]);
+        assert!(nested.starts_with("*2\r\n*2\r\n$1\r\n"), "{nested}");
+        let nested = h.run(&["hrandfield", "k", "-5", "withvalues"]);
+        assert!(nested.starts_with("*5\r\n*2\r\n$1\r\n"), "{nested}");
+        assert_eq!(nested.matches("*2\r\n").count(), 5);
+    }
+
+    /// Every path of HRANDFIELD returns distinct existing fields in the right number, and eventually
+    /// all of them, for both encodings.
+    #[test]
+    fn hrandfield_paths_cover_the_hash() {
+        for (entries_max, size) in [(128, 10), (4, 10), (128, 100), (16, 100)] {
+            let mut h = Harness::new();
+            h.config.hash_max_listpack_entries = entries_max;
+            let mut all = Vec::new();
+            for i in 0..size {
+                let f = alloc::format!("f{i}");
+                h.run(&["hset", "k", &f, "v"]);
+                all.push(f);
+            }
+            for count in [size + 5, size, size - 2, size / 2, size / 4, 2] {
+                let mut seen = BTreeSet::new();
+                // Enough rounds that missing a field would take a broken sampler (about 40 picks
+                // per field).
+                for _ in 0..(40 * size / count.min(size)).max(50) {
+                    let got = h.bulks(&["hrandfield", "k", &count.to_string()]);
+                    assert_eq!(got.len(), count.min(size));
+                    let distinct: BTreeSet<_> = got.iter().cloned().collect();
+                    assert_eq!(distinct.len(), got.len(), "repeats: {got:?}");
+                    seen.extend(got);
+                }
+                assert_eq!(seen.len(), size, "count {count} of {size}");
+            }
+            let got = h.bulks(&["hrandfield", "k", "-1000"]);
+            assert_eq!(got.len(), 1000);
+            let mut hits = BTreeSet::new();
+            for f in got {
+                assert!(all.contains(&f));
+                hits.insert(f);
+            }
+            if size <= 10 {
+                assert_eq!(hits.len(), size);
+            }
+        }
+    }
+
+    #[test]
+    fn hscan_both_encodings() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run(&["hscan", "nokey", "0", "bogus"]),
+            "*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+        assert_eq!(h.run(&["hscan", "nokey", "x"]), "-ERR invalid cursor");
+        h.run(&["hset", "small", "a", "1", "b", "2", "ab", "3"]);
+        assert_eq!(
+            h.run(&["hscan", "small", "0", "match", "a*"]),
+            "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$2\r\nab\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(
+            h.run(&["hscan", "small", "0", "count", "0"]),
+            "-ERR syntax error"
+        );
+        assert_eq!(
+            h.run(&["hscan", "small", "0", "type", "hash"]),
+            "-ERR syntax error"
+        );
+        assert_eq!(
+            h.run(&["hscan", "small", "0", "count", "x"]),
+            "-ERR value is not an integer or out of range"
+        );
+        for i in 0..1000 {
+            h.run(&["hset", "big", &alloc::format!("f{i}"), &i.to_string()]);
+        }
+        assert_eq!(h.encoding("big"), "hashtable");
+        let mut cursor = "0".to_string();
+        let mut seen = BTreeSet::new();
+        loop {
+            let items = h.bulks(&["hscan", "big", &cursor, "count", "20", "match", "f1*"]);
+            cursor = items[0].clone();
+            for pair in items[1..].chunks(2) {
+                assert_eq!(pair[0], alloc::format!("f{}", pair[1]));
+                seen.insert(pair[0].clone());
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 111);
+    }
+
+    #[test]
+    fn table_metadata() {
+        for c in COMMANDS {
+            assert_eq!(
+                (c.info.first_key, c.info.last_key, c.info.key_step),
+                (1, 1, 1)
+            );
+            assert_ne!(c.info.acl & acl::HASH, 0, "{}", c.info.name);
+            let write = c.info.flags & f::WRITE != 0;
+            assert_eq!(write, c.info.acl & acl::WRITE != 0, "{}", c.info.name);
+            assert_eq!(
+                c.info.flags & f::FAST != 0,
+                c.info.acl & acl::FAST != 0,
+                "{}",
+                c.info.name
+            );
+        }
+        assert_eq!(COMMANDS.len(), 16);
+    }
+}

@@ -1,22 +1,49 @@
 //! Hashes: field -> value maps (HSET, HGET, ...).
 //!
 //! Small hashes (within `hash-max-listpack-entries`/`-value`) are a vector of pairs in insertion
-//! order, like Redis's listpack; larger ones convert to Ember's hash table, which also gives HSCAN its
-//! cursor guarantee.
+//! order, like Redis's listpack: lookups are linear, but a few dozen short pairs cost one allocation
+//! and scan faster than they hash. A hash that outgrows either limit converts to Ember's hash table for
+//! good (Redis never converts back either); the table also gives HSCAN its cursor guarantee. The
+//! conversion rules are Redis's `hashTypeTryConversion` and `hashTypeSet`, so OBJECT ENCODING reports
+//! `listpack` or `hashtable` exactly when Redis would.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::put_bytes;
 use super::string::CompactStr;
-use crate::table::Table;
+use crate::table::{Entry, Table, NO_EXPIRE};
 
 #[derive(Debug)]
 pub enum Hash {
-    /// Pairs in insertion order.
+    /// Pairs in insertion order. Fields are stored raw ([`CompactStr::from_bytes`]), never
+    /// integer-encoded, so they compare as bytes.
     Pairs(Vec<(CompactStr, CompactStr)>),
     /// Field -> value.
     Table(Table<CompactStr>),
 }
+
+/// When a compact hash converts to a table, and the seed the new table hashes with.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `hash-max-listpack-entries`: the most pairs a compact hash holds.
+    pub entries_max: usize,
+    /// `hash-max-listpack-value`: the longest field or value a compact hash holds, in bytes.
+    pub value_max: usize,
+    /// Seed of the table a conversion creates (random per hash, against collision flooding).
+    pub table_seed: u64,
+}
+
+/// Tables with at most this many fields pick a random field exactly uniformly, by position.
+const RANDOM_EXACT_MAX: usize = 64;
+
+/// Larger tables pick uniformly among the fields of neighbouring buckets until this many were seen
+/// (Redis's `dictGetFairRandomKey` samples the same way): a field alone in its bucket is then not
+/// favoured over one that shares a chain, as a random bucket's random entry would favour it.
+const RANDOM_SAMPLE: u64 = 16;
+
+/// Most scan steps (buckets) one sample visits before settling for what it has seen.
+const RANDOM_SAMPLE_STEPS_MAX: usize = 64;
 
 impl Clone for Hash {
     fn clone(&self) -> Self {
@@ -37,6 +64,13 @@ impl Default for Hash {
     fn default() -> Self {
         Hash::Pairs(Vec::new())
     }
+}
+
+/// The bytes of a field stored in the compact encoding.
+#[inline]
+fn field_of(f: &CompactStr) -> &[u8] {
+    // Fields are built with `CompactStr::from_bytes`, never integer-encoded.
+    f.raw().unwrap_or(&[])
 }
 
 impl Hash {
@@ -79,17 +113,353 @@ impl Hash {
 
     /// Field/value pairs sorted by field.
     pub fn canonical(&self, out: &mut Vec<u8>) {
-        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = match self {
-            Hash::Pairs(p) => p.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(),
-            Hash::Table(t) => t
-                .iter()
-                .map(|e| (e.key_bytes().to_vec(), e.value.to_vec()))
-                .collect(),
-        };
+        let mut pairs: Vec<(&[u8], Vec<u8>)> = self.iter().map(|(f, v)| (f, v.to_vec())).collect();
         pairs.sort();
         for (f, v) in pairs {
-            put_bytes(out, &f);
+            put_bytes(out, f);
             put_bytes(out, &v);
         }
+    }
+
+    /// Every field and its value: insertion order for the compact encoding, table order otherwise.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &CompactStr)> {
+        let (pairs, table) = match self {
+            Hash::Pairs(p) => (p.as_slice(), None),
+            Hash::Table(t) => (&[][..], Some(t)),
+        };
+        pairs.iter().map(|(f, v)| (field_of(f), v)).chain(
+            table
+                .into_iter()
+                .flat_map(|t| t.iter())
+                .map(|e| (e.key_bytes(), &e.value)),
+        )
+    }
+
+    /// The value of `field`.
+    pub fn get(&self, field: &[u8]) -> Option<&CompactStr> {
+        match self {
+            Hash::Pairs(p) => p.iter().find(|(f, _)| field_of(f) == field).map(|(_, v)| v),
+            Hash::Table(t) => t.get(field).map(|e| &e.value),
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Converts a compact hash to a table when one of `lens` (the fields and values about to be
+    /// written) is longer than the compact encoding allows (Redis's `hashTypeTryConversion`).
+    pub fn convert_for(&mut self, mut lens: impl Iterator<Item = usize>, limits: &Limits) {
+        if matches!(self, Hash::Pairs(_)) && lens.any(|n| n > limits.value_max) {
+            self.convert(limits.table_seed);
+        }
+    }
+
+    /// Converts a compact hash to a table; a table stays as it is.
+    pub fn convert(&mut self, seed: u64) {
+        let Hash::Pairs(pairs) = self else {
+            return;
+        };
+        let mut table = Table::new(seed);
+        for (f, v) in core::mem::take(pairs) {
+            debug_assert!(table.get(field_of(&f)).is_none(), "duplicate field");
+            table.insert_new(field_of(&f), v, NO_EXPIRE, 0);
+        }
+        *self = Hash::Table(table);
+    }
+
+    /// Sets `field` to `value`; true when the field is new. Converts to a table first when the field
+    /// or value is too long for the compact encoding, and after when there are too many pairs.
+    pub fn set(&mut self, field: &[u8], value: CompactStr, limits: &Limits) -> bool {
+        self.convert_for([field.len(), value.len()].into_iter(), limits);
+        match self {
+            Hash::Pairs(p) => {
+                let inserted = match p.iter_mut().find(|(f, _)| field_of(f) == field) {
+                    Some((_, v)) => {
+                        *v = value;
+                        false
+                    }
+                    None => {
+                        p.push((CompactStr::from_bytes(field), value));
+                        true
+                    }
+                };
+                // Like Redis, checked after updates too: a lowered limit applies on the next write.
+                if p.len() > limits.entries_max {
+                    self.convert(limits.table_seed);
+                }
+                inserted
+            }
+            Hash::Table(t) => match t.get_mut(field) {
+                Some(e) => {
+                    e.value = value;
+                    false
+                }
+                None => {
+                    t.insert_new(field, value, NO_EXPIRE, 0);
+                    true
+                }
+            },
+        }
+    }
+
+    /// Removes `field`; true when it was there. A table shrinks when it becomes sparse, as Redis's
+    /// `hashTypeDelete` resizes after every delete.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Pairs(p) => match p.iter().position(|(f, _)| field_of(f) == field) {
+                Some(i) => {
+                    p.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Hash::Table(t) => {
+                let removed = t.remove(field).is_some();
+                if removed {
+                    t.shrink_if_sparse();
+                }
+                removed
+            }
+        }
+    }
+
+    /// A random field and its value, close to uniformly chosen (exactly for compact hashes and small
+    /// tables); `rand` supplies random numbers.
+    pub fn random_pair(&self, rand: &mut impl FnMut() -> u64) -> Option<(&[u8], &CompactStr)> {
+        let len = self.len();
+        if len == 0 {
+            return None;
+        }
+        match self {
+            Hash::Pairs(p) => {
+                let (f, v) = &p[(rand() % len as u64) as usize];
+                Some((field_of(f), v))
+            }
+            Hash::Table(t) if len <= RANDOM_EXACT_MAX => {
+                let e = t.iter().nth((rand() % len as u64) as usize)?;
+                Some((e.key_bytes(), &e.value))
+            }
+            Hash::Table(t) => {
+                let e = sample_fair(t, rand).or_else(|| t.random_entry(&mut *rand))?;
+                Some((e.key_bytes(), &e.value))
+            }
+        }
+    }
+
+    /// Visits `n` distinct random pairs, or every pair when `n` reaches the size, by Redis's
+    /// HRANDFIELD strategies: everything; for most of the hash, all but random drops; for a few
+    /// pairs, a uniform selection in order (compact) or random picks until enough distinct ones
+    /// came up (table). Memory stays within the hash's size whatever `n` is.
+    pub fn random_distinct<'a>(
+        &'a self,
+        n: u64,
+        rand: &mut impl FnMut() -> u64,
+        mut visit: impl FnMut(&'a [u8], &'a CompactStr),
+    ) {
+        let size = self.len() as u64;
+        if n >= size {
+            self.iter().for_each(|(f, v)| visit(f, v));
+        } else if n.saturating_mul(3) > size {
+            let mut all: Vec<(&[u8], &CompactStr)> = self.iter().collect();
+            while all.len() as u64 > n {
+                let i = (rand() % all.len() as u64) as usize;
+                all.swap_remove(i);
+            }
+            all.into_iter().for_each(|(f, v)| visit(f, v));
+        } else if let Hash::Pairs(p) = self {
+            // Selection sampling (Knuth's algorithm S): each pair is taken with probability
+            // needed / left, which yields a uniform subset in insertion order.
+            let (mut needed, mut left) = (n, size);
+            for (f, v) in p {
+                if rand() % left < needed {
+                    visit(field_of(f), v);
+                    needed -= 1;
+                    if needed == 0 {
+                        break;
+                    }
+                }
+                left -= 1;
+            }
+        } else {
+            let mut picked = BTreeSet::new();
+            while (picked.len() as u64) < n {
+                let Some((f, v)) = self.random_pair(rand) else {
+                    return;
+                };
+                if picked.insert(f) {
+                    visit(f, v);
+                }
+            }
+        }
+    }
+
+    /// One HSCAN step over a table: visits buckets from `cursor` until `count` pairs were seen,
+    /// the iteration ends, or `20 * count` more buckets were visited (Redis's `scanGenericCommand`
+    /// doubles COUNT for hashes, which reply two elements per field, then bounds its work on a sparse
+    /// table at ten times that). Returns the next cursor. A compact hash is visited whole and returns
+    /// 0, as Redis returns a listpack whole.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], &'a CompactStr),
+    ) -> u64 {
+        match self {
+            Hash::Pairs(_) => {
+                self.iter().for_each(|(f, v)| visit(f, v));
+                0
+            }
+            Hash::Table(t) => {
+                let mut seen = 0usize;
+                let mut cursor = cursor;
+                let mut steps_left = count.saturating_mul(20);
+                loop {
+                    cursor = t.scan(cursor, |e| {
+                        seen += 1;
+                        visit(e.key_bytes(), &e.value);
+                    });
+                    if cursor == 0 || steps_left == 0 || seen >= count {
+                        return cursor;
+                    }
+                    steps_left -= 1;
+                }
+            }
+        }
+    }
+}
+
+/// Picks uniformly among the entries of up to [`RANDOM_SAMPLE_STEPS_MAX`] consecutive buckets from a
+/// random cursor, stopping once [`RANDOM_SAMPLE`] entries were seen (reservoir sampling of one).
+fn sample_fair<'a>(
+    t: &'a Table<CompactStr>,
+    rand: &mut impl FnMut() -> u64,
+) -> Option<&'a Entry<CompactStr>> {
+    let mut picked = None;
+    let mut seen = 0u64;
+    let mut cursor = rand();
+    for _ in 0..RANDOM_SAMPLE_STEPS_MAX {
+        cursor = t.scan(cursor, |e| {
+            seen += 1;
+            if rand().is_multiple_of(seen) {
+                picked = Some(e);
+            }
+        });
+        if seen >= RANDOM_SAMPLE {
+            break;
+        }
+    }
+    picked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    const LIMITS: Limits = Limits {
+        entries_max: 4,
+        value_max: 8,
+        table_seed: 99,
+    };
+
+    fn rng(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    #[test]
+    fn compact_until_a_limit_passes() {
+        let mut h = Hash::default();
+        for i in 0..4 {
+            assert!(h.set(format!("f{i}").as_bytes(), CompactStr::from_i64(i), &LIMITS));
+        }
+        assert_eq!(h.encoding_name(), "listpack");
+        assert!(!h.set(b"f0", CompactStr::from_value(b"x"), &LIMITS));
+        assert_eq!(h.encoding_name(), "listpack");
+        let order: Vec<&[u8]> = h.iter().map(|(f, _)| f).collect();
+        assert_eq!(order, [&b"f0"[..], b"f1", b"f2", b"f3"]);
+        assert!(h.set(b"f4", CompactStr::EMPTY, &LIMITS));
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.get(b"f0").map(|v| v.to_vec()), Some(b"x".to_vec()));
+        assert_eq!(h.get(b"f3").and_then(|v| v.as_i64()), Some(3));
+
+        let mut long_value = Hash::default();
+        long_value.set(b"f", CompactStr::from_value(b"123456789"), &LIMITS);
+        assert_eq!(long_value.encoding_name(), "hashtable");
+        let mut long_field = Hash::default();
+        long_field.set(b"123456789", CompactStr::EMPTY, &LIMITS);
+        assert_eq!(long_field.encoding_name(), "hashtable");
+        let mut exact = Hash::default();
+        exact.set(b"12345678", CompactStr::from_value(b"abcdefgh"), &LIMITS);
+        assert_eq!(exact.encoding_name(), "listpack");
+    }
+
+    #[test]
+    fn remove_and_clone_both_encodings() {
+        for n in [3, 100] {
+            let mut h = Hash::default();
+            for i in 0..n {
+                h.set(format!("f{i}").as_bytes(), CompactStr::from_i64(i), &LIMITS);
+            }
+            let copy = h.clone();
+            assert!(h.remove(b"f1"));
+            assert!(!h.remove(b"f1"));
+            assert_eq!(h.len(), n as usize - 1);
+            assert_eq!(copy.len(), n as usize);
+            assert!(copy.contains(b"f1"));
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            copy.canonical(&mut a);
+            h.set(b"f1", CompactStr::from_i64(1), &LIMITS);
+            h.canonical(&mut b);
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn random_pair_reaches_every_field() {
+        for n in [3usize, 50, 500] {
+            let mut h = Hash::default();
+            for i in 0..n {
+                h.set(format!("f{i}").as_bytes(), CompactStr::EMPTY, &LIMITS);
+            }
+            let mut r = rng(n as u64 + 1);
+            let mut hits = alloc::vec![0u32; n];
+            for _ in 0..n * 200 {
+                let (f, _) = h.random_pair(&mut r).expect("not empty");
+                let i: usize = core::str::from_utf8(&f[1..]).unwrap().parse().unwrap();
+                hits[i] += 1;
+            }
+            // Roughly uniform: every field within a factor of three of the mean of 200.
+            assert!(
+                hits.iter().all(|&c| (66..600).contains(&c)),
+                "{n}: {hits:?}"
+            );
+        }
+        assert!(Hash::default().random_pair(&mut rng(1)).is_none());
+    }
+
+    #[test]
+    fn scan_covers_a_table() {
+        let mut h = Hash::default();
+        for i in 0..1000 {
+            h.set(format!("f{i}").as_bytes(), CompactStr::from_i64(i), &LIMITS);
+        }
+        let mut seen = alloc::collections::BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = h.scan(cursor, 10, |f, _| {
+                seen.insert(f.to_vec());
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 1000);
     }
 }

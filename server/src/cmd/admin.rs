@@ -82,6 +82,44 @@ static LATENCY_SUBS: &[CommandInfo] = &[
     ),
 ];
 
+static MEMORY_SUBS: &[CommandInfo] = &[
+    ember_core::cmd::CommandInfo {
+        first_key: 2,
+        last_key: 2,
+        key_step: 1,
+        ..subcmd!(
+            "usage",
+            -3,
+            f::READONLY,
+            acl::READ | acl::SLOW,
+            "Estimate the memory usage of a key"
+        )
+    },
+    subcmd!("stats", 2, 0, acl::SLOW, "Show memory usage details"),
+    subcmd!("doctor", 2, 0, acl::SLOW, "Outputs memory problems report"),
+    subcmd!(
+        "malloc-stats",
+        2,
+        0,
+        acl::SLOW,
+        "Show allocator internal stats"
+    ),
+    subcmd!(
+        "purge",
+        2,
+        0,
+        acl::SLOW,
+        "Ask the allocator to release memory"
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        acl::SLOW,
+        "Show helpful text about the different subcommands"
+    ),
+];
+
 static FUNCTION_SUBS: &[CommandInfo] = &[
     subcmd!(
         "flush",
@@ -199,6 +237,17 @@ pub static COMMANDS: &[ServerCommand] = &[
         "A container for function commands",
         "7.0.0",
         FUNCTION_SUBS
+    ),
+    scmd!(
+        "memory",
+        -2,
+        0,
+        acl::SLOW,
+        "server",
+        memory,
+        "A container for memory diagnostics commands",
+        "4.0.0",
+        MEMORY_SUBS
     ),
 ];
 
@@ -666,6 +715,87 @@ fn function(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
         "list" => reply(c).array(0),
         _ => reply_help(c, FUNCTION_HELP),
+    }
+    Ok(())
+}
+
+const MEMORY_HELP: &[&str] = &[
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Bytes one key takes: its entry (with the allocator's overhead), the key's and the value's heap.
+fn key_memory(e: &ember_core::table::Entry<Value>) -> usize {
+    std::mem::size_of_val(e) + 16 + e.key.heap_size() + e.value.heap_size()
+}
+
+/// MEMORY USAGE key [SAMPLES count] | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP.
+fn memory(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = subcommand(&COMMANDS[9].info, argv)?;
+    match sub.name {
+        "usage" => {
+            match argv.len() {
+                3 => {}
+                5 if eq_ci(argv.get(3), "samples") => {
+                    if arg_i64(argv.get(4))? < 0 {
+                        return Err(ember_core::cmd::err::SYNTAX);
+                    }
+                }
+                _ => return Err(ember_core::cmd::err::SYNTAX),
+            }
+            let now = sys::now_ms();
+            match s.ks.db(c.db).peek(argv.get(2), now) {
+                Some(e) => {
+                    let n = key_memory(e) as i64;
+                    reply(c).int(n);
+                }
+                None => reply(c).null(),
+            }
+        }
+        "stats" => {
+            let used = crate::alloc::used();
+            let peak = crate::alloc::peak().max(used);
+            let data = s.ks.memory_usage();
+            let keys = data.keys.max(1);
+            let fields: [(&str, i64); 6] = [
+                ("peak.allocated", peak as i64),
+                ("total.allocated", used as i64),
+                ("keys.count", data.keys as i64),
+                ("keys.bytes-per-key", (data.bytes / keys) as i64),
+                ("dataset.bytes", data.bytes as i64),
+                (
+                    "overhead.total",
+                    used.saturating_sub(data.bytes as usize) as i64,
+                ),
+            ];
+            let mut w = reply(c);
+            w.map(fields.len());
+            for (k, v) in fields {
+                w.bulk(k.as_bytes());
+                w.int(v);
+            }
+        }
+        "doctor" => {
+            let text = "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.";
+            reply(c).verbatim(b"txt", text.as_bytes());
+        }
+        "malloc-stats" => {
+            reply(c).verbatim(b"txt", b"Stats not supported for the current allocator")
+        }
+        "purge" => reply(c).ok(),
+        _ => reply_help(c, MEMORY_HELP),
     }
     Ok(())
 }
