@@ -1,12 +1,125 @@
 //! Sets: unordered collections of unique byte strings (SADD, SISMEMBER, ...).
 //!
-//! Sets of integers within `set-max-intset-entries` are a sorted vector of i64 (Redis's intset);
-//! other sets use Ember's hash table, which also gives SSCAN its cursor guarantee.
+//! Like Redis 7.0, a set has two encodings. While every member is the canonical decimal form of an
+//! `i64` and there are at most `set-max-intset-entries` of them, the set is a sorted vector of `i64`
+//! (Redis's intset): 8 bytes a member, membership by binary search. The first other member, or one
+//! integer too many, converts it for good to Ember's hash table, which also gives SSCAN its cursor
+//! guarantee (Redis never converts back either).
+//!
+//! The set algebra the commands share ([`union`], [`difference`]) builds its result the way SADD
+//! builds a set, so a STORE gets the encoding Redis would give it.
+//!
+//! Random picks (SPOP, SRANDMEMBER) are uniform: an index into the integers, and for the table a
+//! uniform choice among the members of a run of buckets that starts at a random bucket, which is
+//! Redis's `dictGetFairRandomKey` and exact for sets of up to [`FAIR_SAMPLE`] members.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 
 use super::put_bytes;
+use super::string::{format_i64, parse_canonical_i64, IntBuf, I64_DIGITS_MAX};
 use crate::table::Table;
+
+/// The integer encoding never holds more members than this, whatever the config says (Redis caps
+/// `set-max-intset-entries` the same way because of intset internals).
+pub const INTSET_ENTRIES_MAX: usize = 1 << 30;
+
+/// A fair random pick chooses among at least this many members when the set has them (Redis's
+/// `GETFAIR_NUM_ENTRIES`).
+pub const FAIR_SAMPLE: usize = 20;
+
+/// Buckets a fair random pick walks at most; a sparser walk falls back to the table's own pick.
+const FAIR_WALK_BUCKETS_MAX: usize = 1024;
+
+/// When `count * SUB_STRATEGY_MUL` exceeds the set size, distinct random members are chosen by
+/// shuffling all members rather than by repeated picks (Redis's `SRANDMEMBER_SUB_STRATEGY_MUL`).
+const SUB_STRATEGY_MUL: usize = 3;
+
+/// Repeated picks for distinct members give up after this many tries per member and shuffle
+/// instead (a bound; with uniform picks and `count <= size / 3` it is never reached in practice).
+const DISTINCT_TRIES_PER_MEMBER: usize = 64;
+
+/// A member as a set holds it: an integer of the intset encoding or the bytes of a table member.
+/// Members of one set are all the same variant, so the derived order sorts integers numerically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Member<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Member<'a> {
+    /// The member's bytes; an integer is formatted into `scratch`.
+    pub fn bytes<'s>(&'s self, scratch: &'s mut IntBuf) -> &'s [u8] {
+        match self {
+            Member::Int(n) => format_i64(*n, scratch),
+            Member::Bytes(b) => b,
+        }
+    }
+
+    /// The integer the member encodes, when it is the canonical form of one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Member::Int(n) => Some(*n),
+            Member::Bytes(b) => parse_canonical_i64(b),
+        }
+    }
+
+    pub fn owned(&self) -> OwnedMember {
+        match self {
+            Member::Int(n) => OwnedMember::Int(*n),
+            Member::Bytes(b) => OwnedMember::Bytes(b.to_vec()),
+        }
+    }
+}
+
+/// A member taken out of a set (SPOP).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedMember {
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+impl OwnedMember {
+    pub fn as_member(&self) -> Member<'_> {
+        match self {
+            OwnedMember::Int(n) => Member::Int(*n),
+            OwnedMember::Bytes(b) => Member::Bytes(b),
+        }
+    }
+}
+
+/// What a set consults when it grows: the integer encoding's limit (`set-max-intset-entries`) and
+/// the hash seed for a table it converts to.
+#[derive(Clone, Copy, Debug)]
+pub struct Growth {
+    pub intset_entries_max: usize,
+    pub seed: u64,
+}
+
+/// A small pseudo-random generator (SplitMix64) for random picks, seeded by the host's randomness.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform number in `0..n` (`n > 0`), by Lemire's multiply-shift (bias below 2^-40 here).
+    pub fn below(&mut self, n: usize) -> usize {
+        debug_assert!(n > 0);
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
 
 #[derive(Debug)]
 pub enum Set {
@@ -80,6 +193,366 @@ impl Set {
         members.sort();
         for m in members {
             put_bytes(out, &m);
+        }
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        self.contains_member(Member::Bytes(m))
+    }
+
+    pub fn contains_member(&self, m: Member<'_>) -> bool {
+        match self {
+            Set::Ints(v) => m.as_i64().is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Table(t) => {
+                let mut scratch = [0u8; I64_DIGITS_MAX];
+                t.get(m.bytes(&mut scratch)).is_some()
+            }
+        }
+    }
+
+    /// Adds `m`; false when it was already a member.
+    pub fn insert(&mut self, m: &[u8], growth: Growth) -> bool {
+        self.insert_member(Member::Bytes(m), growth)
+    }
+
+    /// Adds `m`, converting an intset to a table for a non-integer or for one integer too many
+    /// (Redis's `setTypeAdd`); false when it was already a member.
+    pub fn insert_member(&mut self, m: Member<'_>, growth: Growth) -> bool {
+        if let Set::Ints(v) = self {
+            if let Some(n) = m.as_i64() {
+                let Err(at) = v.binary_search(&n) else {
+                    return false;
+                };
+                v.insert(at, n);
+                if v.len() > growth.intset_entries_max.min(INTSET_ENTRIES_MAX) {
+                    self.convert_to_table(growth.seed);
+                }
+                return true;
+            }
+        }
+        let t = self.convert_to_table(growth.seed);
+        let mut scratch = [0u8; I64_DIGITS_MAX];
+        let bytes = m.bytes(&mut scratch);
+        if t.get(bytes).is_some() {
+            return false;
+        }
+        t.insert_new(bytes, (), 0, 0);
+        true
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        self.remove_member(Member::Bytes(m))
+    }
+
+    /// Removes `m`; false when it was not a member. A table that became sparse starts shrinking.
+    pub fn remove_member(&mut self, m: Member<'_>) -> bool {
+        match self {
+            Set::Ints(v) => match m.as_i64().map(|n| v.binary_search(&n)) {
+                Some(Ok(i)) => {
+                    v.remove(i);
+                    true
+                }
+                _ => false,
+            },
+            Set::Table(t) => {
+                let mut scratch = [0u8; I64_DIGITS_MAX];
+                let removed = t.remove(m.bytes(&mut scratch)).is_some();
+                if removed {
+                    t.shrink_if_sparse();
+                }
+                removed
+            }
+        }
+    }
+
+    /// The table encoding, converting an intset first (Redis's `setTypeConvert`).
+    fn convert_to_table(&mut self, seed: u64) -> &mut Table<()> {
+        if let Set::Ints(v) = self {
+            let mut t = Table::new(seed);
+            let mut scratch = [0u8; I64_DIGITS_MAX];
+            for &n in v.iter() {
+                t.insert_new(format_i64(n, &mut scratch), (), 0, 0);
+            }
+            *self = Set::Table(t);
+        }
+        match self {
+            Set::Table(t) => t,
+            Set::Ints(_) => unreachable!("an intset was just converted"),
+        }
+    }
+
+    /// Every member: integers in ascending order, table members in table order.
+    pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
+        let (ints, table) = match self {
+            Set::Ints(v) => (Some(v.iter()), None),
+            Set::Table(t) => (None, Some(t.iter())),
+        };
+        ints.into_iter().flatten().map(|&n| Member::Int(n)).chain(
+            table
+                .into_iter()
+                .flatten()
+                .map(|e| Member::Bytes(e.key_bytes())),
+        )
+    }
+
+    /// A uniformly chosen member; `None` when the set is empty.
+    pub fn random(&self, rng: &mut Rng) -> Option<Member<'_>> {
+        match self {
+            Set::Ints(v) if v.is_empty() => None,
+            Set::Ints(v) => Some(Member::Int(v[rng.below(v.len())])),
+            Set::Table(t) => fair_random(t, rng).map(Member::Bytes),
+        }
+    }
+
+    /// Removes and returns a uniformly chosen member.
+    pub fn pop_random(&mut self, rng: &mut Rng) -> Option<OwnedMember> {
+        let m = self.random(rng)?.owned();
+        let removed = self.remove_member(m.as_member());
+        debug_assert!(removed);
+        Some(m)
+    }
+
+    /// `count` distinct members, uniformly chosen, in random order; `count` must be below `len()`,
+    /// so the work and memory are bounded by the set size whatever the client asked for.
+    pub fn random_distinct(&self, count: usize, rng: &mut Rng) -> Vec<Member<'_>> {
+        let size = self.len();
+        debug_assert!(count < size);
+        if count * SUB_STRATEGY_MUL <= size {
+            // Redis's CASE 4: few members out of many, so repeated picks rarely collide.
+            let mut seen = BTreeSet::new();
+            let mut picked = Vec::with_capacity(count);
+            for _ in 0..count.saturating_mul(DISTINCT_TRIES_PER_MEMBER) {
+                let Some(m) = self.random(rng) else { break };
+                if seen.insert(m) {
+                    picked.push(m);
+                    if picked.len() == count {
+                        return picked;
+                    }
+                }
+            }
+        }
+        // Redis's CASE 3 (most of the members): a partial Fisher-Yates shuffle of all of them.
+        let mut all: Vec<Member<'_>> = self.iter().collect();
+        for i in 0..count {
+            let j = i + rng.below(size - i);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        all
+    }
+}
+
+/// Every member of the sets (a missing key is `None`, an empty set), in a set built the way
+/// SADD builds one, so a STORE gets the encoding Redis would give it.
+pub fn union(sets: &[Option<&Set>], growth: Growth) -> Set {
+    let mut result = Set::default();
+    for set in sets.iter().flatten() {
+        for m in set.iter() {
+            result.insert_member(m, growth);
+        }
+    }
+    result
+}
+
+/// The members of the first set that no other set has (none when a later key names the same
+/// set). Like Redis, picks between probing the other sets for each member of the first (about
+/// `len(first) * sets` lookups, given a factor 2 for its better constants) and copying the first
+/// set then removing the others' members (about the total size).
+pub fn difference(mut sets: Vec<Option<&Set>>, growth: Growth) -> Set {
+    let mut result = Set::default();
+    let Some((Some(first), rest)) = sets.split_first_mut() else {
+        return result;
+    };
+    let first: &Set = first;
+    if rest.iter().flatten().any(|&s| core::ptr::eq(s, first)) {
+        return result;
+    }
+    let present = rest.iter().flatten().count() + 1;
+    let probe_work = first.len().saturating_mul(present) / 2;
+    let copy_work = first.len() + rest.iter().flatten().map(|s| s.len()).sum::<usize>();
+    if probe_work <= copy_work {
+        // Larger sets first: a member they share is found sooner.
+        rest.sort_by_key(|s| Reverse(s.map_or(0, |s| s.len())));
+        for m in first.iter() {
+            if !rest.iter().flatten().any(|s| s.contains_member(m)) {
+                result.insert_member(m, growth);
+            }
+        }
+    } else {
+        for m in first.iter() {
+            result.insert_member(m, growth);
+        }
+        for set in rest.iter().flatten() {
+            for m in set.iter() {
+                result.remove_member(m);
+            }
+            if result.is_empty() {
+                break;
+            }
+        }
+    }
+    result
+}
+
+/// A fair random member of a non-empty table: starting at a random bucket, walk buckets until at
+/// least [`FAIR_SAMPLE`] members were seen and pick one of them uniformly (reservoir sampling).
+/// While rehashing, the table has two power-of-two bucket arrays and scanning index `i` of the
+/// smaller visits every member whose hash ends in `i`, in both; so the indexes of the smaller array
+/// partition the members and a walk over them visits whole chains.
+fn fair_random<'a>(t: &'a Table<()>, rng: &mut Rng) -> Option<&'a [u8]> {
+    if t.is_empty() {
+        return None;
+    }
+    let total = t.bucket_count();
+    let groups = 1usize << total.trailing_zeros();
+    debug_assert!(t.is_rehashing() || groups == total);
+    let start = rng.below(groups);
+    let (mut seen, mut pick) = (0usize, None);
+    for step in 0..groups.min(FAIR_WALK_BUCKETS_MAX) {
+        let index = (start + step) & (groups - 1);
+        t.scan(index as u64, |e| {
+            seen += 1;
+            if rng.below(seen) == 0 {
+                pick = Some(e.key_bytes());
+            }
+        });
+        if seen >= FAIR_SAMPLE {
+            break;
+        }
+    }
+    pick.or_else(|| t.random_entry(|| rng.next_u64()).map(|e| e.key_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+
+    const GROW: Growth = Growth {
+        intset_entries_max: 512,
+        seed: 7,
+    };
+
+    fn members(s: &Set) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = s
+            .iter()
+            .map(|m| m.bytes(&mut [0; I64_DIGITS_MAX]).to_vec())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn intset_converts_on_non_integer_and_on_size() {
+        let mut s = Set::default();
+        assert!(s.insert(b"5", GROW));
+        assert!(!s.insert(b"5", GROW));
+        assert!(s.insert(b"-3", GROW));
+        assert!(s.insert(b"007", GROW), "not canonical: a string member");
+        assert_eq!(s.encoding_name(), "hashtable");
+        assert!(s.contains(b"5") && s.contains(b"-3") && s.contains(b"007"));
+        assert!(!s.contains(b"7"));
+
+        let small = Growth {
+            intset_entries_max: 3,
+            seed: 1,
+        };
+        let mut s = Set::default();
+        for n in [3, 1, 2] {
+            assert!(s.insert(format!("{n}").as_bytes(), small));
+        }
+        assert_eq!(s.encoding_name(), "intset");
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Member::Int(1), Member::Int(2), Member::Int(3)]
+        );
+        assert!(s.insert(b"4", small));
+        assert_eq!(s.encoding_name(), "hashtable");
+        assert_eq!(
+            members(&s),
+            vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec(), b"4".to_vec()]
+        );
+        assert!(s.remove(b"2") && !s.remove(b"2"));
+        assert!(s.contains_member(Member::Int(4)));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn integers_past_i64_are_strings() {
+        let s_first = b"213244124402402314402033402";
+        let mut s = Set::default();
+        assert!(s.insert(s_first, GROW));
+        assert_eq!(s.encoding_name(), "hashtable");
+        assert!(s.contains(s_first));
+    }
+
+    #[test]
+    fn random_picks_are_uniform_on_small_tables() {
+        let mut s = Set::default();
+        for i in 0..10 {
+            s.insert(format!("m{i}").as_bytes(), GROW);
+        }
+        let mut rng = Rng::new(42);
+        let mut counts = alloc::collections::BTreeMap::new();
+        for _ in 0..10_000 {
+            let m = s.random(&mut rng).map(|m| m.bytes(&mut [0; 20]).to_vec());
+            *counts.entry(m).or_insert(0usize) += 1;
+        }
+        assert_eq!(counts.len(), 10);
+        // Each expects 1000; a chain-biased pick would give some members half as much.
+        assert!(
+            counts.values().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn random_picks_cover_a_rehashing_table() {
+        let mut s = Set::default();
+        let mut i = 0;
+        while !(matches!(&s, Set::Table(t) if t.is_rehashing()) && s.len() > 16) {
+            s.insert(format!("k{i}").as_bytes(), GROW);
+            i += 1;
+        }
+        let mut rng = Rng::new(11);
+        let mut counts = alloc::collections::BTreeMap::new();
+        let n = s.len();
+        for _ in 0..1000 * n {
+            let m = s.random(&mut rng).map(|m| m.bytes(&mut [0; 20]).to_vec());
+            *counts.entry(m).or_insert(0usize) += 1;
+        }
+        assert_eq!(counts.len(), n);
+        assert!(
+            counts.values().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn random_distinct_and_pop() {
+        let mut rng = Rng::new(3);
+        for first in [&b"1"[..], b"x"] {
+            let mut s = Set::default();
+            s.insert(first, GROW);
+            for i in 0..100 {
+                s.insert(format!("{i}").as_bytes(), GROW);
+            }
+            for count in [1, 5, 33, 34, 60, 99] {
+                let picked = s.random_distinct(count, &mut rng);
+                assert_eq!(picked.len(), count);
+                let distinct: BTreeSet<_> = picked.iter().collect();
+                assert_eq!(distinct.len(), count);
+                assert!(picked.iter().all(|m| s.contains_member(*m)));
+            }
+            let total = s.len();
+            let mut popped = BTreeSet::new();
+            while let Some(m) = s.pop_random(&mut rng) {
+                assert!(!s.contains_member(m.as_member()));
+                assert!(popped.insert(m.as_member().bytes(&mut [0; 20]).to_vec()));
+            }
+            assert_eq!(popped.len(), total);
+            assert!(s.is_empty());
         }
     }
 }
