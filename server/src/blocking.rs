@@ -1,9 +1,9 @@
 //! Blocked clients (BLPOP, BLMOVE, BZPOPMIN, ...): a blocking command that finds nothing to pop asks
 //! to wait (`Effects::block`); the client is parked with a copy of its command, indexed by the keys
-//! it waits on. When one of those keys is written, the waiting clients are served in the order they
-//! blocked by running their command again; a client whose deadline passes gets a null array, and
-//! CLIENT UNBLOCK ends the wait early. The client's pipelined commands after the blocking one wait
-//! with it, as in Redis.
+//! it waits on. When one of those keys is written with a value of the type the command pops from,
+//! the waiting clients are served in the order they blocked by running their command again; a
+//! client whose deadline passes gets a null array, and CLIENT UNBLOCK ends the wait early. The
+//! client's pipelined commands after the blocking one wait with it, as in Redis.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
@@ -20,7 +20,10 @@ pub struct Blocked {
     pub buf: Vec<u8>,
     pub ranges: Vec<Range<usize>>,
     pub keys: Vec<(u32, Vec<u8>)>,
+    /// Absolute deadline (unix ms), 0 for none; kept across retries.
     pub deadline_ms: u64,
+    /// The value type the command pops from ("list", "zset"); other types do not wake it.
+    pub wants: &'static str,
 }
 
 #[derive(Default)]
@@ -42,9 +45,23 @@ pub enum Unblock {
     Error,
 }
 
+/// The value type a blocking command of `group` pops from ("" for any).
+fn wanted_type(group: &str) -> &'static str {
+    match group {
+        "list" => "list",
+        "sorted-set" | "sorted_set" | "zset" => "zset",
+        "stream" => "stream",
+        _ => "",
+    }
+}
+
 impl Server {
     /// Parks `c` on the keys of `req` with a copy of the command in `argv`.
     pub fn block_client(&mut self, c: &mut Client, argv: Argv<'_>, req: BlockRequest) {
+        let wants = self
+            .commands
+            .get(argv.get(0))
+            .map_or("", |e| wanted_type(e.info.group));
         let mut buf = Vec::new();
         let mut ranges = Vec::with_capacity(argv.len());
         for a in argv.iter() {
@@ -59,16 +76,20 @@ impl Server {
                 list.push(c.fd);
             }
         }
-        if req.deadline_ms > 0 {
-            self.blocking.deadlines.insert((req.deadline_ms, c.fd));
+        // A retried command keeps the deadline of its first wait.
+        let deadline_ms = c.retry_deadline.take().unwrap_or(req.deadline_ms);
+        if deadline_ms > 0 {
+            self.blocking.deadlines.insert((deadline_ms, c.fd));
         }
         self.blocking.blocked += 1;
         c.blocked = Some(Blocked {
             buf,
             ranges,
             keys,
-            deadline_ms: req.deadline_ms,
+            deadline_ms,
+            wants,
         });
+        self.refresh_modified_tracking();
     }
 
     /// Removes `c` from every wait list (served, timed out, unblocked or gone).
@@ -86,6 +107,7 @@ impl Server {
             self.blocking.deadlines.remove(&(b.deadline_ms, c.fd));
         }
         self.blocking.blocked -= 1;
+        self.refresh_modified_tracking();
     }
 
     /// Notes that a key was written, for the clients waiting on it.
@@ -100,8 +122,20 @@ impl Server {
         }
     }
 
+    /// Marks every key waited on in databases `a` and `b` as ready (after SWAPDB).
+    pub fn signal_swapped(&mut self, a: usize, b: usize) {
+        let keys: Vec<(u32, Vec<u8>)> = self
+            .blocking
+            .waiting
+            .keys()
+            .filter(|(db, _)| *db as usize == a || *db as usize == b)
+            .cloned()
+            .collect();
+        self.blocking.ready.extend(keys);
+    }
+
     /// Serves clients waiting on keys that were written: each runs its command again, in blocking
-    /// order; one that still finds nothing stays blocked in its place.
+    /// order; one that still finds nothing stays blocked.
     pub fn serve_ready_keys(&mut self) {
         // Bounded: each round serves clients already waiting, and a served client leaves its lists.
         let mut rounds = 0;
@@ -119,21 +153,37 @@ impl Server {
                     else {
                         continue;
                     };
-                    self.retry_blocked(&mut c);
+                    if self.key_can_serve(&key, &c) {
+                        self.retry_blocked(&mut c);
+                    }
                     self.resume_client(c);
                 }
             }
         }
     }
 
-    /// Runs a blocked client's command again.
+    /// Whether `key` now holds the type `c`'s command pops from: a key that became a string, or was
+    /// deleted, leaves the client blocked, as in Redis.
+    fn key_can_serve(&self, key: &(u32, Vec<u8>), c: &Client) -> bool {
+        let wants = c.blocked.as_ref().map_or("", |b| b.wants);
+        if wants.is_empty() {
+            return true;
+        }
+        let now = crate::sys::now_ms();
+        self.ks
+            .db(key.0 as usize)
+            .peek(&key.1, now)
+            .is_some_and(|e| e.value.type_name() == wants)
+    }
+
+    /// Runs a blocked client's command again, keeping its original deadline if it blocks anew.
     fn retry_blocked(&mut self, c: &mut Client) {
-        let Some(b) = c.blocked.take() else { return };
-        // Put it back so unregister_blocked sees the registration, then run.
-        let (buf, ranges) = (b.buf.clone(), b.ranges.clone());
-        c.blocked = Some(b);
+        let Some(b) = c.blocked.as_ref() else { return };
+        let (buf, ranges, deadline) = (b.buf.clone(), b.ranges.clone(), b.deadline_ms);
         self.unregister_blocked(c);
+        c.retry_deadline = Some(deadline);
         self.call(c, Argv::new(&buf, &ranges));
+        c.retry_deadline = None;
     }
 
     /// Puts a client back after it was served or unblocked and runs what it pipelined meanwhile.
@@ -176,23 +226,23 @@ impl Server {
             if deadline > now_ms {
                 break;
             }
-            self.blocking.deadlines.pop_first();
             let Some(mut c) = self.clients.get_mut(fd as usize).and_then(Option::take) else {
+                self.blocking.deadlines.pop_first();
                 continue;
             };
             if c.blocked
                 .as_ref()
                 .is_some_and(|b| b.deadline_ms == deadline)
             {
-                // Re-insert so unregister_blocked's removal finds it consistently.
-                self.blocking.deadlines.insert((deadline, fd));
                 self.unblock_with(&mut c, Unblock::Timeout);
+            } else {
+                self.blocking.deadlines.pop_first();
             }
             self.resume_client(c);
         }
     }
 
-    /// Milliseconds until the next blocked client times out, if any.
+    /// When the next blocked client times out, if any.
     pub fn next_block_deadline(&self) -> Option<u64> {
         self.blocking.deadlines.first().map(|&(d, _)| d)
     }

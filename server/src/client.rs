@@ -114,6 +114,8 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// A blocking command asked to wait (set by the core dispatcher, consumed by the server).
     pub block_request: Option<ember_core::cmd::BlockRequest>,
+    /// While a blocked command is retried: the deadline of its first wait.
+    pub retry_deadline: Option<u64>,
 }
 
 impl Client {
@@ -169,6 +171,7 @@ impl Client {
             write_queued: false,
             blocked: None,
             block_request: None,
+            retry_deadline: None,
         }
     }
 

@@ -741,6 +741,17 @@ impl Server {
         if let Some(req) = c.block_request.take() {
             self.block_client(c, argv, req);
         }
+        if info.name == "swapdb" && self.blocking.blocked > 0 {
+            let index = |i: usize| {
+                ember_core::cmd::arg_i64(argv.get(i))
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .map(|n| n as usize)
+            };
+            if let (Some(a), Some(b)) = (index(1), index(2)) {
+                self.signal_swapped(a, b);
+            }
+        }
         true
     }
 
@@ -843,6 +854,12 @@ impl Server {
             self.journal.event(class::EVICTED, "evicted", db, &key);
         }
         crate::alloc::used() <= max
+    }
+
+    /// Modified keys are recorded while clients track keys or wait in blocking commands.
+    pub fn refresh_modified_tracking(&mut self) {
+        self.journal.track_all_modified = self.tracking.clients > 0 || self.blocking.blocked > 0;
+        self.refresh_expiry_logging();
     }
 
     /// Turns expired-key logging on while anything listens for modified keys or expired events.

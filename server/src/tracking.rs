@@ -316,8 +316,7 @@ impl Server {
             }
         }
         self.tracking.clients -= 1;
-        self.journal.track_all_modified = self.tracking.clients > 0;
-        self.refresh_expiry_logging();
+        self.refresh_modified_tracking();
     }
 
     /// Turns tracking on with `t`'s settings.
@@ -344,7 +343,6 @@ impl Server {
             }
         }
         c.tracking = Some(t);
-        self.journal.track_all_modified = true;
-        self.refresh_expiry_logging();
+        self.refresh_modified_tracking();
     }
 }

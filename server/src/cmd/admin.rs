@@ -359,6 +359,11 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
     } else if eq_ci(sub, "protocol") && argc == 3 {
         debug_protocol(c, argv.get(2))?;
+    } else if eq_ci(sub, "quicklist-packed-threshold") && argc == 3 {
+        // Ember's lists have no quicklist nodes to pack: the knob is accepted and has nothing to tune.
+        crate::config::parse_mem(&String::from_utf8_lossy(argv.get(2)))
+            .ok_or(CmdError::new("ERR argument must be a memory value"))?;
+        reply(c).ok();
     } else if eq_ci(sub, "pause-cron") && argc == 3 {
         s.cron_paused = arg_i64(argv.get(2))? != 0;
         reply(c).ok();
