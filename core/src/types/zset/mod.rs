@@ -1,0 +1,1036 @@
+//! Sorted sets: unique members ordered by a float score, ties broken by member bytes (ZADD, ZRANGE...).
+//!
+//! Two encodings, with Redis's thresholds and names. A small set (at most `zset-max-listpack-entries`
+//! members, none longer than `zset-max-listpack-value` bytes) is a vector of (score, member) kept in
+//! order, like Redis's listpack: compact, and fast enough at that size with linear member lookups.
+//! Past either limit it converts for good to a skip list with spans ([`skiplist`]) for O(log n)
+//! ranks and ranges, plus a member -> score hash table ([`Table`]) for O(1) scores and ZSCAN's
+//! cursor guarantee. Redis never converts back either, except for freshly built results
+//! ([`ZSet::from_sorted`]).
+//!
+//! Every access goes by rank: range queries turn a score or lex range into a rank range with two
+//! O(log n) descents ([`ZSet::count_while`]), and [`ZSet::range`] walks a rank range either way.
+
+pub mod skiplist;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::ops::Range;
+
+use super::put_bytes;
+use super::string::CompactStr;
+use crate::table::Table;
+use skiplist::{bytes, SkipList, NIL};
+
+/// What a sorted set consults when it grows: the compact encoding's limits and the hash seed for the
+/// table it converts to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `zset-max-listpack-entries`.
+    pub entries_max: usize,
+    /// `zset-max-listpack-value`: the longest member the compact encoding holds.
+    pub value_max: usize,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ZSet {
+    enc: Encoding,
+}
+
+#[derive(Clone, Debug)]
+enum Encoding {
+    /// (score, member) in (score, member) order.
+    Packed(Vec<(f64, CompactStr)>),
+    Indexed(Box<Indexed>),
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding::Packed(Vec::new())
+    }
+}
+
+/// The skip list encoding: the order, and member -> score.
+#[derive(Debug)]
+struct Indexed {
+    list: SkipList,
+    scores: Table<f64>,
+}
+
+impl Clone for Indexed {
+    fn clone(&self) -> Self {
+        let mut scores = Table::new(self.scores.hash(b"ember-zset-seed"));
+        for e in self.scores.iter() {
+            scores.insert_new(e.key_bytes(), e.value, 0, 0);
+        }
+        Indexed {
+            list: self.list.clone(),
+            scores,
+        }
+    }
+}
+
+impl Indexed {
+    fn new(seed: u64) -> Self {
+        Indexed {
+            list: SkipList::new(seed.rotate_left(17)),
+            scores: Table::new(seed),
+        }
+    }
+
+    fn push(&mut self, score: f64, member: CompactStr) {
+        self.scores.insert_new(bytes(&member), score, 0, 0);
+        self.list.insert(score, member);
+    }
+}
+
+impl ZSet {
+    pub fn new() -> Self {
+        ZSet::default()
+    }
+
+    /// A set built from elements already in (score, member) order with distinct members, in the
+    /// encoding Redis would give a fresh result of that size (`zsetConvertToListpackIfNeeded`).
+    pub fn from_sorted<'a>(
+        items: impl ExactSizeIterator<Item = (&'a [u8], f64)> + Clone,
+        limits: &Limits,
+    ) -> ZSet {
+        let packed = items.len() <= limits.entries_max
+            && items.clone().all(|(m, _)| m.len() <= limits.value_max);
+        let enc = if packed {
+            let v = items
+                .map(|(m, s)| (s, CompactStr::from_bytes(m)))
+                .collect::<Vec<_>>();
+            debug_assert!(v.windows(2).all(|w| before(&w[0], &w[1])));
+            Encoding::Packed(v)
+        } else {
+            let mut ix = Indexed::new(limits.seed);
+            for (m, s) in items {
+                ix.push(s, CompactStr::from_bytes(m));
+            }
+            Encoding::Indexed(Box::new(ix))
+        };
+        ZSet { enc }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.enc {
+            Encoding::Packed(v) => v.len(),
+            Encoding::Indexed(ix) => ix.list.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn encoding_name(&self) -> &'static str {
+        match &self.enc {
+            Encoding::Packed(_) => "listpack",
+            Encoding::Indexed(_) => "skiplist",
+        }
+    }
+
+    /// Heap bytes owned beyond the `ZSet` itself; O(1) for the skip list.
+    pub fn heap_size(&self) -> usize {
+        match &self.enc {
+            Encoding::Packed(v) => {
+                v.capacity() * core::mem::size_of::<(f64, CompactStr)>()
+                    + v.iter().map(|(_, m)| m.heap_size()).sum::<usize>()
+            }
+            Encoding::Indexed(ix) => {
+                // The table holds its own copy of each member, in a boxed entry.
+                let entry = core::mem::size_of::<crate::table::Entry<f64>>();
+                core::mem::size_of::<Indexed>()
+                    + ix.list.heap_size()
+                    + ix.list.member_heap()
+                    + ix.scores.bucket_bytes()
+                    + ix.scores.len() * entry
+            }
+        }
+    }
+
+    /// Members sorted bytewise with their scores.
+    pub fn canonical(&self, out: &mut Vec<u8>) {
+        let mut pairs: Vec<(&[u8], u64)> = self.iter().map(|(m, s)| (m, s.to_bits())).collect();
+        pairs.sort_unstable();
+        for (m, s) in pairs {
+            put_bytes(out, m);
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match &self.enc {
+            Encoding::Packed(v) => v.iter().find(|(_, m)| bytes(m) == member).map(|e| e.0),
+            Encoding::Indexed(ix) => ix.scores.get(member).map(|e| e.value),
+        }
+    }
+
+    /// The 0-based rank of `member` in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match &self.enc {
+            Encoding::Packed(v) => v.iter().position(|(_, m)| bytes(m) == member),
+            Encoding::Indexed(ix) => {
+                let score = ix.scores.get(member)?.value;
+                ix.list.rank(score, member)
+            }
+        }
+    }
+
+    /// Sets the score of `member`, adding it when absent (true); converts the set to the skip list
+    /// when it outgrows `limits`. The score must not be NaN.
+    pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {
+        debug_assert!(!score.is_nan());
+        if let Encoding::Packed(v) = &mut self.enc {
+            if let Some(i) = v.iter().position(|(_, m)| bytes(m) == member) {
+                if v[i].0 != score {
+                    let (_, m) = v.remove(i);
+                    let at = v.partition_point(|(s, m)| skiplist_before(*s, m, score, member));
+                    v.insert(at, (score, m));
+                }
+                return false;
+            }
+            if v.len() < limits.entries_max && member.len() <= limits.value_max {
+                let at = v.partition_point(|(s, m)| skiplist_before(*s, m, score, member));
+                v.insert(at, (score, CompactStr::from_bytes(member)));
+                return true;
+            }
+            self.convert(limits.seed);
+        }
+        let Encoding::Indexed(ix) = &mut self.enc else {
+            unreachable!("converted above");
+        };
+        match ix.scores.get_mut(member) {
+            Some(e) => {
+                let old = e.value;
+                if old != score {
+                    e.value = score;
+                    ix.list.update_score(old, member, score);
+                }
+                false
+            }
+            None => {
+                ix.push(score, CompactStr::from_bytes(member));
+                true
+            }
+        }
+    }
+
+    /// Moves the elements to the skip list encoding.
+    fn convert(&mut self, seed: u64) {
+        let Encoding::Packed(v) = &mut self.enc else {
+            return;
+        };
+        let mut ix = Indexed::new(seed);
+        for (score, member) in core::mem::take(v) {
+            ix.push(score, member);
+        }
+        self.enc = Encoding::Indexed(Box::new(ix));
+    }
+
+    /// Removes `member`; true when it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match &mut self.enc {
+            Encoding::Packed(v) => match v.iter().position(|(_, m)| bytes(m) == member) {
+                Some(i) => {
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Encoding::Indexed(ix) => match ix.scores.remove(member) {
+                Some(e) => {
+                    ix.list.remove(e.value, member);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// How many leading elements (in ascending order) satisfy `pred`, which must hold for a prefix
+    /// of the order only. O(log n).
+    pub fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match &self.enc {
+            Encoding::Packed(v) => v.partition_point(|(s, m)| pred(*s, bytes(m))),
+            Encoding::Indexed(ix) => ix.list.count_while(pred),
+        }
+    }
+
+    /// The ranks of the elements whose scores fall in `r`.
+    pub fn score_ranks(&self, r: &ScoreRange) -> Range<usize> {
+        let start = self.count_while(|s, _| !r.gte_min(s));
+        let end = self.count_while(|s, _| r.lte_max(s));
+        start..end.max(start)
+    }
+
+    /// The ranks of the elements whose members fall in `r` (meaningful when all scores are equal).
+    pub fn lex_ranks(&self, r: &LexRange<'_>) -> Range<usize> {
+        let start = self.count_while(|_, m| !r.gte_min(m));
+        let end = self.count_while(|_, m| r.lte_max(m));
+        start..end.max(start)
+    }
+
+    /// The element at 0-based `rank`.
+    pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
+        match &self.enc {
+            Encoding::Packed(v) => v.get(rank).map(|(s, m)| (bytes(m), *s)),
+            Encoding::Indexed(ix) => match ix.list.at_rank(rank) {
+                NIL => None,
+                x => Some(ix.list.entry(x)),
+            },
+        }
+    }
+
+    /// The elements with ranks in `ranks` (clamped to the set), ascending or descending (`rev`).
+    pub fn range(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
+        let end = ranks.end.min(self.len());
+        let start = ranks.start.min(end);
+        let inner = match &self.enc {
+            Encoding::Packed(v) => Inner::Packed(&v[start..end]),
+            Encoding::Indexed(ix) => {
+                let node = match (start == end, rev) {
+                    (true, _) => NIL,
+                    (false, false) if start == 0 => ix.list.first(),
+                    (false, true) if end == self.len() => ix.list.last(),
+                    (false, false) => ix.list.at_rank(start),
+                    (false, true) => ix.list.at_rank(end - 1),
+                };
+                Inner::Indexed {
+                    list: &ix.list,
+                    node,
+                }
+            }
+        };
+        Iter {
+            inner,
+            remaining: end - start,
+            rev,
+        }
+    }
+
+    /// Every element in ascending order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.range(0..self.len(), false)
+    }
+
+    /// Removes the elements with ranks in `ranks`; returns how many.
+    pub fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
+        let end = ranks.end.min(self.len());
+        let start = ranks.start.min(end);
+        match &mut self.enc {
+            Encoding::Packed(v) => {
+                v.drain(start..end);
+                end - start
+            }
+            Encoding::Indexed(ix) => {
+                let scores = &mut ix.scores;
+                let n = ix.list.remove_ranks(start, end, |m, _| {
+                    scores.remove(bytes(&m));
+                });
+                scores.shrink_if_sparse();
+                n
+            }
+        }
+    }
+
+    /// Removes and returns the lowest (or with `max`, the highest) element.
+    pub fn pop(&mut self, max: bool) -> Option<(CompactStr, f64)> {
+        match &mut self.enc {
+            Encoding::Packed(v) => {
+                if v.is_empty() {
+                    return None;
+                }
+                let (s, m) = if max { v.pop()? } else { v.remove(0) };
+                Some((m, s))
+            }
+            Encoding::Indexed(ix) => {
+                let rank = if max {
+                    ix.list.len().checked_sub(1)?
+                } else {
+                    0
+                };
+                let mut out = None;
+                let scores = &mut ix.scores;
+                ix.list.remove_ranks(rank, rank + 1, |m, s| {
+                    scores.remove(bytes(&m));
+                    out = Some((m, s));
+                });
+                out
+            }
+        }
+    }
+
+    /// One ZSCAN step: visits some elements and returns the next cursor (0 when done). The compact
+    /// encoding is visited whole in one call, as Redis does.
+    pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a [u8], f64)) -> u64 {
+        match &self.enc {
+            Encoding::Packed(v) => {
+                for (s, m) in v {
+                    visit(bytes(m), *s);
+                }
+                0
+            }
+            Encoding::Indexed(ix) => ix.scores.scan(cursor, |e| visit(e.key_bytes(), e.value)),
+        }
+    }
+
+    /// Checks the encoding's invariants. For tests.
+    #[cfg(test)]
+    fn check(&self) {
+        match &self.enc {
+            Encoding::Packed(v) => assert!(v.windows(2).all(|w| before(&w[0], &w[1]))),
+            Encoding::Indexed(ix) => {
+                ix.list.check();
+                assert_eq!(ix.scores.len(), ix.list.len());
+                for (m, s) in self.iter() {
+                    assert_eq!(ix.scores.get(m).map(|e| e.value), Some(s));
+                }
+            }
+        }
+    }
+}
+
+#[inline]
+fn skiplist_before(a_score: f64, a_member: &CompactStr, b_score: f64, b_member: &[u8]) -> bool {
+    a_score < b_score || (a_score == b_score && bytes(a_member) < b_member)
+}
+
+fn before(a: &(f64, CompactStr), b: &(f64, CompactStr)) -> bool {
+    skiplist_before(a.0, &a.1, b.0, bytes(&b.1))
+}
+
+/// Iterates a rank range of a [`ZSet`], yielding (member, score).
+#[derive(Clone)]
+pub struct Iter<'a> {
+    inner: Inner<'a>,
+    remaining: usize,
+    rev: bool,
+}
+
+#[derive(Clone)]
+enum Inner<'a> {
+    Packed(&'a [(f64, CompactStr)]),
+    Indexed { list: &'a SkipList, node: u32 },
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        match &mut self.inner {
+            Inner::Packed(items) => {
+                let ((s, m), rest) = if self.rev {
+                    let (last, rest) = items.split_last()?;
+                    (last, rest)
+                } else {
+                    items.split_first()?
+                };
+                *items = rest;
+                Some((bytes(m), *s))
+            }
+            Inner::Indexed { list, node } => {
+                let x = *node;
+                if x == NIL {
+                    return None;
+                }
+                *node = if self.rev { list.prev(x) } else { list.next(x) };
+                Some(list.entry(x))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// Longest score text accepted (Redis's `MAX_LONG_DOUBLE_CHARS`).
+pub const SCORE_CHARS_MAX: usize = 5 * 1024;
+
+/// Parses a score, increment or weight the way Redis's `getDoubleFromObject` does: no spaces, no
+/// NaN, and no overflow to infinity or underflow to zero (only `inf` itself is infinite).
+pub fn parse_score(arg: &[u8]) -> Option<f64> {
+    if arg.is_empty() || arg.len() >= SCORE_CHARS_MAX || arg[0].is_ascii_whitespace() {
+        return None;
+    }
+    let v: f64 = core::str::from_utf8(arg).ok()?.parse().ok()?;
+    if v.is_nan() || (v.is_infinite() && !arg.iter().any(|c| c.eq_ignore_ascii_case(&b'i'))) {
+        return None;
+    }
+    let mantissa = arg.split(|&c| c == b'e' || c == b'E').next().unwrap_or(arg);
+    if v == 0.0 && mantissa.iter().any(|c| (b'1'..=b'9').contains(c)) {
+        return None;
+    }
+    Some(v)
+}
+
+/// A score as Redis 7.0 prints it: `%.17g` (17 significant digits, exponent form below 1e-4 and
+/// from 1e17), `inf` and `-inf`.
+pub struct ScoreText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Write for ScoreText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl ScoreText {
+    pub fn new(d: f64) -> Self {
+        let mut t = ScoreText {
+            buf: [0; 40],
+            len: 0,
+        };
+        if d.is_nan() {
+            let _ = t.write_str("nan");
+        } else if d.is_infinite() {
+            let _ = t.write_str(if d > 0.0 { "inf" } else { "-inf" });
+        } else if d == 0.0 {
+            let _ = t.write_str(if d.is_sign_negative() { "-0" } else { "0" });
+        } else {
+            t.format_g17(d);
+        }
+        t
+    }
+
+    /// `%.17g` for a finite non-zero `d`: Rust's correctly rounded `{:.16e}` gives the 17 digits and
+    /// the exponent; %g then picks the notation and drops trailing zeros.
+    fn format_g17(&mut self, d: f64) {
+        let mut sci = ScoreText {
+            buf: [0; 40],
+            len: 0,
+        };
+        let _ = write!(sci, "{:.16e}", d.abs());
+        let text = sci.as_bytes();
+        let e_at = text.iter().position(|&c| c == b'e').unwrap_or(text.len());
+        let mut digits = [0u8; 17];
+        let mut n = 0;
+        for &c in &text[..e_at] {
+            if c.is_ascii_digit() && n < digits.len() {
+                digits[n] = c;
+                n += 1;
+            }
+        }
+        let exp: i32 = core::str::from_utf8(&text[(e_at + 1).min(text.len())..])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        // Significant digits without trailing zeros.
+        let sig = &digits[..digits[..n]
+            .iter()
+            .rposition(|&c| c != b'0')
+            .map_or(1, |i| i + 1)];
+        let s = |t: &mut Self, b: &[u8]| {
+            let _ = t.write_str(core::str::from_utf8(b).unwrap_or(""));
+        };
+        if d < 0.0 {
+            s(self, b"-");
+        }
+        if !(-4..17).contains(&exp) {
+            s(self, &sig[..1]);
+            if sig.len() > 1 {
+                s(self, b".");
+                s(self, &sig[1..]);
+            }
+            let _ = write!(self, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        } else if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if sig.len() <= int_len {
+                s(self, sig);
+                for _ in sig.len()..int_len {
+                    s(self, b"0");
+                }
+            } else {
+                s(self, &sig[..int_len]);
+                s(self, b".");
+                s(self, &sig[int_len..]);
+            }
+        } else {
+            s(self, b"0.");
+            for _ in 0..(-exp - 1) {
+                s(self, b"0");
+            }
+            s(self, sig);
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// A score interval, each end inclusive or exclusive (`(1.5` in Redis's syntax).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreRange {
+    pub min: f64,
+    pub max: f64,
+    pub min_ex: bool,
+    pub max_ex: bool,
+}
+
+impl ScoreRange {
+    /// Parses Redis's `min max` syntax: a float (`inf`, `-inf` and `+inf` included), optionally
+    /// prefixed by `(` for an open end; NaN is rejected. Like Redis's `strtod`, leading spaces are
+    /// skipped and an empty number reads as 0.
+    pub fn parse(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
+        let (min, min_ex) = parse_score_bound(min)?;
+        let (max, max_ex) = parse_score_bound(max)?;
+        Some(ScoreRange {
+            min,
+            max,
+            min_ex,
+            max_ex,
+        })
+    }
+
+    #[inline]
+    pub fn gte_min(&self, s: f64) -> bool {
+        if self.min_ex {
+            s > self.min
+        } else {
+            s >= self.min
+        }
+    }
+
+    #[inline]
+    pub fn lte_max(&self, s: f64) -> bool {
+        if self.max_ex {
+            s < self.max
+        } else {
+            s <= self.max
+        }
+    }
+}
+
+fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    let (text, ex) = match arg.split_first() {
+        Some((b'(', rest)) => (rest, true),
+        _ => (arg, false),
+    };
+    let text = core::str::from_utf8(text)
+        .ok()?
+        .trim_start_matches(|c: char| c.is_ascii_whitespace());
+    if text.is_empty() {
+        return Some((0.0, ex));
+    }
+    let v: f64 = text.parse().ok()?;
+    (!v.is_nan()).then_some((v, ex))
+}
+
+/// One end of a lex range: `-` and `+` (below and above every member), `[m` (inclusive), `(m`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LexBound<'a> {
+    Min,
+    Max,
+    Incl(&'a [u8]),
+    Excl(&'a [u8]),
+}
+
+impl<'a> LexBound<'a> {
+    pub fn parse(arg: &'a [u8]) -> Option<Self> {
+        match arg.split_first()? {
+            (b'-', []) => Some(LexBound::Min),
+            (b'+', []) => Some(LexBound::Max),
+            (b'[', rest) => Some(LexBound::Incl(rest)),
+            (b'(', rest) => Some(LexBound::Excl(rest)),
+            _ => None,
+        }
+    }
+}
+
+/// A member interval for the BYLEX commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LexRange<'a> {
+    pub min: LexBound<'a>,
+    pub max: LexBound<'a>,
+}
+
+impl<'a> LexRange<'a> {
+    pub fn parse(min: &'a [u8], max: &'a [u8]) -> Option<Self> {
+        Some(LexRange {
+            min: LexBound::parse(min)?,
+            max: LexBound::parse(max)?,
+        })
+    }
+
+    #[inline]
+    pub fn gte_min(&self, m: &[u8]) -> bool {
+        match self.min {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Incl(v) => m >= v,
+            LexBound::Excl(v) => m > v,
+        }
+    }
+
+    #[inline]
+    pub fn lte_max(&self, m: &[u8]) -> bool {
+        match self.max {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Incl(v) => m <= v,
+            LexBound::Excl(v) => m < v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// xorshift64*, for reproducible random tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    type Model = Vec<(f64, Vec<u8>)>;
+
+    fn model_insert(model: &mut Model, score: f64, member: &[u8]) {
+        let at = model.partition_point(|(s, m)| *s < score || (*s == score && m[..] < *member));
+        model.insert(at, (score, member.to_vec()));
+    }
+
+    fn collect(it: Iter<'_>) -> Model {
+        it.map(|(m, s)| (s, m.to_vec())).collect()
+    }
+
+    fn list_items(list: &SkipList, rev: bool) -> Model {
+        let mut out = Vec::new();
+        let mut x = if rev { list.last() } else { list.first() };
+        while x != NIL {
+            let (m, s) = list.entry(x);
+            out.push((s, m.to_vec()));
+            x = if rev { list.prev(x) } else { list.next(x) };
+        }
+        out
+    }
+
+    /// Removes a random rank range from both: mostly short ones, sometimes a mass deletion (which
+    /// compacts the arena).
+    fn remove_random_ranks(list: &mut SkipList, model: &mut Model, rng: &mut Rng) {
+        let len = model.len();
+        let a = rng.below(len + 2);
+        let b = if rng.below(8) == 0 {
+            len + 1
+        } else {
+            a + rng.below(6)
+        };
+        let mut removed = Vec::new();
+        let n = list.remove_ranks(a, b, |m, s| removed.push((s, m.to_vec())));
+        let expect: Model = if a < b && a < len {
+            model.drain(a..b.min(len)).collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(n, expect.len());
+        assert_eq!(removed, expect);
+    }
+
+    /// Random inserts, score updates, removals, rank queries and range deletions on the skip list,
+    /// checked against a sorted vector and the list's own invariant check.
+    #[test]
+    fn skiplist_matches_sorted_vector() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut list = SkipList::new(42);
+        let mut model: Model = Vec::new();
+        for step in 0..30_000 {
+            // Some members are too long to be stored inline.
+            let member = match rng.below(400) {
+                n if n % 8 == 0 => format!("a-member-name-longer-than-inline-{n}").into_bytes(),
+                n => format!("m{n}").into_bytes(),
+            };
+            // Few distinct scores, so ties (ordered by member) are common.
+            let score = rng.below(40) as f64 / 4.0 - 3.0;
+            let pos = model.iter().position(|(_, m)| *m == member);
+            match rng.below(12) {
+                0..=4 => {
+                    match pos {
+                        Some(i) => {
+                            list.update_score(model[i].0, &member, score);
+                            model.remove(i);
+                        }
+                        None => {
+                            list.insert(score, CompactStr::from_bytes(&member));
+                        }
+                    }
+                    model_insert(&mut model, score, &member);
+                }
+                5..=6 => match pos {
+                    Some(i) => {
+                        let (s, _) = model.remove(i);
+                        assert_eq!(list.remove(s, &member).map(|m| m.to_vec()), Some(member));
+                    }
+                    None => assert!(list.remove(score, &member).is_none()),
+                },
+                7 => remove_random_ranks(&mut list, &mut model, &mut rng),
+                8 => {
+                    if let Some(i) = pos {
+                        assert_eq!(list.rank(model[i].0, &member), Some(i));
+                    } else {
+                        assert_eq!(list.rank(score, &member), None);
+                    }
+                    let r = rng.below(model.len() + 1);
+                    let x = list.at_rank(r);
+                    match model.get(r) {
+                        Some((s, m)) => assert_eq!(list.entry(x), (&m[..], *s)),
+                        None => assert_eq!(x, NIL),
+                    }
+                }
+                9..=10 => {
+                    let n = list.count_while(|s, m| s < score || (s == score && m <= &member[..]));
+                    let expect = model
+                        .iter()
+                        .filter(|(s, m)| *s < score || (*s == score && *m <= member))
+                        .count();
+                    assert_eq!(n, expect);
+                }
+                _ => {
+                    assert_eq!(list_items(&list, false), model);
+                    let mut rev = model.clone();
+                    rev.reverse();
+                    assert_eq!(list_items(&list, true), rev);
+                }
+            }
+            assert_eq!(list.len(), model.len());
+            if step % 1000 == 0 {
+                list.check();
+            }
+        }
+        list.check();
+        assert_eq!(list_items(&list, false), model);
+    }
+
+    fn limits(entries_max: usize, value_max: usize) -> Limits {
+        Limits {
+            entries_max,
+            value_max,
+            seed: 99,
+        }
+    }
+
+    /// Whole-set checks after a random round: invariants, order, score ranges, a full scan, and
+    /// equal digests for a clone and a rebuilt compact copy.
+    fn check_against_model(z: &ZSet, model: &Model) {
+        z.check();
+        assert_eq!(collect(z.iter()), *model);
+        // Score and lex ranges.
+        let r = ScoreRange::parse(b"(2", b"5").unwrap();
+        let expect: Model = model
+            .iter()
+            .filter(|(s, _)| *s > 2.0 && *s <= 5.0)
+            .cloned()
+            .collect();
+        assert_eq!(collect(z.range(z.score_ranks(&r), false)), expect);
+        // A full scan visits every member once.
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = z.scan(cursor, |m, s| seen.push((s, m.to_vec())));
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        assert_eq!(seen, *model);
+        // Clones and rebuilt copies agree whatever their encoding.
+        let copy = z.clone();
+        copy.check();
+        let packed =
+            ZSet::from_sorted(model.iter().map(|(s, m)| (&m[..], *s)), &limits(1000, 1000));
+        assert_eq!(packed.encoding_name(), "listpack");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        copy.canonical(&mut a);
+        packed.canonical(&mut b);
+        assert_eq!(a, b);
+        assert!(z.heap_size() > 0 || z.is_empty());
+    }
+
+    /// The public API over both encodings (with small limits so sets convert midway) against a
+    /// sorted vector.
+    #[test]
+    fn zset_matches_model_across_encodings() {
+        let mut rng = Rng(7);
+        for round in 0..40 {
+            let lim = limits(1 + round % 20, 6);
+            let mut z = ZSet::new();
+            let mut model: Model = Vec::new();
+            for _ in 0..400 {
+                let len = if rng.below(30) == 0 {
+                    8
+                } else {
+                    1 + rng.below(3)
+                };
+                let member: Vec<u8> = (0..len).map(|_| b'a' + rng.below(4) as u8).collect();
+                let score = rng.below(8) as f64;
+                let pos = model.iter().position(|(_, m)| *m == member);
+                match rng.below(10) {
+                    0..=4 => {
+                        assert_eq!(z.insert(&member, score, &lim), pos.is_none());
+                        if let Some(i) = pos {
+                            model.remove(i);
+                        }
+                        model_insert(&mut model, score, &member);
+                    }
+                    5 => {
+                        assert_eq!(z.remove(&member), pos.is_some());
+                        if let Some(i) = pos {
+                            model.remove(i);
+                        }
+                    }
+                    6 => {
+                        let max = rng.below(2) == 1;
+                        let popped = z.pop(max).map(|(m, s)| (s, m.to_vec()));
+                        let expect = if max {
+                            model.pop()
+                        } else {
+                            (!model.is_empty()).then(|| model.remove(0))
+                        };
+                        assert_eq!(popped, expect);
+                    }
+                    7 => {
+                        let a = rng.below(model.len() + 2);
+                        let b = a + rng.below(4);
+                        let n = z.remove_ranks(a..b);
+                        let (a, b) = (a.min(model.len()), b.min(model.len()));
+                        assert_eq!(n, b - a);
+                        model.drain(a..b);
+                    }
+                    _ => {
+                        assert_eq!(z.score(&member), pos.map(|i| model[i].0));
+                        assert_eq!(z.rank(&member), pos);
+                        let a = rng.below(model.len() + 2);
+                        let b = rng.below(model.len() + 2);
+                        let rev = rng.below(2) == 1;
+                        let mut expect: Model = model
+                            .get(a..b.min(model.len()))
+                            .map_or(Vec::new(), |s| s.to_vec());
+                        if rev {
+                            expect.reverse();
+                        }
+                        assert_eq!(collect(z.range(a..b, rev)), expect);
+                        let r = rng.below(model.len() + 1);
+                        assert_eq!(z.get(r), model.get(r).map(|(s, m)| (&m[..], *s)));
+                    }
+                }
+                assert_eq!(z.len(), model.len());
+                if model.len() > lim.entries_max || model.iter().any(|(_, m)| m.len() > 6) {
+                    assert_eq!(z.encoding_name(), "skiplist");
+                }
+            }
+            check_against_model(&z, &model);
+        }
+    }
+
+    #[test]
+    fn lex_ranges_on_equal_scores() {
+        let lim = limits(128, 64);
+        for skip in [false, true] {
+            let mut z = ZSet::new();
+            if skip {
+                z.convert(1);
+            }
+            for m in [
+                "alpha", "bar", "cool", "down", "elephant", "foo", "great", "hill", "omega",
+            ] {
+                z.insert(m.as_bytes(), 0.0, &lim);
+            }
+            let count =
+                |min: &[u8], max: &[u8]| z.lex_ranks(&LexRange::parse(min, max).unwrap()).len();
+            assert_eq!(count(b"-", b"+"), 9);
+            assert_eq!(count(b"+", b"-"), 0);
+            assert_eq!(count(b"[bar", b"[foo"), 5);
+            assert_eq!(count(b"(bar", b"(foo"), 3);
+            assert_eq!(count(b"(maxstring", b"+"), 1);
+            assert_eq!(count(b"[c", b"-"), 0);
+            let r = z.lex_ranks(&LexRange::parse(b"[bar", b"[down").unwrap());
+            let got: Vec<&[u8]> = z.range(r, true).map(|(m, _)| m).collect();
+            assert_eq!(got, [&b"down"[..], b"cool", b"bar"]);
+        }
+        assert_eq!(LexBound::parse(b"+x"), None);
+        assert_eq!(LexBound::parse(b"foo"), None);
+        assert_eq!(LexBound::parse(b""), None);
+        assert_eq!(LexBound::parse(b"["), Some(LexBound::Incl(b"")));
+    }
+
+    #[test]
+    fn scores_print_like_redis_7_0() {
+        let text = |d: f64| {
+            alloc::string::String::from_utf8(ScoreText::new(d).as_bytes().to_vec())
+                .unwrap_or_default()
+        };
+        assert_eq!(text(1.0), "1");
+        assert_eq!(text(-2.5), "-2.5");
+        assert_eq!(text(0.1), "0.10000000000000001");
+        assert_eq!(text(1e-5), "1.0000000000000001e-05");
+        assert_eq!(text(0.0001), "0.0001");
+        assert_eq!(text(1e16), "10000000000000000");
+        assert_eq!(text(1e17), "1e+17");
+        assert_eq!(text(123456789.125), "123456789.125");
+        assert_eq!(text(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(text(f64::from_bits(20)), "9.8813129168249309e-323");
+        assert_eq!(text(f64::NEG_INFINITY), "-inf");
+        assert_eq!(text(-0.0), "-0");
+        // Every formatted score reads back exactly.
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let d = f64::from_bits(x);
+            if d.is_finite() {
+                assert_eq!(text(d).parse::<f64>().ok(), Some(d), "{d:e}");
+            }
+        }
+        assert_eq!(parse_score(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"1e-400"), None);
+        assert_eq!(parse_score(b"0e-400"), Some(0.0));
+        assert_eq!(parse_score(b" 1"), None);
+        assert_eq!(parse_score(b""), None);
+    }
+
+    #[test]
+    fn score_range_syntax() {
+        let r = ScoreRange::parse(b"(1.5", b"+inf").unwrap();
+        assert!(r.min_ex && !r.max_ex && r.min == 1.5 && r.max == f64::INFINITY);
+        assert_eq!(
+            ScoreRange::parse(b"-inf", b"(3").unwrap().min,
+            f64::NEG_INFINITY
+        );
+        assert!(ScoreRange::parse(b"str", b"1").is_none());
+        assert!(ScoreRange::parse(b"1", b"NaN").is_none());
+        assert!(ScoreRange::parse(b"1 ", b"2").is_none());
+        let r = ScoreRange::parse(b"2", b"(2").unwrap();
+        assert!(r.gte_min(2.0) && !r.lte_max(2.0));
+    }
+}
