@@ -6,10 +6,13 @@
 //! subcommands describe every command from one source. A handler returns `Result<(), CmdError>`; only the
 //! dispatcher turns the error into `-ERR ...` text.
 
+pub mod bitmap;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -191,7 +194,7 @@ pub struct Command {
 }
 
 /// Every core command table.
-pub fn tables() -> [&'static [Command]; 6] {
+pub fn tables() -> [&'static [Command]; 9] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -199,6 +202,9 @@ pub fn tables() -> [&'static [Command]; 6] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        sort::COMMANDS,
+        bitmap::COMMANDS,
+        hll::COMMANDS,
     ]
 }
 
