@@ -568,6 +568,9 @@ fn hrandfield(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::new("ERR value is out of range"));
     }
+    if count < 0 && count.unsigned_abs() > super::RANDOM_REPEAT_MAX {
+        return Err(CmdError::new("ERR value is out of range"));
+    }
     let mut rand = xorshift(ctx.ks.random());
     with_hash(ctx, key, |h, out| match h {
         None => out.array(0),

@@ -466,6 +466,12 @@ fn as_str(v: Option<&mut Value>) -> Result<Option<&mut CompactStr>, CmdError> {
     }
 }
 
+/// Most elements one SRANDMEMBER, HRANDFIELD or ZRANDMEMBER with a negative count (repeats
+/// allowed) returns. Redis has no limit, but the reply is built in memory before any output-buffer
+/// limit applies, so a hostile count must not be able to allocate without bound; past the limit the
+/// command answers "ERR value is out of range".
+pub const RANDOM_REPEAT_MAX: u64 = 1 << 24;
+
 /// Parses an integer argument (`ERR value is not an integer or out of range`).
 pub fn arg_i64(arg: &[u8]) -> Result<i64, CmdError> {
     parse_canonical_i64(arg).ok_or(err::NOT_INTEGER)

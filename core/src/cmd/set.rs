@@ -392,6 +392,9 @@ fn srandmember_count(ctx: &mut ExecCtx<'_>, key: &[u8], count: &[u8]) -> CmdResu
         return Err(COUNT_RANGE);
     }
     let (count, distinct) = (n.unsigned_abs(), n > 0);
+    if !distinct && count > super::RANDOM_REPEAT_MAX {
+        return Err(CmdError::new("ERR value is out of range"));
+    }
     let mut rng = Rng::new(ctx.ks.random());
     lookup_all(ctx, &[key])?;
     let set = stored(ctx.ks, ctx.db, key);

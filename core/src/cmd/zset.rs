@@ -107,10 +107,7 @@ const NAN_RESULT: CmdError = CmdError::new("ERR resulting score is not a number 
 const NOT_FLOAT_RANGE: CmdError = CmdError::new("ERR min or max is not a float");
 const NOT_LEX_RANGE: CmdError = CmdError::new("ERR min or max not valid string range item");
 
-/// Most elements one ZRANDMEMBER with a negative count returns. Redis has no limit, but the reply
-/// is built in memory before any output-buffer limit applies, so a hostile count must not be able
-/// to allocate without bound.
-pub const RANDOM_REPEAT_MAX: u64 = 1 << 24;
+use super::RANDOM_REPEAT_MAX;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
