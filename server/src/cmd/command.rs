@@ -187,7 +187,11 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys: Vec<usize> = e.info.key_positions(target.len()).collect();
+            let mut keys: Vec<usize> = e.info.key_positions(target.len()).collect();
+            // SORT's STORE destination is found by reading its options (Redis's sortGetKeys).
+            if e.info.name == "sort" {
+                keys.extend(ember_core::cmd::sort::store_key_position(target));
+            }
             if keys.is_empty() {
                 return Err(CmdError::new("ERR The command has no key arguments"));
             }
