@@ -56,6 +56,28 @@ pub struct CmdStat {
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Latency histogram of the command, or of each of its subcommands (by position).
+    pub latency: Option<Box<LatencyHistogram>>,
+    pub sub_latency: Vec<Option<Box<LatencyHistogram>>>,
+}
+
+/// Buckets of a command latency histogram: bucket `i` counts calls that took under 2^(i+1)
+/// microseconds (and at least 2^i, bucket 0 from zero).
+pub const LATENCY_BUCKETS: usize = 40;
+
+/// LATENCY HISTOGRAM's per-command data.
+#[derive(Clone)]
+pub struct LatencyHistogram {
+    pub calls: u64,
+    pub buckets: [u64; LATENCY_BUCKETS],
+}
+
+impl LatencyHistogram {
+    pub fn record(&mut self, us: u64) {
+        self.calls += 1;
+        let i = (63 - us.max(1).leading_zeros()) as usize;
+        self.buckets[i.min(LATENCY_BUCKETS - 1)] += 1;
+    }
 }
 
 pub struct SlowlogEntry {
@@ -103,6 +125,7 @@ pub struct HotConfig {
     pub eviction_samples: usize,
     pub min_replicas_to_write: i64,
     pub min_replicas_max_lag: i64,
+    pub latency_tracking: bool,
 }
 
 pub struct Server {
@@ -203,6 +226,7 @@ impl Server {
                 eviction_samples: 5,
                 min_replicas_to_write: 0,
                 min_replicas_max_lag: 0,
+                latency_tracking: true,
             },
             journal: Journal::default(),
             pubsub: Default::default(),
@@ -244,6 +268,7 @@ impl Server {
             eviction_samples: self.config.get_int("maxmemory-samples").clamp(1, 64) as usize,
             min_replicas_to_write: self.config.get_int("min-replicas-to-write"),
             min_replicas_max_lag: self.config.get_int("min-replicas-max-lag"),
+            latency_tracking: self.config.get_bool("latency-tracking"),
         };
         crate::log::set_level(&self.config.get_str("loglevel"));
     }
@@ -950,6 +975,7 @@ impl Server {
 
     /// MONITOR, slow log and latency bookkeeping after a command ran.
     fn after_call(&mut self, c: &Client, info: &CommandInfo, argv: Argv<'_>, duration_us: u64) {
+        self.record_latency(info, c.last_sub, duration_us);
         if !self.monitors.is_empty() && info.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
             self.feed_monitors(c, argv);
         }
@@ -965,6 +991,33 @@ impl Server {
             };
             self.latency_add(event, duration_us / 1000);
         }
+    }
+
+    /// Adds a call to the command's (or subcommand's) latency histogram (`latency-tracking`).
+    fn record_latency(&mut self, info: &CommandInfo, sub: Option<&'static str>, us: u64) {
+        if !self.hot.latency_tracking {
+            return;
+        }
+        let Some(idx) = self.commands.lookup(info.name.as_bytes()) else {
+            return;
+        };
+        let st = &mut self.cmd_stats[idx];
+        let slot = match sub.and_then(|name| info.subcommands.iter().position(|s| s.name == name)) {
+            Some(pos) => {
+                if st.sub_latency.len() <= pos {
+                    st.sub_latency.resize(pos + 1, None);
+                }
+                &mut st.sub_latency[pos]
+            }
+            None => &mut st.latency,
+        };
+        slot.get_or_insert_with(|| {
+            Box::new(LatencyHistogram {
+                calls: 0,
+                buckets: [0; LATENCY_BUCKETS],
+            })
+        })
+        .record(us);
     }
 
     fn run_core(

@@ -80,6 +80,13 @@ static LATENCY_SUBS: &[CommandInfo] = &[
         acl::SLOW,
         "Show helpful text about the different subcommands."
     ),
+    subcmd!(
+        "histogram",
+        -2,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE,
+        ADM,
+        "Return the cumulative distribution of latencies of a subset of commands or all."
+    ),
 ];
 
 static MEMORY_SUBS: &[CommandInfo] = &[
@@ -608,6 +615,7 @@ fn latency(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             };
             reply(c).int(n as i64);
         }
+        "histogram" => latency_histogram(s, c, argv),
         "doctor" => {
             let text = if s.config.get_int("latency-monitor-threshold") == 0 {
                 "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n".to_string()
@@ -803,4 +811,71 @@ fn memory(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         _ => reply_help(c, MEMORY_HELP),
     }
     Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...]: for each command (a container command stands for its
+/// subcommands) that ran since the last CONFIG RESETSTAT, its calls and the cumulative distribution
+/// of its latencies over power-of-two microsecond buckets.
+fn latency_histogram(s: &mut Server, c: &mut Client, argv: Argv<'_>) {
+    use crate::server::LatencyHistogram;
+    let mut rows: Vec<(String, LatencyHistogram)> = Vec::new();
+    let add = |idx: usize, only_sub: Option<&str>, rows: &mut Vec<(String, LatencyHistogram)>| {
+        let e = &s.commands.entries[idx];
+        let st = &s.cmd_stats[idx];
+        if only_sub.is_none() {
+            if let Some(h) = &st.latency {
+                rows.push((e.info.name.to_string(), (**h).clone()));
+            }
+        }
+        for (pos, h) in st.sub_latency.iter().enumerate() {
+            let (Some(h), Some(sub)) = (h, e.info.subcommands.get(pos)) else {
+                continue;
+            };
+            if only_sub.is_none_or(|want| want.eq_ignore_ascii_case(sub.name)) {
+                rows.push((format!("{}|{}", e.info.name, sub.name), (**h).clone()));
+            }
+        }
+    };
+    if argv.len() == 2 {
+        for idx in 0..s.commands.len() {
+            add(idx, None, &mut rows);
+        }
+    } else {
+        for name in argv.tail(2).iter() {
+            let text = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let (parent, sub) = match text.split_once('|') {
+                Some((p, sub)) => (p.to_string(), Some(sub.to_string())),
+                None => (text.clone(), None),
+            };
+            if let Some(idx) = s.commands.lookup(parent.as_bytes()) {
+                if rows.iter().any(|(n, _)| *n == text) {
+                    continue;
+                }
+                add(idx, sub.as_deref(), &mut rows);
+            }
+        }
+    }
+    let mut w = reply(c);
+    w.map(rows.len());
+    for (name, h) in rows {
+        w.bulk(name.as_bytes());
+        w.map(2);
+        w.bulk(b"calls");
+        w.int(h.calls as i64);
+        w.bulk(b"histogram_usec");
+        let used: Vec<(usize, u64)> = h
+            .buckets
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        w.map(used.len());
+        let mut cumulative = 0u64;
+        for (i, n) in used {
+            cumulative += n;
+            w.int(1i64 << (i + 1));
+            w.int(cumulative as i64);
+        }
+    }
 }
