@@ -9,8 +9,8 @@
 
 use alloc::vec::Vec;
 
-use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo};
-use super::{ExecCtx, BLANK};
+use super::ExecCtx;
+use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command};
 use crate::journal::class;
 use crate::resp::Argv;
 use crate::table::NO_EXPIRE;
@@ -22,27 +22,7 @@ use crate::types::Value;
 const RW: u32 = acl::WRITE | acl::BITMAP;
 const RO: u32 = acl::READ | acl::BITMAP;
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $complexity:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "bitmap",
-                summary: $summary,
-                since: $since,
-                complexity: $complexity,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "bitmap";
 
 pub static COMMANDS: &[Command] = &[
     cmd!(

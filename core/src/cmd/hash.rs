@@ -6,6 +6,7 @@
 //! field goes) and change counts are Redis 7.0's. A hash never stays empty: the write that removes its
 //! last field deletes the key.
 
+use super::KEY1;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,7 +14,7 @@ use alloc::vec::Vec;
 use super::keys::parse_cursor;
 use super::{
     acl, arg_f64, arg_i64, eq_ci, err, flags as f, lookup, parse_f64, CmdError, CmdResult, Command,
-    CommandInfo, ExecCtx, BLANK,
+    ExecCtx,
 };
 use crate::glob::glob_match;
 use crate::journal::class;
@@ -26,190 +27,25 @@ use crate::types::Value;
 const RW: u32 = acl::WRITE | acl::HASH;
 const RO: u32 = acl::READ | acl::HASH;
 
-/// Every hash command takes its one key as the first argument.
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $complexity:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: 1,
-                last_key: 1,
-                key_step: 1,
-                acl: $acl,
-                group: "hash",
-                summary: $summary,
-                since: $since,
-                complexity: $complexity,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "hash";
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "hset",
-        -4,
-        f::WRITE | f::DENYOOM | f::FAST,
-        RW | acl::FAST,
-        hset,
-        "Set the string value of a hash field",
-        "2.0.0",
-        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."
-    ),
-    cmd!(
-        "hsetnx",
-        4,
-        f::WRITE | f::DENYOOM | f::FAST,
-        RW | acl::FAST,
-        hsetnx,
-        "Set the value of a hash field, only if the field does not exist",
-        "2.0.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hmset",
-        -4,
-        f::WRITE | f::DENYOOM | f::FAST,
-        RW | acl::FAST,
-        hset,
-        "Set multiple hash fields to multiple values",
-        "2.0.0",
-        "O(N) where N is the number of fields being set."
-    ),
-    cmd!(
-        "hget",
-        3,
-        f::READONLY | f::FAST,
-        RO | acl::FAST,
-        hget,
-        "Get the value of a hash field",
-        "2.0.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hmget",
-        -3,
-        f::READONLY | f::FAST,
-        RO | acl::FAST,
-        hmget,
-        "Get the values of all the given hash fields",
-        "2.0.0",
-        "O(N) where N is the number of fields being requested."
-    ),
-    cmd!(
-        "hdel",
-        -3,
-        f::WRITE | f::FAST,
-        RW | acl::FAST,
-        hdel,
-        "Delete one or more hash fields",
-        "2.0.0",
-        "O(N) where N is the number of fields to be removed."
-    ),
-    cmd!(
-        "hlen",
-        2,
-        f::READONLY | f::FAST,
-        RO | acl::FAST,
-        hlen,
-        "Get the number of fields in a hash",
-        "2.0.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hstrlen",
-        3,
-        f::READONLY | f::FAST,
-        RO | acl::FAST,
-        hstrlen,
-        "Get the length of the value of a hash field",
-        "3.2.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hexists",
-        3,
-        f::READONLY | f::FAST,
-        RO | acl::FAST,
-        hexists,
-        "Determine if a hash field exists",
-        "2.0.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hkeys",
-        2,
-        f::READONLY,
-        RO | acl::SLOW,
-        hkeys,
-        "Get all the fields in a hash",
-        "2.0.0",
-        "O(N) where N is the size of the hash."
-    ),
-    cmd!(
-        "hvals",
-        2,
-        f::READONLY,
-        RO | acl::SLOW,
-        hvals,
-        "Get all the values in a hash",
-        "2.0.0",
-        "O(N) where N is the size of the hash."
-    ),
-    cmd!(
-        "hgetall",
-        2,
-        f::READONLY,
-        RO | acl::SLOW,
-        hgetall,
-        "Get all the fields and values in a hash",
-        "2.0.0",
-        "O(N) where N is the size of the hash."
-    ),
-    cmd!(
-        "hincrby",
-        4,
-        f::WRITE | f::DENYOOM | f::FAST,
-        RW | acl::FAST,
-        hincrby,
-        "Increment the integer value of a hash field by the given number",
-        "2.0.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hincrbyfloat",
-        4,
-        f::WRITE | f::DENYOOM | f::FAST,
-        RW | acl::FAST,
-        hincrbyfloat,
-        "Increment the float value of a hash field by the given amount",
-        "2.6.0",
-        "O(1)"
-    ),
-    cmd!(
-        "hrandfield",
-        -2,
-        f::READONLY,
-        RO | acl::SLOW,
-        hrandfield,
-        "Get one or multiple random fields from a hash",
-        "6.2.0",
-        "O(N) where N is the number of fields returned"
-    ),
-    cmd!(
-        "hscan",
-        -3,
-        f::READONLY,
-        RO | acl::SLOW,
-        hscan,
-        "Incrementally iterate hash fields and associated values",
-        "2.8.0",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."
-    ),
+    cmd!("hset", -4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hset, "Set the string value of a hash field", "2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+    cmd!("hsetnx", 4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hsetnx, "Set the value of a hash field, only if the field does not exist", "2.0.0", "O(1)"),
+    cmd!("hmset", -4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hset, "Set multiple hash fields to multiple values", "2.0.0", "O(N) where N is the number of fields being set."),
+    cmd!("hget", 3, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hget, "Get the value of a hash field", "2.0.0", "O(1)"),
+    cmd!("hmget", -3, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hmget, "Get the values of all the given hash fields", "2.0.0", "O(N) where N is the number of fields being requested."),
+    cmd!("hdel", -3, f::WRITE | f::FAST, KEY1, RW | acl::FAST, hdel, "Delete one or more hash fields", "2.0.0", "O(N) where N is the number of fields to be removed."),
+    cmd!("hlen", 2, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hlen, "Get the number of fields in a hash", "2.0.0", "O(1)"),
+    cmd!("hstrlen", 3, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hstrlen, "Get the length of the value of a hash field", "3.2.0", "O(1)"),
+    cmd!("hexists", 3, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hexists, "Determine if a hash field exists", "2.0.0", "O(1)"),
+    cmd!("hkeys", 2, f::READONLY, KEY1, RO | acl::SLOW, hkeys, "Get all the fields in a hash", "2.0.0", "O(N) where N is the size of the hash."),
+    cmd!("hvals", 2, f::READONLY, KEY1, RO | acl::SLOW, hvals, "Get all the values in a hash", "2.0.0", "O(N) where N is the size of the hash."),
+    cmd!("hgetall", 2, f::READONLY, KEY1, RO | acl::SLOW, hgetall, "Get all the fields and values in a hash", "2.0.0", "O(N) where N is the size of the hash."),
+    cmd!("hincrby", 4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hincrby, "Increment the integer value of a hash field by the given number", "2.0.0", "O(1)"),
+    cmd!("hincrbyfloat", 4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hincrbyfloat, "Increment the float value of a hash field by the given amount", "2.6.0", "O(1)"),
+    cmd!("hrandfield", -2, f::READONLY, KEY1, RO | acl::SLOW, hrandfield, "Get one or multiple random fields from a hash", "6.2.0", "O(N) where N is the number of fields returned"),
+    cmd!("hscan", -3, f::READONLY, KEY1, RO | acl::SLOW, hscan, "Incrementally iterate hash fields and associated values", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
 ];
 
 const NOT_INTEGER: CmdError = CmdError::new("ERR hash value is not an integer");
@@ -285,9 +121,7 @@ fn hset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let is_hset = name.get(1).is_some_and(|c| c.eq_ignore_ascii_case(&b's'));
     if !argv.len().is_multiple_of(2) {
         let name = if is_hset { "hset" } else { "hmset" };
-        return Err(CmdError::owned(alloc::format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
+        return Err(err::wrong_arity(name));
     }
     let key = argv.get(1);
     let pairs = argv.tail(2);

@@ -22,11 +22,12 @@
 #[path = "hll_sparse.rs"]
 mod sparse;
 
+use super::KEY1;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{acl, eq_ci, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, BLANK};
+use super::{acl, eq_ci, flags as f, CmdError, CmdResult, Command, ExecCtx};
 use crate::journal::class;
 use crate::resp::Argv;
 use crate::table::NO_EXPIRE;
@@ -74,46 +75,17 @@ const _: () = assert!(DENSE_SIZE == 12304 && Q == 50);
 const NOT_HLL: CmdError = CmdError::new("WRONGTYPE Key is not a valid HyperLogLog string value.");
 const INVALID: CmdError = CmdError::new("INVALIDOBJ Corrupted HLL object detected");
 
-const KEY1: (i32, i32, i32) = (1, 1, 1);
 const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
 const HLL: u32 = acl::HYPERLOGLOG;
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $complexity:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "hyperloglog",
-                summary: $summary,
-                since: "2.8.9",
-                complexity: $complexity,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "hyperloglog";
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("pfadd", -2, f::WRITE | f::DENYOOM | f::FAST, KEY1, acl::WRITE | HLL | acl::FAST, pfadd,
-        "Adds the specified elements to the specified HyperLogLog.", "O(1) to add every element."),
-    cmd!("pfcount", -2, f::READONLY | f::MAY_REPLICATE, ALL_KEYS, acl::READ | HLL | acl::SLOW, pfcount,
-        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
-    cmd!("pfmerge", -2, f::WRITE | f::DENYOOM, ALL_KEYS, acl::WRITE | HLL | acl::SLOW, pfmerge,
-        "Merge N different HyperLogLogs into a single one.",
-        "O(N) to merge N HyperLogLogs, but with high constant times."),
-    cmd!("pfdebug", -3, f::WRITE | f::DENYOOM | f::ADMIN, (2, 2, 1),
-        acl::WRITE | HLL | acl::ADMIN | acl::SLOW | acl::DANGEROUS, pfdebug,
-        "Internal commands for debugging HyperLogLog values", "N/A"),
-    cmd!("pfselftest", 1, f::ADMIN, (0, 0, 0), HLL | acl::ADMIN | acl::SLOW | acl::DANGEROUS,
-        pfselftest, "An internal command for testing HyperLogLog values", "N/A"),
+    cmd!("pfadd", -2, f::WRITE | f::DENYOOM | f::FAST, KEY1, acl::WRITE | HLL | acl::FAST, pfadd, "Adds the specified elements to the specified HyperLogLog.", "2.8.9", "O(1) to add every element."),
+    cmd!("pfcount", -2, f::READONLY | f::MAY_REPLICATE, ALL_KEYS, acl::READ | HLL | acl::SLOW, pfcount, "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", "2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
+    cmd!("pfmerge", -2, f::WRITE | f::DENYOOM, ALL_KEYS, acl::WRITE | HLL | acl::SLOW, pfmerge, "Merge N different HyperLogLogs into a single one.", "2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times."),
+    cmd!("pfdebug", -3, f::WRITE | f::DENYOOM | f::ADMIN, (2, 2, 1), acl::WRITE | HLL | acl::ADMIN | acl::SLOW | acl::DANGEROUS, pfdebug, "Internal commands for debugging HyperLogLog values", "2.8.9", "N/A"),
+    cmd!("pfselftest", 1, f::ADMIN, (0, 0, 0), HLL | acl::ADMIN | acl::SLOW | acl::DANGEROUS, pfselftest, "An internal command for testing HyperLogLog values", "2.8.9", "N/A"),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! Generic keyspace commands: existence, deletion, iteration, renaming, moving, TTLs, OBJECT and the
 //! database-level commands (DBSIZE, FLUSHDB, FLUSHALL, SELECT, SWAPDB).
 
+use super::{KEY1, NOKEYS};
 use alloc::vec::Vec;
 
 use super::{
@@ -15,43 +16,7 @@ use crate::types::Value;
 
 const KS: u32 = acl::KEYSPACE;
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal) => {
-        cmd!(
-            $name,
-            $arity,
-            $flags,
-            $keys,
-            $acl,
-            $run,
-            $summary,
-            $since,
-            &[]
-        )
-    };
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $subs:expr) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "generic",
-                summary: $summary,
-                since: $since,
-                subcommands: $subs,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
-
-const NOKEYS: (i32, i32, i32) = (0, 0, 0);
-const KEY1: (i32, i32, i32) = (1, 1, 1);
+const GROUP: &str = "generic";
 
 macro_rules! sub {
     ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $summary:literal) => {
@@ -134,7 +99,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("pexpiretime", 2, f::READONLY | f::FAST, KEY1, KS | acl::READ | acl::FAST, pexpiretime, "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0"),
     cmd!("persist", 2, f::WRITE | f::FAST, KEY1, KS | acl::WRITE | acl::FAST, persist, "Remove the expiration from a key", "2.2.0"),
     cmd!("touch", -2, f::READONLY | f::FAST, (1, -1, 1), KS | acl::READ | acl::FAST, touch, "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1"),
-    cmd!("object", -2, 0, NOKEYS, acl::SLOW, object, "A container for object introspection commands", "2.2.3", OBJECT_SUBS),
+    cmd!("object", -2, 0, NOKEYS, acl::SLOW, object, "A container for object introspection commands", "2.2.3", subcommands: OBJECT_SUBS),
     cmd!("dbsize", 1, f::READONLY | f::FAST, NOKEYS, KS | acl::READ | acl::FAST, dbsize, "Return the number of keys in the selected database", "1.0.0"),
     cmd!("flushdb", -1, f::WRITE, NOKEYS, KS | acl::WRITE | acl::SLOW | acl::DANGEROUS, flushdb, "Remove all keys from the current database", "1.0.0"),
     cmd!("flushall", -1, f::WRITE, NOKEYS, KS | acl::WRITE | acl::SLOW | acl::DANGEROUS, flushall, "Remove all keys from all databases", "1.0.0"),
@@ -696,9 +661,7 @@ pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
 
 /// The error for a subcommand called with the wrong number of arguments.
 pub fn subcommand_arity(cmd: &str, sub: &str) -> CmdError {
-    CmdError::owned(alloc::format!(
-        "ERR wrong number of arguments for '{cmd}|{sub}' command"
-    ))
+    err::wrong_arity(&alloc::format!("{cmd}|{sub}"))
 }
 
 /// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP. O(1).

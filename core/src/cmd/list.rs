@@ -7,11 +7,12 @@
 //! park the client through [`super::Effects::block`]; the host runs the command again when one of
 //! the keys changes, so the same handler serves the first attempt and every retry.
 
+use super::KEY1;
 use core::ops::Range;
 
 use super::{
     acl, arg_i64, arg_timeout, eq_ci, err, flags as f, BlockRequest, CmdError, CmdResult, Command,
-    CommandInfo, ExecCtx, BLANK,
+    ExecCtx,
 };
 use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
@@ -23,7 +24,6 @@ const RW: u32 = acl::WRITE | acl::LIST;
 const RO: u32 = acl::READ | acl::LIST;
 const BLOCKING: u32 = RW | acl::SLOW | acl::BLOCKING;
 
-const KEY1: (i32, i32, i32) = (1, 1, 1);
 const SRC_DST: (i32, i32, i32) = (1, 2, 1);
 /// LMPOP and BLMPOP name their keys through a count, which first/last/step cannot express: Redis
 /// reports 0, 0, 0 with the `movablekeys` flag.
@@ -33,27 +33,7 @@ const PUSH_COST: &str = "O(1) for each element added, so O(N) to add N elements 
 const MPOP_COST: &str =
     "O(N+M) where N is the number of provided keys and M is the number of elements returned.";
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $cost:expr) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "list",
-                summary: $summary,
-                since: $since,
-                complexity: $cost,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "list";
 
 #[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
@@ -292,9 +272,7 @@ fn rpushx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// The shared body of LPOP and RPOP: one element as a bulk, or with a count an array.
 fn pop_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, end: End, name: &str) -> CmdResult {
     if argv.len() > 3 {
-        return Err(CmdError::owned(alloc::format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
+        return Err(err::wrong_arity(name));
     }
     let count = match argv.len() {
         3 => Some(arg_count(argv.get(2), err::OUT_OF_RANGE)?),

@@ -6,6 +6,37 @@
 //! subcommands describe every command from one source. A handler returns `Result<(), CmdError>`; only the
 //! dispatcher turns the error into `-ERR ...` text.
 
+/// One row of a command table: name, arity, flags, key positions (first, last, step), ACL
+/// categories, handler, then COMMAND DOCS' summary, since and (optionally) complexity. The group
+/// comes from the `GROUP` constant of the table's module.
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, subcommands: $subs:expr) => {
+        cmd!(@row $name, $arity, $flags, $keys, $acl, $run, $summary, $since, subcommands: $subs)
+    };
+    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal $(, $complexity:expr)?) => {
+        cmd!(@row $name, $arity, $flags, $keys, $acl, $run, $summary, $since, $(complexity: $complexity)?)
+    };
+    (@row $name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $($field:ident: $value:expr)?) => {
+        $crate::cmd::Command {
+            info: $crate::cmd::CommandInfo {
+                name: $name,
+                arity: $arity,
+                flags: $flags,
+                first_key: $keys.0,
+                last_key: $keys.1,
+                key_step: $keys.2,
+                acl: $acl,
+                group: GROUP,
+                summary: $summary,
+                since: $since,
+                $($field: $value,)?
+                ..$crate::cmd::BLANK
+            },
+            run: $run,
+        }
+    };
+}
+
 pub mod bitmap;
 pub mod hash;
 pub mod hll;
@@ -171,6 +202,11 @@ impl CommandInfo {
     }
 }
 
+/// Key positions (first, last, step) of a command whose one key is its first argument.
+pub const KEY1: (i32, i32, i32) = (1, 1, 1);
+/// Key positions of a command that names no key (or names them through a count: `movablekeys`).
+pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+
 /// A blank description to build others from (`..BLANK`).
 pub const BLANK: CommandInfo = CommandInfo {
     name: "",
@@ -254,6 +290,13 @@ pub mod err {
     pub const STRING_TOO_LONG: CmdError =
         CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     pub const OUT_OF_RANGE: CmdError = CmdError::new("ERR value is out of range, must be positive");
+
+    /// The reply to a command (or `cmd|sub` subcommand) called with the wrong number of arguments.
+    pub fn wrong_arity(name: &str) -> CmdError {
+        CmdError::owned(alloc::format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ))
+    }
 }
 
 /// Settings core commands consult (a subset of the server config).

@@ -7,13 +7,12 @@
 //! looks the key up through [`ExecCtx`] (expiry, hit/miss counters, access clock, WRONGTYPE), then
 //! borrows the set beside the reply writer.
 
+use super::{KEY1, NOKEYS};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::keys::parse_cursor;
-use super::{
-    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, BLANK,
-};
+use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
 use crate::glob::glob_match;
 use crate::journal::class;
 use crate::keyspace::Keyspace;
@@ -25,32 +24,10 @@ use crate::types::Value;
 
 const RW: u32 = acl::WRITE | acl::SET;
 const RO: u32 = acl::READ | acl::SET;
-const KEY1: (i32, i32, i32) = (1, 1, 1);
 const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
 /// SINTERCARD's keys follow a count (a keynum spec): no legacy range, like Redis.
-const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $complexity:expr) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "set",
-                summary: $summary,
-                since: $since,
-                complexity: $complexity,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "set";
 
 const O_N_TOTAL: &str = "O(N) where N is the total number of elements in all given sets.";
 

@@ -9,13 +9,12 @@
 //! and LIMIT then copies only the requested range. Elements are copied out of the sorted key before
 //! any pattern is looked up, so lookups (which may expire keys) never alias the collection.
 
+use super::KEY1;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use super::{
-    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, BLANK,
-};
+use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
 use crate::journal::class;
 use crate::keyspace::Keyspace;
 use crate::resp::{Argv, ReplyWriter};
@@ -27,7 +26,6 @@ use crate::types::Value;
 
 /// SORT names one key in the legacy triple; STORE's destination (anywhere among the options) makes
 /// its keys movable, and BY/GET name keys derived from the data, so SORT_RO is movable too.
-const KEY1: (i32, i32, i32) = (1, 1, 1);
 const ACL: u32 = acl::SET | acl::SORTEDSET | acl::LIST | acl::SLOW | acl::DANGEROUS;
 const COST: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).";
 
@@ -37,34 +35,12 @@ const HEX_EXP_MAX: i64 = 4096;
 
 const NOT_DOUBLE: CmdError = CmdError::new("ERR One or more scores can't be converted into double");
 
-macro_rules! cmd {
-    ($name:literal, $flags:expr, $acl:expr, $run:expr, $summary:literal, $since:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: -2,
-                flags: $flags,
-                first_key: KEY1.0,
-                last_key: KEY1.1,
-                key_step: KEY1.2,
-                acl: $acl,
-                group: "generic",
-                summary: $summary,
-                since: $since,
-                complexity: COST,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "generic";
 
 #[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
-    cmd!("sort", f::WRITE | f::DENYOOM | f::MOVABLE_KEYS, acl::WRITE | ACL, sort,
-        "Sort the elements in a list, set or sorted set", "1.0.0"),
-    cmd!("sort_ro", f::READONLY | f::MOVABLE_KEYS, acl::READ | ACL, sort_ro,
-        "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", "7.0.0"),
+    cmd!("sort", -2, f::WRITE | f::DENYOOM | f::MOVABLE_KEYS, KEY1, acl::WRITE | ACL, sort, "Sort the elements in a list, set or sorted set", "1.0.0", COST),
+    cmd!("sort_ro", -2, f::READONLY | f::MOVABLE_KEYS, KEY1, acl::READ | ACL, sort_ro, "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", "7.0.0", COST),
 ];
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]

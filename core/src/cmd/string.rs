@@ -2,10 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{
-    acl, arg_f64, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo,
-    ExecCtx, BLANK,
-};
+use super::{acl, arg_f64, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
 use crate::journal::class;
 use crate::resp::{format_double, Argv};
 use crate::table::NO_EXPIRE;
@@ -15,26 +12,7 @@ use crate::types::Value;
 const RW: u32 = acl::WRITE | acl::STRING;
 const RO: u32 = acl::READ | acl::STRING;
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: "string",
-                summary: $summary,
-                since: $since,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "string";
 
 pub static COMMANDS: &[Command] = &[
     cmd!(
@@ -607,9 +585,7 @@ fn mget(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// MSET-style commands take key/value pairs after the name.
 fn check_pairs(argv: Argv<'_>, name: &str) -> CmdResult {
     if argv.len().is_multiple_of(2) {
-        return Err(CmdError::owned(alloc::format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
+        return Err(err::wrong_arity(name));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! string in RESP2), and WITHSCORES pairs are flat in RESP2 and nested two-element arrays in RESP3.
 //! A sorted set that becomes empty is deleted, with a `del` event after the command's own event.
 
+use super::KEY1;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -17,7 +18,7 @@ use core::ops::Range;
 use super::keys::parse_cursor;
 use super::{
     acl, arg_i64, arg_timeout, eq_ci, err, flags as f, BlockRequest, CmdError, CmdResult, Command,
-    CommandInfo, ExecCtx, BLANK,
+    ExecCtx,
 };
 use crate::glob::glob_match;
 use crate::journal::class;
@@ -29,38 +30,17 @@ use crate::types::zset::skiplist::bytes;
 use crate::types::zset::{parse_score, LexRange, Limits, ScoreRange, ScoreText, ZSet};
 use crate::types::Value;
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $complexity:literal) => {
-        Command {
-            info: CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl | acl::SORTEDSET,
-                group: "sorted-set",
-                summary: $summary,
-                since: $since,
-                complexity: $complexity,
-                ..BLANK
-            },
-            run: $run,
-        }
-    };
-}
+const GROUP: &str = "sorted-set";
 
-const KEY1: (i32, i32, i32) = (1, 1, 1);
 /// `numkeys key...` commands: every argument after numkeys, a superset of the keys (options
 /// included) so that client-side caching tracks every input. Redis reports these as movablekeys.
 const KEYS_AFTER_NUMKEYS: (i32, i32, i32) = (2, -1, 1);
 /// STORE forms: Redis's legacy range names only the destination.
 const DST: (i32, i32, i32) = (1, 1, 1);
-const WF: u32 = acl::WRITE | acl::FAST;
-const WS: u32 = acl::WRITE | acl::SLOW;
-const RF: u32 = acl::READ | acl::FAST;
-const RS: u32 = acl::READ | acl::SLOW;
+const WF: u32 = acl::WRITE | acl::FAST | acl::SORTEDSET;
+const WS: u32 = acl::WRITE | acl::SLOW | acl::SORTEDSET;
+const RF: u32 = acl::READ | acl::FAST | acl::SORTEDSET;
+const RS: u32 = acl::READ | acl::SLOW | acl::SORTEDSET;
 const RO: u32 = f::READONLY;
 const ROF: u32 = f::READONLY | f::FAST;
 const MK: u32 = f::MOVABLE_KEYS;
