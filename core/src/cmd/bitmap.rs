@@ -849,72 +849,19 @@ fn bitfield_ro(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{flags, CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::keyspace::Keyspace;
-    use crate::resp::{Proto, ReplyWriter};
+    use crate::cmd::flags;
+    use crate::cmd::testing::Host;
+    use crate::resp::Proto;
     use alloc::string::{String, ToString};
     use alloc::vec;
 
-    struct Harness {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
+    /// Bitmaps are strings: tests put and read them directly.
+    trait BitmapHost {
+        fn set(&mut self, key: &str, value: &[u8]);
+        fn get(&self, key: &str) -> Option<Vec<u8>>;
     }
 
-    impl Harness {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::ALL | class::NEW | class::KEYSPACE | class::KEYEVENT;
-            Harness {
-                ks: Keyspace::new(16, 7),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-            }
-        }
-
-        /// Runs a command and returns its raw reply (`-ERR ...` for an error).
-        fn args(&mut self, args: &[&str]) -> String {
-            let mut buf = Vec::new();
-            let mut ranges = Vec::new();
-            for a in args {
-                let start = buf.len();
-                buf.extend_from_slice(a.as_bytes());
-                ranges.push(start..buf.len());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let Some(cmd) = COMMANDS.iter().find(|c| eq_ci(argv.get(0), c.info.name)) else {
-                return "-unknown".into();
-            };
-            if !cmd.info.arity_ok(args.len()) {
-                return "-arity".into();
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: 1_700_000_000_000,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: false,
-                journal: &mut self.journal,
-            };
-            if let Err(e) = (cmd.run)(&mut ctx, argv) {
-                assert!(out.is_empty(), "{args:?} wrote before failing");
-                return alloc::format!("-{e}");
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        }
-
-        /// Runs a command written as space-separated arguments.
-        fn run(&mut self, line: &str) -> String {
-            self.args(&line.split(' ').collect::<Vec<_>>())
-        }
-
+    impl BitmapHost for Host {
         fn set(&mut self, key: &str, value: &[u8]) {
             let v = Value::Str(CompactStr::from_value(value));
             self.ks.db_mut(0).set(key.as_bytes(), v, None, 0);
@@ -925,17 +872,6 @@ mod tests {
                 Value::Str(s) => Some(s.to_vec()),
                 _ => None,
             }
-        }
-
-        /// The keyspace events recorded since the last call, as `event:key`.
-        fn events(&mut self) -> Vec<String> {
-            let mut names = Vec::new();
-            self.journal.drain(|_, r, key| {
-                if let Record::Event(_, name) = r {
-                    names.push(alloc::format!("{name}:{}", key.escape_ascii()));
-                }
-            });
-            names
         }
     }
 
@@ -1000,54 +936,57 @@ mod tests {
 
     #[test]
     fn setbit_getbit() {
-        let mut h = Harness::new();
-        assert_eq!(h.run("setbit k 1 1"), int(0));
+        let mut h = Host::new();
+        assert_eq!(h.line("setbit k 1 1"), int(0));
         assert_eq!(h.events(), ["new:k", "setbit:k"]);
         assert_eq!(h.get("k").unwrap(), b"\x40");
-        assert_eq!(h.run("setbit k 1 1"), int(1));
+        assert_eq!(h.line("setbit k 1 1"), int(1));
         assert_eq!(h.events(), Vec::<String>::new(), "no change, no event");
         assert_eq!(h.ks.dirty, 1);
-        assert_eq!(h.run("setbit k 17 0"), int(0));
+        assert_eq!(h.line("setbit k 17 0"), int(0));
         assert_eq!(h.events(), ["setbit:k"], "growing is a change");
         assert_eq!(h.get("k").unwrap(), b"\x40\x00\x00");
-        assert_eq!(h.run("getbit k 1"), int(1));
-        assert_eq!(h.run("getbit k 2"), int(0));
-        assert_eq!(h.run("getbit k 100000"), int(0));
-        assert_eq!(h.run("getbit nokey 0"), int(0));
+        assert_eq!(h.line("getbit k 1"), int(1));
+        assert_eq!(h.line("getbit k 2"), int(0));
+        assert_eq!(h.line("getbit k 100000"), int(0));
+        assert_eq!(h.line("getbit nokey 0"), int(0));
         // Integer-encoded values are their digits: "1" is 0x31.
         h.set("n", b"1");
-        assert_eq!((h.run("getbit n 2"), h.run("getbit n 7")), (int(1), int(1)));
-        assert_eq!(h.run("setbit n 6 1"), int(0));
+        assert_eq!(
+            (h.line("getbit n 2"), h.line("getbit n 7")),
+            (int(1), int(1))
+        );
+        assert_eq!(h.line("setbit n 6 1"), int(0));
         assert_eq!(h.get("n").unwrap(), b"3");
         // Growing past the inline limit onto the heap, then further.
-        assert_eq!(h.run("setbit n 400 1"), int(0));
-        assert_eq!(h.run("setbit n 4000 1"), int(0));
+        assert_eq!(h.line("setbit n 400 1"), int(0));
+        assert_eq!(h.line("setbit n 4000 1"), int(0));
         let v = h.get("n").unwrap();
         assert_eq!((v.len(), v[0], v[50], v[500]), (501, b'3', 0x80, 0x80));
-        assert_eq!(h.run("getbit n 4000"), int(1));
+        assert_eq!(h.line("getbit n 4000"), int(1));
     }
 
     #[test]
     fn errors_and_limits() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         for line in [
             "setbit k 4294967296 1",
             "setbit k -1 1",
             "setbit k #1 1",
             "getbit k x",
         ] {
-            assert_eq!(h.run(line), OFFSET_ERR, "{line}");
+            assert_eq!(h.line(line), OFFSET_ERR, "{line}");
         }
-        assert_eq!(h.run("getbit k 4294967296"), OFFSET_ERR);
+        assert_eq!(h.line("getbit k 4294967296"), OFFSET_ERR);
         for bad in ["-1", "2", "10", "x", ""] {
-            let reply = h.args(&["setbit", "k", "0", bad]);
+            let reply = h.text(&["setbit", "k", "0", bad]);
             assert_eq!(reply, "-ERR bit is not an integer or out of range");
         }
         assert_eq!(h.get("k"), None);
         // The last offset below the limit is accepted (a small limit keeps this cheap).
         h.config.proto_max_bulk_len = 1000;
-        assert_eq!(h.run("setbit k 8000 1"), OFFSET_ERR);
-        assert_eq!(h.run("setbit k 7999 1"), int(0));
+        assert_eq!(h.line("setbit k 8000 1"), OFFSET_ERR);
+        assert_eq!(h.line("setbit k 7999 1"), int(0));
         assert_eq!(h.get("k").unwrap().len(), 1000);
         h.ks.db_mut(0)
             .set(b"l", Value::List(Default::default()), None, 0);
@@ -1061,59 +1000,62 @@ mod tests {
             "bitfield_ro l",
             "bitop or d k l",
         ] {
-            assert_eq!(h.run(line), WRONGTYPE, "{line}");
+            assert_eq!(h.line(line), WRONGTYPE, "{line}");
         }
     }
 
     #[test]
     fn bitcount_and_bitpos_cases() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         h.set("s", b"foobar");
-        assert_eq!(h.run("bitcount s"), int(26));
-        assert_eq!(h.run("bitcount s 1 -2"), int(18));
-        assert_eq!(h.run("bitcount s -2 1"), int(0));
-        assert_eq!(h.run("bitcount s 5 30 bit"), int(17));
-        assert_eq!(h.run("bitcount s -6 -7"), int(0));
+        assert_eq!(h.line("bitcount s"), int(26));
+        assert_eq!(h.line("bitcount s 1 -2"), int(18));
+        assert_eq!(h.line("bitcount s -2 1"), int(0));
+        assert_eq!(h.line("bitcount s 5 30 bit"), int(17));
+        assert_eq!(h.line("bitcount s -6 -7"), int(0));
         assert_eq!(
-            h.run("bitcount s -1 -2 nope"),
+            h.line("bitcount s -1 -2 nope"),
             int(0),
             "before the unit is read"
         );
         for line in ["bitcount s 0", "bitcount s 0 1 x", "bitcount s 0 1 bit x"] {
-            assert_eq!(h.run(line), SYNTAX);
+            assert_eq!(h.line(line), SYNTAX);
         }
         let not_int = "-ERR value is not an integer or out of range";
-        assert_eq!(h.run("bitcount s a 1"), not_int);
+        assert_eq!(h.line("bitcount s a 1"), not_int);
         assert_eq!(
-            h.run("bitcount nokey 0"),
+            h.line("bitcount nokey 0"),
             int(0),
             "an absent key comes first"
         );
         h.set("n", b"123");
-        assert_eq!(h.run("bitcount n"), int(10));
+        assert_eq!(h.line("bitcount n"), int(10));
         h.set("e", b"");
-        assert_eq!(h.run("bitpos e 0"), int(-1));
-        assert_eq!(h.run("bitpos nokey 0 x"), int(0));
-        assert_eq!(h.run("bitpos nokey 1"), int(-1));
-        assert_eq!(h.run("bitpos s 2"), "-ERR The bit argument must be 1 or 0.");
-        assert_eq!(h.run("bitpos s x"), not_int);
-        assert_eq!(h.run("bitpos s 1 0 1 x"), SYNTAX);
-        assert_eq!(h.run("bitpos s 1 0 1 bit x"), SYNTAX);
+        assert_eq!(h.line("bitpos e 0"), int(-1));
+        assert_eq!(h.line("bitpos nokey 0 x"), int(0));
+        assert_eq!(h.line("bitpos nokey 1"), int(-1));
+        assert_eq!(
+            h.line("bitpos s 2"),
+            "-ERR The bit argument must be 1 or 0."
+        );
+        assert_eq!(h.line("bitpos s x"), not_int);
+        assert_eq!(h.line("bitpos s 1 0 1 x"), SYNTAX);
+        assert_eq!(h.line("bitpos s 1 0 1 bit x"), SYNTAX);
         h.set("f", b"\xff\xff\xff");
-        assert_eq!(h.run("bitpos f 0"), int(24));
-        assert_eq!(h.run("bitpos f 0 1"), int(24));
-        assert_eq!(h.run("bitpos f 0 0 -1"), int(-1));
-        assert_eq!(h.run("bitpos f 0 5"), int(-1));
+        assert_eq!(h.line("bitpos f 0"), int(24));
+        assert_eq!(h.line("bitpos f 0 1"), int(24));
+        assert_eq!(h.line("bitpos f 0 0 -1"), int(-1));
+        assert_eq!(h.line("bitpos f 0 5"), int(-1));
         h.set("z", b"\x00\xff\x00");
-        assert_eq!(h.run("bitpos z 1 1 1"), int(8));
-        assert_eq!(h.run("bitpos z 0 8 8 bit"), int(-1));
-        assert_eq!(h.run("bitpos z 0 16 200 BIT"), int(16));
+        assert_eq!(h.line("bitpos z 1 1 1"), int(8));
+        assert_eq!(h.line("bitpos z 0 8 8 bit"), int(-1));
+        assert_eq!(h.line("bitpos z 0 16 200 BIT"), int(16));
     }
 
     /// BITCOUNT and BITPOS against bit-by-bit loops over random strings and ranges.
     #[test]
     fn bitcount_and_bitpos_match_naive() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..1000 {
             let len = rng.below(80) as i64;
@@ -1142,14 +1084,14 @@ mod tests {
             };
             let range = alloc::format!("{start} {end} {unit}");
             assert_eq!(
-                h.run(&alloc::format!("bitcount s {range}")),
+                h.line(&alloc::format!("bitcount s {range}")),
                 int(count),
                 "{s:?} {range}"
             );
             for bit in [false, true] {
                 let found = (lo..=hi).find(|&p| bit_at(&s, p) == bit).unwrap_or(-1);
                 let line = alloc::format!("bitpos s {} {range}", bit as u8);
-                assert_eq!(h.run(&line), int(found), "{s:?} {line}");
+                assert_eq!(h.line(&line), int(found), "{s:?} {line}");
                 // Without an end (bytes only), all ones has its first zero just past the end.
                 let open_lo = norm(start, len) * 8;
                 let expect = match (open_lo..len * 8).find(|&p| bit_at(&s, p) == bit) {
@@ -1158,14 +1100,14 @@ mod tests {
                     None => -1,
                 };
                 let line = alloc::format!("bitpos s {} {start}", bit as u8);
-                assert_eq!(h.run(&line), int(expect), "{s:?} {line}");
+                assert_eq!(h.line(&line), int(expect), "{s:?} {line}");
             }
         }
     }
 
     #[test]
     fn bitop_cases() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         h.set("a", b"\x01\x02\xff\xff");
         h.set("b", b"\x01\x02\xff");
         h.set("i", b"1");
@@ -1179,32 +1121,32 @@ mod tests {
             ("xor dest i j i", b"2"),
         ] {
             assert_eq!(
-                h.run(&alloc::format!("bitop {line}")),
+                h.line(&alloc::format!("bitop {line}")),
                 int(expect.len() as i64)
             );
             assert_eq!(h.get("dest").unwrap(), expect, "{line}");
         }
         h.events();
-        assert_eq!(h.run("BITOP AND dest nokey nokey2"), int(0));
+        assert_eq!(h.line("BITOP AND dest nokey nokey2"), int(0));
         assert_eq!(
             (h.events(), h.get("dest")),
             (vec!["del:dest".to_string()], None)
         );
-        assert_eq!(h.run("bitop or dest nokey"), int(0));
+        assert_eq!(h.line("bitop or dest nokey"), int(0));
         assert_eq!(h.events(), Vec::<String>::new());
-        assert_eq!(h.run("bitop or dest a"), int(4));
+        assert_eq!(h.line("bitop or dest a"), int(4));
         assert_eq!(h.events(), ["new:dest", "set:dest"]);
-        assert_eq!(h.run("bitop not a a"), int(4));
+        assert_eq!(h.line("bitop not a a"), int(4));
         assert_eq!(h.get("a").unwrap(), b"\xfe\xfd\x00\x00");
         let not_err = "-ERR BITOP NOT must be called with a single source key.";
-        assert_eq!(h.run("bitop not d a b"), not_err);
-        assert_eq!(h.run("bitop nand d a"), SYNTAX);
+        assert_eq!(h.line("bitop not d a b"), not_err);
+        assert_eq!(h.line("bitop nand d a"), SYNTAX);
     }
 
     /// BITOP against a byte-by-byte fold of random sources.
     #[test]
     fn bitop_matches_naive() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         let mut rng = Rng(42);
         for op in ["and", "or", "xor", "not"] {
             for _ in 0..30 {
@@ -1236,7 +1178,7 @@ mod tests {
                         }) ^ if op == "not" { 0xff } else { 0 }
                     })
                     .collect();
-                assert_eq!(h.run(&line), int(max as i64));
+                assert_eq!(h.line(&line), int(max as i64));
                 assert_eq!(h.get("t").unwrap_or_default(), expect, "{line}");
             }
         }
@@ -1244,46 +1186,46 @@ mod tests {
 
     #[test]
     fn bitfield_cases() {
-        let mut h = Harness::new();
-        let reply = h.run("bitfield b set i8 0 255 set i8 0 100 get i8 0");
+        let mut h = Host::new();
+        let reply = h.line("bitfield b set i8 0 255 set i8 0 100 get i8 0");
         assert_eq!(reply, "*3\r\n:0\r\n:-1\r\n:100\r\n");
         assert_eq!(h.events(), ["new:b", "setbit:b"]);
-        assert_eq!(h.run("bitfield b"), "*0\r\n");
-        let reply = h.run("bitfield u set u8 0 255 incrby u8 0 100 get u8 0");
+        assert_eq!(h.line("bitfield b"), "*0\r\n");
+        let reply = h.line("bitfield u set u8 0 255 incrby u8 0 100 get u8 0");
         assert_eq!(reply, "*3\r\n:0\r\n:99\r\n:99\r\n");
-        h.run("bitfield abc set u8 #0 65 set u8 #1 66");
-        h.run("bitfield abc set u8 #2 67");
+        h.line("bitfield abc set u8 #0 65 set u8 #1 66");
+        h.line("bitfield abc set u8 #2 67");
         assert_eq!(h.get("abc").unwrap(), b"ABC");
         // Saturation, with the quirks of Redis's checks (values checked against a real server):
         // a negative unsigned SET saturates high, and so does a signed one so negative that
         // `max - value` wraps.
-        let reply = h.run("bitfield s overflow sat set u8 0 -5 set i4 8 -100 set i17 12 -100000");
+        let reply = h.line("bitfield s overflow sat set u8 0 -5 set i4 8 -100 set i17 12 -100000");
         assert_eq!(reply, "*3\r\n:0\r\n:0\r\n:0\r\n");
-        let reply = h.run("bitfield_ro s get u8 0 get i4 8 get i17 12");
+        let reply = h.line("bitfield_ro s get u8 0 get i4 8 get i17 12");
         assert_eq!(reply, "*3\r\n:255\r\n:-8\r\n:-65536\r\n");
-        h.run(
+        h.line(
             "bitfield q overflow sat set i17 0 -9223372036854775808 set i8 17 -9223372036854775807",
         );
-        let reply = h.run("bitfield q get i17 0 get i8 17");
+        let reply = h.line("bitfield q get i17 0 get i8 17");
         assert_eq!(reply, "*2\r\n:65535\r\n:127\r\n");
-        let reply = h.run("bitfield q overflow wrap set i17 0 -9223372036854775808 get i17 0");
+        let reply = h.line("bitfield q overflow wrap set i17 0 -9223372036854775808 get i17 0");
         assert_eq!(reply, "*2\r\n:65535\r\n:0\r\n");
         let line = "bitfield s overflow fail incrby u8 0 1 overflow wrap incrby u8 0 1";
-        assert_eq!(h.run(line), "*2\r\n$-1\r\n:0\r\n");
+        assert_eq!(h.line(line), "*2\r\n$-1\r\n:0\r\n");
         h.proto = Proto::Resp3;
         assert_eq!(
-            h.run("bitfield s overflow fail incrby u8 0 -1"),
+            h.line("bitfield s overflow fail incrby u8 0 -1"),
             "*1\r\n_\r\n"
         );
         h.proto = Proto::Resp2;
         // Regressions from the Redis suite (#3221, #3564).
         h.set("r", b"1");
-        assert_eq!(h.run("bitfield r get u1 0"), "*1\r\n:0\r\n");
-        let reply = h.run("bitfield m set i8 0 10 set i8 64 10 incrby i8 10 99900");
+        assert_eq!(h.line("bitfield r get u1 0"), "*1\r\n:0\r\n");
+        let reply = h.line("bitfield m set i8 0 10 set i8 64 10 incrby i8 10 99900");
         assert_eq!(reply, "*3\r\n:0\r\n:0\r\n:60\r\n");
         // The widest types at unaligned offsets.
-        h.run("bitfield w set i64 3 -9223372036854775808 set u63 70 9223372036854775807");
-        let reply = h.run("bitfield w get i64 3 get u63 70 get i64 70");
+        h.line("bitfield w set i64 3 -9223372036854775808 set u63 70 9223372036854775807");
+        let reply = h.line("bitfield w get i64 3 get u63 70 get i64 70");
         assert_eq!(
             reply,
             "*3\r\n:-9223372036854775808\r\n:9223372036854775807\r\n:-2\r\n"
@@ -1293,56 +1235,59 @@ mod tests {
 
     #[test]
     fn bitfield_errors_and_dirty() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         let type_err = "-ERR Invalid bitfield type. Use something like i16 u8. \
                         Note that u64 is not supported but i64 is.";
         for ty in ["u64", "i65", "i0", "x8", "I8", "u", "i+8", ""] {
-            assert_eq!(h.args(&["bitfield", "k", "get", ty, "0"]), type_err, "{ty}");
+            assert_eq!(h.text(&["bitfield", "k", "get", ty, "0"]), type_err, "{ty}");
         }
         for off in ["-1", "#-1", "#536870912", "x", "#", "1#"] {
             assert_eq!(
-                h.run(&alloc::format!("bitfield k get u8 {off}")),
+                h.line(&alloc::format!("bitfield k get u8 {off}")),
                 OFFSET_ERR
             );
         }
-        assert_eq!(h.run("bitfield k get i64 #9223372036854775807"), OFFSET_ERR);
-        assert_eq!(h.run("bitfield k get u8 #536870911"), "*1\r\n:0\r\n");
+        assert_eq!(
+            h.line("bitfield k get i64 #9223372036854775807"),
+            OFFSET_ERR
+        );
+        assert_eq!(h.line("bitfield k get u8 #536870911"), "*1\r\n:0\r\n");
         let not_int = "-ERR value is not an integer or out of range";
-        assert_eq!(h.run("bitfield k set u8 0 x"), not_int);
+        assert_eq!(h.line("bitfield k set u8 0 x"), not_int);
         for line in [
             "bitfield k get u8",
             "bitfield k foo u8 0",
             "bitfield k overflow",
         ] {
-            assert_eq!(h.run(line), SYNTAX, "{line}");
+            assert_eq!(h.line(line), SYNTAX, "{line}");
         }
-        let reply = h.run("bitfield k overflow nope get u8 0");
+        let reply = h.line("bitfield k overflow nope get u8 0");
         assert_eq!(reply, "-ERR Invalid OVERFLOW type specified");
         let ro_err = "-ERR BITFIELD_RO only supports the GET subcommand";
-        assert_eq!(h.run("bitfield_ro k get u8 0 set u8 0 1"), ro_err);
+        assert_eq!(h.line("bitfield_ro k get u8 0 set u8 0 1"), ro_err);
         assert_eq!(
-            h.run("bitfield_ro k incrby u8 0 1 get u8 x"),
+            h.line("bitfield_ro k incrby u8 0 1 get u8 x"),
             OFFSET_ERR,
             "parsing first"
         );
         assert_eq!((h.get("k"), h.ks.dirty), (None, 0));
         // A refused write still creates the key, but changes nothing.
-        let reply = h.run("bitfield f overflow fail set u8 0 1000");
+        let reply = h.line("bitfield f overflow fail set u8 0 1000");
         assert_eq!(reply, "*1\r\n$-1\r\n");
         assert_eq!(h.get("f").unwrap(), b"\x00");
         assert_eq!((h.ks.dirty, h.events()), (0, vec!["new:f".to_string()]));
         // Each write counts when it changes bits or the string grew; INCRBY always changes.
-        h.run("bitfield g set i5 0 0");
+        h.line("bitfield g set i5 0 0");
         assert_eq!(h.ks.dirty, 1);
-        h.run("bitfield g set i5 0 0 set i5 0 1 set i5 0 1 incrby u2 5 0");
+        h.line("bitfield g set i5 0 0 set i5 0 1 set i5 0 1 incrby u2 5 0");
         assert_eq!(h.ks.dirty, 2);
-        h.run("bitfield g set i5 90 0 get u8 0");
+        h.line("bitfield g set i5 90 0 get u8 0");
         assert_eq!(h.ks.dirty, 3);
         assert_eq!(h.events(), ["new:g", "setbit:g", "setbit:g", "setbit:g"]);
         // The offset limit bounds growth before anything is allocated.
         h.config.proto_max_bulk_len = 16;
-        assert_eq!(h.run("bitfield g set u8 128 1"), OFFSET_ERR);
-        assert_eq!(h.run("bitfield g set i64 127 -1"), "*1\r\n:0\r\n");
+        assert_eq!(h.line("bitfield g set u8 128 1"), OFFSET_ERR);
+        assert_eq!(h.line("bitfield g set i64 127 -1"), "*1\r\n:0\r\n");
         assert_eq!(h.get("g").unwrap().len(), 24);
     }
 
@@ -1459,7 +1404,7 @@ mod tests {
     /// Random BITFIELD commands against the model: replies and stored bytes must agree.
     #[test]
     fn bitfield_matches_model() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         let mut rng = Rng(0x1234_5678_9abc_def1);
         let mut model = Model { bits: Vec::new() };
         for round in 0..4000 {
@@ -1495,7 +1440,7 @@ mod tests {
                     None => expect.push_str("$-1\r\n"),
                 }
             }
-            assert_eq!(h.run(&line), expect, "{line}");
+            assert_eq!(h.line(&line), expect, "{line}");
             assert_eq!(h.get("k").unwrap_or_default(), model.bytes(), "{line}");
         }
     }

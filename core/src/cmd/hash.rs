@@ -510,90 +510,20 @@ fn scan_options(argv: Argv<'_>) -> Result<(Option<&[u8]>, usize), CmdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::keyspace::Keyspace;
+    use crate::cmd::testing::Host;
     use crate::resp::Proto;
     use alloc::collections::BTreeSet;
     use alloc::string::ToString;
 
-    struct Harness {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
+    /// Hash replies read as bulk lists.
+    trait HashHost {
+        fn bulks(&mut self, args: &[&str]) -> Vec<String>;
     }
 
-    impl Harness {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::ALL | class::NEW | class::KEYSPACE | class::KEYEVENT;
-            Harness {
-                ks: Keyspace::new(16, 7),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-            }
-        }
-
-        /// Runs a command and returns its raw reply (`-ERR ...` for an error).
-        fn run(&mut self, args: &[&str]) -> String {
-            let mut buf = Vec::new();
-            let mut ranges = Vec::new();
-            for a in args {
-                let start = buf.len();
-                buf.extend_from_slice(a.as_bytes());
-                ranges.push(start..buf.len());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let cmd = COMMANDS
-                .iter()
-                .find(|c| eq_ci(argv.get(0), c.info.name))
-                .expect("a hash command");
-            if !cmd.info.arity_ok(args.len()) {
-                return "-arity".to_string();
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: 1_700_000_000_000,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: false,
-                journal: &mut self.journal,
-            };
-            let result = (cmd.run)(&mut ctx, argv);
-            if let Err(e) = result {
-                assert!(out.is_empty(), "{args:?} wrote before failing");
-                return alloc::format!("-{e}");
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        }
-
-        /// The keyspace events recorded since the last call.
-        fn events(&mut self) -> Vec<String> {
-            let mut names = Vec::new();
-            self.journal.drain(|_, r, key| {
-                if let Record::Event(_, name) = r {
-                    names.push(alloc::format!("{name}:{}", key.escape_ascii()));
-                }
-            });
-            names
-        }
-
-        fn encoding(&self, key: &str) -> &'static str {
-            self.ks
-                .db(0)
-                .peek(key.as_bytes(), 0)
-                .map_or("none", |e| e.value.encoding_name())
-        }
-
+    impl HashHost for Host {
         /// The elements of a flat array reply of bulk strings.
         fn bulks(&mut self, args: &[&str]) -> Vec<String> {
-            let reply = self.run(args);
+            let reply = self.text(args);
             let mut lines = reply.split("\r\n");
             let mut items = Vec::new();
             lines.next();
@@ -613,58 +543,58 @@ mod tests {
 
     #[test]
     fn set_get_and_events() {
-        let mut h = Harness::new();
-        assert_eq!(h.run(&["hset", "k", "a", "1", "b", "2"]), ":2\r\n");
+        let mut h = Host::new();
+        assert_eq!(h.text(&["hset", "k", "a", "1", "b", "2"]), ":2\r\n");
         assert_eq!(h.events(), ["new:k", "hset:k"]);
-        assert_eq!(h.run(&["HSET", "k", "a", "3", "c", "x"]), ":1\r\n");
-        assert_eq!(h.run(&["hmset", "k", "a", "4"]), "+OK\r\n");
+        assert_eq!(h.text(&["HSET", "k", "a", "3", "c", "x"]), ":1\r\n");
+        assert_eq!(h.text(&["hmset", "k", "a", "4"]), "+OK\r\n");
         assert_eq!(h.events(), ["hset:k", "hset:k"]);
         assert_eq!(
-            h.run(&["hset", "k", "a", "1", "b"]),
+            h.text(&["hset", "k", "a", "1", "b"]),
             "-ERR wrong number of arguments for 'hset' command"
         );
         assert_eq!(
-            h.run(&["HMSET", "k", "a", "1", "b"]),
+            h.text(&["HMSET", "k", "a", "1", "b"]),
             "-ERR wrong number of arguments for 'hmset' command"
         );
-        assert_eq!(h.run(&["hget", "k", "a"]), "$1\r\n4\r\n");
-        assert_eq!(h.run(&["hget", "k", "zz"]), "$-1\r\n");
-        assert_eq!(h.run(&["hget", "nokey", "a"]), "$-1\r\n");
+        assert_eq!(h.text(&["hget", "k", "a"]), "$1\r\n4\r\n");
+        assert_eq!(h.text(&["hget", "k", "zz"]), "$-1\r\n");
+        assert_eq!(h.text(&["hget", "nokey", "a"]), "$-1\r\n");
         assert_eq!(
-            h.run(&["hmget", "k", "a", "zz", "c"]),
+            h.text(&["hmget", "k", "a", "zz", "c"]),
             "*3\r\n$1\r\n4\r\n$-1\r\n$1\r\nx\r\n"
         );
-        assert_eq!(h.run(&["hmget", "nokey", "a"]), "*1\r\n$-1\r\n");
-        assert_eq!(h.run(&["hlen", "k"]), ":3\r\n");
-        assert_eq!(h.run(&["hlen", "nokey"]), ":0\r\n");
-        assert_eq!(h.run(&["hstrlen", "k", "c"]), ":1\r\n");
-        assert_eq!(h.run(&["hstrlen", "k", "zz"]), ":0\r\n");
-        assert_eq!(h.run(&["hexists", "k", "c"]), ":1\r\n");
-        assert_eq!(h.run(&["hexists", "k", "zz"]), ":0\r\n");
-        assert_eq!(h.run(&["hsetnx", "k", "c", "y"]), ":0\r\n");
+        assert_eq!(h.text(&["hmget", "nokey", "a"]), "*1\r\n$-1\r\n");
+        assert_eq!(h.text(&["hlen", "k"]), ":3\r\n");
+        assert_eq!(h.text(&["hlen", "nokey"]), ":0\r\n");
+        assert_eq!(h.text(&["hstrlen", "k", "c"]), ":1\r\n");
+        assert_eq!(h.text(&["hstrlen", "k", "zz"]), ":0\r\n");
+        assert_eq!(h.text(&["hexists", "k", "c"]), ":1\r\n");
+        assert_eq!(h.text(&["hexists", "k", "zz"]), ":0\r\n");
+        assert_eq!(h.text(&["hsetnx", "k", "c", "y"]), ":0\r\n");
         assert_eq!(h.events(), Vec::<String>::new());
-        assert_eq!(h.run(&["hsetnx", "k", "d", "y"]), ":1\r\n");
-        assert_eq!(h.run(&["hsetnx", "k2", "d", "y"]), ":1\r\n");
+        assert_eq!(h.text(&["hsetnx", "k", "d", "y"]), ":1\r\n");
+        assert_eq!(h.text(&["hsetnx", "k2", "d", "y"]), ":1\r\n");
         assert_eq!(h.events(), ["hset:k", "new:k2", "hset:k2"]);
         assert_eq!(
-            h.run(&["hkeys", "k"]),
+            h.text(&["hkeys", "k"]),
             "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
         );
         assert_eq!(
-            h.run(&["hvals", "k"]),
+            h.text(&["hvals", "k"]),
             "*4\r\n$1\r\n4\r\n$1\r\n2\r\n$1\r\nx\r\n$1\r\ny\r\n"
         );
-        assert_eq!(h.run(&["hgetall", "k2"]), "*2\r\n$1\r\nd\r\n$1\r\ny\r\n");
-        assert_eq!(h.run(&["hgetall", "nokey"]), "*0\r\n");
+        assert_eq!(h.text(&["hgetall", "k2"]), "*2\r\n$1\r\nd\r\n$1\r\ny\r\n");
+        assert_eq!(h.text(&["hgetall", "nokey"]), "*0\r\n");
         h.proto = Proto::Resp3;
-        assert_eq!(h.run(&["hgetall", "k2"]), "%1\r\n$1\r\nd\r\n$1\r\ny\r\n");
-        assert_eq!(h.run(&["hgetall", "nokey"]), "%0\r\n");
-        assert_eq!(h.run(&["hget", "nokey", "a"]), "_\r\n");
+        assert_eq!(h.text(&["hgetall", "k2"]), "%1\r\n$1\r\nd\r\n$1\r\ny\r\n");
+        assert_eq!(h.text(&["hgetall", "nokey"]), "%0\r\n");
+        assert_eq!(h.text(&["hget", "nokey", "a"]), "_\r\n");
     }
 
     #[test]
     fn wrong_type() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         h.ks.db_mut(0)
             .set(b"s", Value::Str(CompactStr::from_value(b"v")), None, 0);
         let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -686,81 +616,81 @@ mod tests {
             &["hrandfield", "s", "3"],
             &["hscan", "s", "0"],
         ] {
-            assert_eq!(h.run(args), wrongtype, "{args:?}");
+            assert_eq!(h.text(args), wrongtype, "{args:?}");
         }
         assert_eq!(h.events(), Vec::<String>::new());
     }
 
     #[test]
     fn hdel_deletes_the_emptied_key() {
-        let mut h = Harness::new();
-        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
+        let mut h = Host::new();
+        h.text(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
         h.events();
-        assert_eq!(h.run(&["hdel", "k", "x", "y"]), ":0\r\n");
+        assert_eq!(h.text(&["hdel", "k", "x", "y"]), ":0\r\n");
         assert_eq!(h.events(), Vec::<String>::new());
-        assert_eq!(h.run(&["hdel", "k", "a", "c", "f"]), ":2\r\n");
+        assert_eq!(h.text(&["hdel", "k", "a", "c", "f"]), ":2\r\n");
         assert_eq!(h.events(), ["hdel:k"]);
-        assert_eq!(h.run(&["hdel", "k", "b", "d", "e"]), ":1\r\n");
+        assert_eq!(h.text(&["hdel", "k", "b", "d", "e"]), ":1\r\n");
         assert_eq!(h.events(), ["hdel:k", "del:k"]);
         assert_eq!(h.encoding("k"), "none");
-        assert_eq!(h.run(&["hdel", "k", "b"]), ":0\r\n");
+        assert_eq!(h.text(&["hdel", "k", "b"]), ":0\r\n");
     }
 
     #[test]
     fn encoding_conversions() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         h.config.hash_max_listpack_entries = 4;
         h.config.hash_max_listpack_value = 8;
-        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3", "d", "4"]);
+        h.text(&["hset", "k", "a", "1", "b", "2", "c", "3", "d", "4"]);
         assert_eq!(h.encoding("k"), "listpack");
-        h.run(&["hset", "k", "e", "5"]);
+        h.text(&["hset", "k", "e", "5"]);
         assert_eq!(h.encoding("k"), "hashtable");
-        assert_eq!(h.run(&["hlen", "k"]), ":5\r\n");
-        assert_eq!(h.run(&["hget", "k", "c"]), "$1\r\n3\r\n");
+        assert_eq!(h.text(&["hlen", "k"]), ":5\r\n");
+        assert_eq!(h.text(&["hget", "k", "c"]), "$1\r\n3\r\n");
         // A long value converts even when it only updates a field.
-        h.run(&["hset", "v", "a", "1"]);
-        h.run(&["hset", "v", "a", "123456789"]);
+        h.text(&["hset", "v", "a", "1"]);
+        h.text(&["hset", "v", "a", "123456789"]);
         assert_eq!(h.encoding("v"), "hashtable");
         // HSET checks every argument before writing, HINCRBYFLOAT its field and result.
-        h.run(&["hset", "w", "123456789", "1"]);
+        h.text(&["hset", "w", "123456789", "1"]);
         assert_eq!(h.encoding("w"), "hashtable");
-        h.run(&["hincrbyfloat", "x", "tmp", "0.000005"]);
+        h.text(&["hincrbyfloat", "x", "tmp", "0.000005"]);
         assert_eq!(h.encoding("x"), "listpack");
-        h.run(&["hincrbyfloat", "y", "tmp", "0.0000005"]);
+        h.text(&["hincrbyfloat", "y", "tmp", "0.0000005"]);
         assert_eq!(h.encoding("y"), "hashtable");
-        h.run(&["hincrbyfloat", "z", "abcdefgh", "1"]);
+        h.text(&["hincrbyfloat", "z", "abcdefgh", "1"]);
         assert_eq!(h.encoding("z"), "listpack");
-        h.run(&["hincrbyfloat", "z2", "abcdefghi", "1"]);
+        h.text(&["hincrbyfloat", "z2", "abcdefghi", "1"]);
         assert_eq!(h.encoding("z2"), "hashtable");
     }
 
     #[test]
     fn hincrby() {
-        let mut h = Harness::new();
-        assert_eq!(h.run(&["hincrby", "k", "n", "2"]), ":2\r\n");
+        let mut h = Host::new();
+        assert_eq!(h.text(&["hincrby", "k", "n", "2"]), ":2\r\n");
         assert_eq!(h.events(), ["new:k", "hincrby:k"]);
-        assert_eq!(h.run(&["hincrby", "k", "n", "-5"]), ":-3\r\n");
-        h.run(&["hset", "k", "s", " 11"]);
+        assert_eq!(h.text(&["hincrby", "k", "n", "-5"]), ":-3\r\n");
+        h.text(&["hset", "k", "s", " 11"]);
         assert_eq!(
-            h.run(&["hincrby", "k", "s", "1"]),
+            h.text(&["hincrby", "k", "s", "1"]),
             "-ERR hash value is not an integer"
         );
         assert_eq!(
-            h.run(&["hincrby", "k", "n", "x"]),
+            h.text(&["hincrby", "k", "n", "x"]),
             "-ERR value is not an integer or out of range"
         );
-        h.run(&["hset", "k", "big", "-9223372036854775484"]);
+        h.text(&["hset", "k", "big", "-9223372036854775484"]);
         assert_eq!(
-            h.run(&["hincrby", "k", "big", "-1"]),
+            h.text(&["hincrby", "k", "big", "-1"]),
             ":-9223372036854775485\r\n"
         );
         assert_eq!(
-            h.run(&["hincrby", "k", "big", "-10000"]),
+            h.text(&["hincrby", "k", "big", "-10000"]),
             "-ERR increment or decrement would overflow"
         );
         h.events();
         assert_eq!(
-            h.run(&["hincrby", "k2", "n", "x"]),
+            h.text(&["hincrby", "k2", "n", "x"]),
             "-ERR value is not an integer or out of range"
         );
         assert_eq!(h.encoding("k2"), "none");
@@ -769,38 +699,41 @@ mod tests {
 
     #[test]
     fn hincrbyfloat() {
-        let mut h = Harness::new();
-        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "1.23"]), "$4\r\n1.23\r\n");
-        assert_eq!(h.events(), ["new:k", "hincrbyfloat:k"]);
-        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "0.77"]), "$1\r\n2\r\n");
-        assert_eq!(h.run(&["hincrbyfloat", "k", "f", "-0.1"]), "$3\r\n1.9\r\n");
-        h.run(&["hset", "k", "i", "17179869184"]);
+        let mut h = Host::new();
         assert_eq!(
-            h.run(&["hincrbyfloat", "k", "i", "1"]),
+            h.text(&["hincrbyfloat", "k", "f", "1.23"]),
+            "$4\r\n1.23\r\n"
+        );
+        assert_eq!(h.events(), ["new:k", "hincrbyfloat:k"]);
+        assert_eq!(h.text(&["hincrbyfloat", "k", "f", "0.77"]), "$1\r\n2\r\n");
+        assert_eq!(h.text(&["hincrbyfloat", "k", "f", "-0.1"]), "$3\r\n1.9\r\n");
+        h.text(&["hset", "k", "i", "17179869184"]);
+        assert_eq!(
+            h.text(&["hincrbyfloat", "k", "i", "1"]),
             "$11\r\n17179869185\r\n"
         );
-        h.run(&["hset", "k", "s", "11 "]);
+        h.text(&["hset", "k", "s", "11 "]);
         assert_eq!(
-            h.run(&["hincrbyfloat", "k", "s", "1"]),
+            h.text(&["hincrbyfloat", "k", "s", "1"]),
             "-ERR hash value is not a float"
         );
-        h.run(&["hset", "k", "z", "1\u{0}2"]);
+        h.text(&["hset", "k", "z", "1\u{0}2"]);
         assert_eq!(
-            h.run(&["hincrbyfloat", "k", "z", "1"]),
+            h.text(&["hincrbyfloat", "k", "z", "1"]),
             "-ERR hash value is not a float"
         );
         assert_eq!(
-            h.run(&["hincrbyfloat", "k", "f", "abc"]),
+            h.text(&["hincrbyfloat", "k", "f", "abc"]),
             "-ERR value is not a valid float"
         );
         assert_eq!(
-            h.run(&["hincrbyfloat", "hfoo", "f", "+inf"]),
+            h.text(&["hincrbyfloat", "hfoo", "f", "+inf"]),
             "-ERR value is NaN or Infinity"
         );
         assert_eq!(h.encoding("hfoo"), "none");
-        h.run(&["hset", "k", "max", "1.7976931348623157e308"]);
+        h.text(&["hset", "k", "max", "1.7976931348623157e308"]);
         assert_eq!(
-            h.run(&["hincrbyfloat", "k", "max", "1.7976931348623157e308"]),
+            h.text(&["hincrbyfloat", "k", "max", "1.7976931348623157e308"]),
             "-ERR increment would produce NaN or Infinity"
         );
         assert_eq!(format_human(0.1 + 0.2), "0.30000000000000004");
@@ -816,24 +749,24 @@ mod tests {
 
     #[test]
     fn hrandfield_counts_and_errors() {
-        let mut h = Harness::new();
-        assert_eq!(h.run(&["hrandfield", "nokey"]), "$-1\r\n");
-        assert_eq!(h.run(&["hrandfield", "nokey", "100"]), "*0\r\n");
-        h.run(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
-        assert_eq!(h.run(&["hrandfield", "k", "0"]), "*0\r\n");
-        let one = h.run(&["hrandfield", "k"]);
+        let mut h = Host::new();
+        assert_eq!(h.text(&["hrandfield", "nokey"]), "$-1\r\n");
+        assert_eq!(h.text(&["hrandfield", "nokey", "100"]), "*0\r\n");
+        h.text(&["hset", "k", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(h.text(&["hrandfield", "k", "0"]), "*0\r\n");
+        let one = h.text(&["hrandfield", "k"]);
         assert!(["$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n"].contains(&one.as_str()));
         assert_eq!(
-            h.run(&["hrandfield", "k", "-9223372036854770000", "withvalues"]),
+            h.text(&["hrandfield", "k", "-9223372036854770000", "withvalues"]),
             "-ERR value is out of range"
         );
         assert_eq!(
-            h.run(&["hrandfield", "k", "-9223372036854775808"]),
+            h.text(&["hrandfield", "k", "-9223372036854775808"]),
             "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
         );
-        assert_eq!(h.run(&["hrandfield", "k", "1", "x"]), "-ERR syntax error");
+        assert_eq!(h.text(&["hrandfield", "k", "1", "x"]), "-ERR syntax error");
         assert_eq!(
-            h.run(&["hrandfield", "k", "1", "withvalues", "x"]),
+            h.text(&["hrandfield", "k", "1", "withvalues", "x"]),
             "-ERR syntax error"
         );
         assert_eq!(h.bulks(&["hrandfield", "k", "-20"]).len(), 20);
@@ -844,9 +777,9 @@ mod tests {
             ["1", "2", "3", "a", "b", "c"]
         );
         h.proto = Proto::Resp3;
-        let nested = h.run(&["hrandfield", "k", "2", "withvalues"]);
+        let nested = h.text(&["hrandfield", "k", "2", "withvalues"]);
         assert!(nested.starts_with("*2\r\n*2\r\n$1\r\n"), "{nested}");
-        let nested = h.run(&["hrandfield", "k", "-5", "withvalues"]);
+        let nested = h.text(&["hrandfield", "k", "-5", "withvalues"]);
         assert!(nested.starts_with("*5\r\n*2\r\n$1\r\n"), "{nested}");
         assert_eq!(nested.matches("*2\r\n").count(), 5);
     }
@@ -856,12 +789,12 @@ mod tests {
     #[test]
     fn hrandfield_paths_cover_the_hash() {
         for (entries_max, size) in [(128, 10), (4, 10), (128, 100), (16, 100)] {
-            let mut h = Harness::new();
+            let mut h = Host::new();
             h.config.hash_max_listpack_entries = entries_max;
             let mut all = Vec::new();
             for i in 0..size {
                 let f = alloc::format!("f{i}");
-                h.run(&["hset", "k", &f, "v"]);
+                h.text(&["hset", "k", &f, "v"]);
                 all.push(f);
             }
             for count in [size + 5, size, size - 2, size / 2, size / 4, 2] {
@@ -892,31 +825,31 @@ mod tests {
 
     #[test]
     fn hscan_both_encodings() {
-        let mut h = Harness::new();
+        let mut h = Host::new();
         assert_eq!(
-            h.run(&["hscan", "nokey", "0", "bogus"]),
+            h.text(&["hscan", "nokey", "0", "bogus"]),
             "*2\r\n$1\r\n0\r\n*0\r\n"
         );
-        assert_eq!(h.run(&["hscan", "nokey", "x"]), "-ERR invalid cursor");
-        h.run(&["hset", "small", "a", "1", "b", "2", "ab", "3"]);
+        assert_eq!(h.text(&["hscan", "nokey", "x"]), "-ERR invalid cursor");
+        h.text(&["hset", "small", "a", "1", "b", "2", "ab", "3"]);
         assert_eq!(
-            h.run(&["hscan", "small", "0", "match", "a*"]),
+            h.text(&["hscan", "small", "0", "match", "a*"]),
             "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$2\r\nab\r\n$1\r\n3\r\n"
         );
         assert_eq!(
-            h.run(&["hscan", "small", "0", "count", "0"]),
+            h.text(&["hscan", "small", "0", "count", "0"]),
             "-ERR syntax error"
         );
         assert_eq!(
-            h.run(&["hscan", "small", "0", "type", "hash"]),
+            h.text(&["hscan", "small", "0", "type", "hash"]),
             "-ERR syntax error"
         );
         assert_eq!(
-            h.run(&["hscan", "small", "0", "count", "x"]),
+            h.text(&["hscan", "small", "0", "count", "x"]),
             "-ERR value is not an integer or out of range"
         );
         for i in 0..1000 {
-            h.run(&["hset", "big", &alloc::format!("f{i}"), &i.to_string()]);
+            h.text(&["hset", "big", &alloc::format!("f{i}"), &i.to_string()]);
         }
         assert_eq!(h.encoding("big"), "hashtable");
         let mut cursor = "0".to_string();

@@ -696,91 +696,29 @@ fn self_test() -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::keyspace::Keyspace;
-    use crate::reply::{parse_reply, Reply};
-    use crate::resp::{Proto, ReplyWriter};
-    use alloc::string::ToString;
+    use crate::cmd::testing::Host;
+    use crate::reply::Reply;
 
-    struct World {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
+    trait HllHost {
+        fn status(&mut self, line: &str) -> String;
+        fn bulk(&mut self, line: &str) -> String;
+        fn get(&self, key: &str) -> Vec<u8>;
+        fn put(&mut self, key: &str, bytes: &[u8]);
+        fn add_range(&mut self, key: &str, from: u64, to: u64);
     }
 
-    impl World {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::KEYEVENT | class::ALL | class::NEW;
-            World {
-                ks: Keyspace::new(1, 0x5eed),
-                journal,
-                config: CoreConfig::default(),
-            }
-        }
-
-        /// Runs a command given as its arguments, as the dispatcher would.
-        fn exec(&mut self, args: &[&[u8]]) -> Result<Reply, CmdError> {
-            let (mut buf, mut ranges) = (Vec::new(), Vec::new());
-            for a in args {
-                let start = buf.len();
-                buf.extend_from_slice(a);
-                ranges.push(start..buf.len());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let cmd = crate::cmd::find(argv.get(0)).expect("a known command");
-            if !cmd.info.arity_ok(argv.len()) {
-                return Err(CmdError::new("ERR wrong number of arguments"));
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: 1_700_000_000_000,
-                out: ReplyWriter::new(&mut out, Proto::Resp2),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: false,
-                journal: &mut self.journal,
-            };
-            (cmd.run)(&mut ctx, argv)?;
-            let (reply, used) = parse_reply(&out).expect("a well-formed reply");
-            assert_eq!(used, out.len());
-            Ok(reply)
-        }
-
-        fn run(&mut self, line: &str) -> Result<Reply, CmdError> {
-            let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-            self.exec(&words)
-        }
-
-        fn int(&mut self, line: &str) -> i64 {
-            match self.run(line) {
-                Ok(Reply::Integer(n)) => n,
-                r => panic!("{line}: {r:?}"),
-            }
-        }
-
+    impl HllHost for Host {
         fn status(&mut self, line: &str) -> String {
-            match self.run(line) {
+            match self.reply_line(line) {
                 Ok(Reply::Status(s)) => String::from_utf8(s).unwrap(),
                 r => panic!("{line}: {r:?}"),
             }
         }
 
         fn bulk(&mut self, line: &str) -> String {
-            match self.run(line) {
+            match self.reply_line(line) {
                 Ok(Reply::Bulk(s)) => String::from_utf8(s).unwrap(),
                 r => panic!("{line}: {r:?}"),
-            }
-        }
-
-        fn err(&mut self, line: &str) -> String {
-            match self.run(line) {
-                Err(e) => e.0.to_string(),
-                Ok(r) => panic!("{line}: expected an error, got {r:?}"),
             }
         }
 
@@ -806,16 +744,6 @@ mod tests {
                 self.exec(&args).unwrap();
             }
         }
-
-        fn events(&mut self) -> Vec<String> {
-            let mut v = Vec::new();
-            self.journal.drain(|_, r, key| {
-                if let Record::Event(_, name) = r {
-                    v.push(alloc::format!("{name}:{}", key.escape_ascii()));
-                }
-            });
-            v
-        }
     }
 
     fn fnv1a(bytes: &[u8]) -> u64 {
@@ -827,7 +755,7 @@ mod tests {
     #[test]
     fn bytes_match_redis() {
         // Values and bytes written by redis-server 7.0.15 for the same commands.
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         assert_eq!(w.int("pfadd h a b c"), 1);
         let mut expected = b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80".to_vec();
         expected.extend_from_slice(b"`\xf3\x80P\xb1\x84K\xfb\x80BZ");
@@ -842,7 +770,7 @@ mod tests {
         assert_eq!(w.get("h"), expected);
         assert_eq!(w.int("pfadd e"), 1);
         assert_eq!(w.get("e"), b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80\x7f\xff");
-        w.exec(&[
+        w.reply(&[
             b"pfadd",
             b"x",
             b"",
@@ -871,7 +799,7 @@ mod tests {
             (10000, 9973, "dense", 12304, 0x9114_1a08_52dc_0034),
             (100_000, 100_853, "dense", 12304, 0xfd1f_c236_9477_3e63),
         ];
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         let mut n = 0;
         for (target, card, enc, len, hash) in expected {
             w.add_range("k", n, target);
@@ -890,9 +818,9 @@ mod tests {
 
     #[test]
     fn sparse_and_dense_count_the_same() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         for round in 0..30u64 {
-            w.run("del a b").ok();
+            w.reply_line("del a b").ok();
             w.int("pfadd a");
             w.int("pfadd b");
             assert_eq!(w.int("pfdebug todense b"), 1);
@@ -904,8 +832,9 @@ mod tests {
             assert_eq!(w.status("pfdebug encoding b"), "dense");
             assert_eq!(w.int("pfcount a"), w.int("pfcount b"));
             assert_eq!(w.int("pfcount a a"), w.int("pfcount b"));
-            let regs =
-                |w: &mut World, k: &str| w.run(&alloc::format!("pfdebug getreg {k}")).unwrap();
+            let regs = |w: &mut Host, k: &str| {
+                w.reply_line(&alloc::format!("pfdebug getreg {k}")).unwrap()
+            };
             assert_eq!(regs(&mut w, "a"), regs(&mut w, "b"));
             assert_eq!(w.status("pfdebug encoding a"), "dense");
         }
@@ -913,7 +842,7 @@ mod tests {
 
     #[test]
     fn add_count_cache_and_events() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         assert_eq!(w.int("pfadd h"), 1);
         assert_eq!(w.events(), ["new:h", "pfadd:h"]);
         assert_eq!(w.int("pfadd h"), 0);
@@ -932,7 +861,7 @@ mod tests {
 
     #[test]
     fn merge_unions_and_creates() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.int("pfadd a x y z");
         w.int("pfadd b y z w");
         w.events();
@@ -960,9 +889,9 @@ mod tests {
     #[test]
     fn type_and_corruption_errors() {
         const NOT: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
-        let mut w = World::new();
-        w.run("set s bar").unwrap();
-        w.run("set n 12345").unwrap();
+        let mut w = Host::with_seed(0x5eed);
+        w.reply_line("set s bar").unwrap();
+        w.reply_line("set n 12345").unwrap();
         for line in [
             "pfadd s 1",
             "pfcount s",
@@ -973,7 +902,7 @@ mod tests {
         ] {
             assert_eq!(w.err(line), NOT, "{line}");
         }
-        w.run("sadd set a").unwrap();
+        w.reply_line("sadd set a").unwrap();
         assert!(w.err("pfadd set a").starts_with("WRONGTYPE Operation"));
         // Broken magic, unknown encoding, dense of the wrong length.
         w.int("pfadd h a b c");
@@ -1040,7 +969,7 @@ mod tests {
 
     #[test]
     fn random_corruption_never_panics() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         let mut state = 0x1234_5678_9abc_def1u64;
         let mut next = move || {
             state ^= state << 13;
@@ -1049,7 +978,7 @@ mod tests {
             state
         };
         for round in 0..80 {
-            w.run("del h").ok();
+            w.reply_line("del h").ok();
             let n = next() % 3000;
             w.add_range("h", round * 10_000, round * 10_000 + n);
             let mut bytes = w.get("h");
@@ -1058,18 +987,18 @@ mod tests {
                 bytes[at] = next() as u8;
             }
             w.put("h", &bytes);
-            let _ = w.run("pfcount h");
-            let _ = w.run("pfcount h h");
-            let _ = w.run("pfadd h a b c d e f g h i j k");
-            let _ = w.run("pfdebug decode h");
-            let _ = w.run("pfmerge h2 h");
-            let _ = w.run("pfdebug getreg h");
+            let _ = w.reply_line("pfcount h");
+            let _ = w.reply_line("pfcount h h");
+            let _ = w.reply_line("pfadd h a b c d e f g h i j k");
+            let _ = w.reply_line("pfdebug decode h");
+            let _ = w.reply_line("pfmerge h2 h");
+            let _ = w.reply_line("pfdebug getreg h");
         }
     }
 
     #[test]
     fn debug_subcommands() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         assert_eq!(
             w.err("pfdebug getreg nosuch"),
             "ERR The specified key does not exist"
@@ -1083,7 +1012,7 @@ mod tests {
             w.err("pfdebug encoding h x"),
             "ERR Wrong number of arguments for the 'encoding' subcommand"
         );
-        match w.run("pfdebug getreg h").unwrap() {
+        match w.reply_line("pfdebug getreg h").unwrap() {
             Reply::Array(regs) => {
                 assert_eq!(regs.len(), REGISTERS);
                 let set = regs.iter().filter(|r| **r != Reply::Integer(0)).count();

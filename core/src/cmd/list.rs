@@ -774,122 +774,21 @@ fn blmpop(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{find, CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::keyspace::Keyspace;
+    use crate::cmd::find;
+    use crate::cmd::testing::{bulks, StepHost, NOW_MS};
     use crate::resp::Proto;
     use crate::table::NO_EXPIRE;
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    const NOW_MS: u64 = 1_700_000_000_000;
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
     const NOT_INT: &str = "-ERR value is not an integer or out of range";
     const MIN: &str = "-9223372036854775808";
     const MAX: &str = "9223372036854775807";
 
-    /// A keyspace and what a host keeps around it, running commands through the command table.
-    struct Host {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
-        may_block: bool,
-        effects: Effects,
-        events: Vec<&'static str>,
-    }
-
-    impl Host {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::KEYEVENT | class::ALL | class::NEW;
-            Host {
-                ks: Keyspace::new(1, 7),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-                may_block: true,
-                effects: Effects::default(),
-                events: Vec::new(),
-            }
-        }
-
-        /// Runs a command given as space-separated words; returns the reply (an error as `-text`).
-        fn run(&mut self, line: &str) -> String {
-            self.run_args(&line.split(' ').collect::<Vec<_>>())
-        }
-
-        fn run_args(&mut self, args: &[&str]) -> String {
-            let (mut buf, mut ranges) = (Vec::new(), Vec::new());
-            for a in args {
-                ranges.push(buf.len()..buf.len() + a.len());
-                buf.extend_from_slice(a.as_bytes());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let cmd = find(argv.get(0)).expect("a list command");
-            if !cmd.info.arity_ok(argv.len()) {
-                let name = cmd.info.name;
-                return alloc::format!("-ERR wrong number of arguments for '{name}' command");
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: NOW_MS,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: self.may_block,
-                journal: &mut self.journal,
-            };
-            let result = (cmd.run)(&mut ctx, argv);
-            self.effects = core::mem::take(&mut ctx.effects);
-            let events = &mut self.events;
-            events.clear();
-            self.journal.drain(|_, r, _| {
-                if let Record::Event(_, name) = r {
-                    events.push(name);
-                }
-            });
-            match result {
-                Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-                Err(e) => alloc::format!("-{e}"),
-            }
-        }
-
-        /// Runs each command and checks its reply.
-        fn check(&mut self, cases: &[(&str, &str)]) {
-            for (line, want) in cases {
-                assert_eq!(self.run(line), *want, "{line}");
-            }
-        }
-
-        fn exists(&self, key: &str) -> bool {
-            self.ks.db(0).peek(key.as_bytes(), NOW_MS).is_some()
-        }
-
-        fn encoding(&self, key: &str) -> &'static str {
-            match self.ks.db(0).peek(key.as_bytes(), NOW_MS).map(|e| &e.value) {
-                Some(Value::List(l)) => l.encoding_name(),
-                _ => "none",
-            }
-        }
-    }
-
-    /// An array of bulk strings, as RESP.
-    fn bulks(items: &str) -> String {
-        let items: Vec<&str> = items.split(' ').filter(|s| !s.is_empty()).collect();
-        let mut s = alloc::format!("*{}\r\n", items.len());
-        for it in items {
-            s += &alloc::format!("${}\r\n{it}\r\n", it.len());
-        }
-        s
-    }
-
     #[test]
     fn push_pop_and_nulls() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         assert_eq!(h.run("rpush l a b 1"), ":3\r\n");
         assert_eq!((&h.events[..], h.effects.dirty), (&["new", "rpush"][..], 3));
         h.check(&[
@@ -953,7 +852,7 @@ mod tests {
 
     #[test]
     fn binary_and_integer_elements() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         let elements = ["12", "-0", "012", "9223372036854775808", "", "a b\r\n"];
         h.run_args(&[&["rpush", "l"][..], &elements].concat());
         let want: String = elements
@@ -970,7 +869,7 @@ mod tests {
 
     #[test]
     fn ranges_and_trims() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l a b c d");
         h.check(&[
             ("lrange l 1 2", &bulks("b c")),
@@ -994,7 +893,7 @@ mod tests {
 
     #[test]
     fn index_set_insert_rem() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l a b a c a");
         h.check(&[
             ("lindex l -1", "$1\r\na\r\n"),
@@ -1025,7 +924,7 @@ mod tests {
 
     #[test]
     fn lpos_options() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l a b c 1 2 3 c c");
         h.check(&[
             ("lpos l c", ":2\r\n"),
@@ -1054,7 +953,7 @@ mod tests {
 
     #[test]
     fn moves_between_lists() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush src a b");
         assert_eq!(h.run("rpoplpush src dst"), "$1\r\nb\r\n");
         assert_eq!(
@@ -1086,7 +985,7 @@ mod tests {
 
     #[test]
     fn lmpop_replies_and_errors() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l2 a b c");
         let popped = |elements: &str| alloc::format!("*2\r\n$2\r\nl2\r\n{}", bulks(elements));
         assert_eq!(h.run("lmpop 2 l1 l2 right count 2"), popped("c b"));
@@ -1125,7 +1024,7 @@ mod tests {
 
     #[test]
     fn blocking_forms() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush b x y");
         assert_eq!(
             (h.run("blpop a b 0"), &h.events[..]),
@@ -1137,7 +1036,7 @@ mod tests {
             (bulks("b y"), &["rpop", "del"][..])
         );
         assert_eq!(h.run("blpop a b 1.5"), "");
-        let block = |h: &Host| {
+        let block = |h: &StepHost| {
             h.effects
                 .block
                 .as_ref()
@@ -1180,7 +1079,7 @@ mod tests {
 
     #[test]
     fn encoding_follows_config() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.config.list_max_listpack_size = 3;
         h.run("rpush l a b c");
         assert_eq!(h.encoding("l"), "listpack");

@@ -45,6 +45,8 @@ pub mod list;
 pub mod set;
 pub mod sort;
 pub mod string;
+#[cfg(test)]
+mod testing;
 pub mod zset;
 
 use alloc::borrow::Cow;

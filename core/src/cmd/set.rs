@@ -25,8 +25,6 @@ use crate::types::Value;
 const RW: u32 = acl::WRITE | acl::SET;
 const RO: u32 = acl::READ | acl::SET;
 const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
-/// SINTERCARD's keys follow a count (a keynum spec): no legacy range, like Redis.
-
 const GROUP: &str = "set";
 
 const O_N_TOTAL: &str = "O(N) where N is the total number of elements in all given sets.";
@@ -672,109 +670,21 @@ fn sscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::reply::{parse_reply, Reply};
+    use crate::cmd::testing::Host;
+    use crate::reply::Reply;
     use crate::resp::Proto;
     use alloc::string::{String, ToString};
     use alloc::vec;
 
-    struct World {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
+    trait SetHost {
+        fn sorted(&mut self, line: &str) -> Vec<String>;
     }
 
-    impl World {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::KEYEVENT | class::ALL | class::NEW;
-            World {
-                ks: Keyspace::new(1, 0x5eed),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-            }
-        }
-
-        /// Runs a command given as space-separated words, as the dispatcher would.
-        fn run(&mut self, line: &str) -> Result<Reply, CmdError> {
-            let (mut buf, mut ranges) = (Vec::new(), Vec::new());
-            for word in line.split(' ') {
-                let start = buf.len();
-                buf.extend_from_slice(word.as_bytes());
-                ranges.push(start..buf.len());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let Some(cmd) = crate::cmd::find(argv.get(0)) else {
-                panic!("unknown command in {line}");
-            };
-            if !cmd.info.arity_ok(argv.len()) {
-                return Err(CmdError::new("ERR wrong number of arguments"));
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: 1_700_000_000_000,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: false,
-                journal: &mut self.journal,
-            };
-            (cmd.run)(&mut ctx, argv)?;
-            let (reply, used) = parse_reply(&out).expect("a well-formed reply");
-            assert_eq!(used, out.len(), "{line}: one reply");
-            Ok(reply)
-        }
-
-        fn ok(&mut self, line: &str) -> Reply {
-            self.run(line).unwrap_or_else(|e| panic!("{line}: {e}"))
-        }
-
-        fn err(&mut self, line: &str) -> String {
-            match self.run(line) {
-                Err(e) => e.0.to_string(),
-                Ok(r) => panic!("{line}: expected an error, got {r:?}"),
-            }
-        }
-
-        fn int(&mut self, line: &str) -> i64 {
-            match self.ok(line) {
-                Reply::Integer(n) => n,
-                r => panic!("{line}: {r:?}"),
-            }
-        }
-
+    impl SetHost for Host {
         /// The members of an array or set reply, sorted.
         fn sorted(&mut self, line: &str) -> Vec<String> {
             let mut v = strings(self.ok(line));
             v.sort();
-            v
-        }
-
-        fn encoding(&self, key: &str) -> &'static str {
-            match self.ks.db(0).table().get(key.as_bytes()) {
-                Some(e) => e.value.encoding_name(),
-                None => "none",
-            }
-        }
-
-        fn exists(&self, key: &str) -> bool {
-            self.ks.db(0).table().get(key.as_bytes()).is_some()
-        }
-
-        /// Keyspace events since the last call, as `event:key`.
-        fn events(&mut self) -> Vec<String> {
-            let mut v = Vec::new();
-            self.journal.drain(|_, r, key| {
-                if let Record::Event(_, name) = r {
-                    v.push(alloc::format!("{name}:{}", key.escape_ascii()));
-                }
-            });
             v
         }
     }
@@ -800,7 +710,7 @@ mod tests {
 
     #[test]
     fn add_remove_and_membership() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         assert_eq!(w.int("sadd s foo"), 1);
         assert_eq!(w.encoding("s"), "hashtable");
         assert_eq!(w.int("sadd s bar bar foo"), 1);
@@ -842,7 +752,7 @@ mod tests {
 
     #[test]
     fn intset_limit_follows_config() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.config.set_max_intset_entries = 4;
         assert_eq!(w.int("sadd i 1 2 3 4"), 4);
         assert_eq!(w.encoding("i"), "intset");
@@ -855,7 +765,7 @@ mod tests {
 
     #[test]
     fn wrong_types() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.ok("set str x");
         w.ok("sadd s a");
         const WT: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -891,7 +801,7 @@ mod tests {
 
     #[test]
     fn spop_paths() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         let all: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
         w.ok(&alloc::format!("sadd s {}", all.join(" ")));
         w.events();
@@ -945,7 +855,7 @@ mod tests {
 
     #[test]
     fn srandmember_counts() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.ok("sadd s a b c");
         assert_eq!(w.ok("srandmember s 0"), Reply::Array(vec![]));
         assert_eq!(w.ok("srandmember nokey 5"), Reply::Array(vec![]));
@@ -987,7 +897,7 @@ mod tests {
     #[test]
     fn srandmember_is_uniform() {
         // The suite's histogram test: df = 9, 40 means a 0.00001 probability.
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.ok("sadd h 1 5 10 50 125 MARY PATRICIA LINDA BARBARA ELIZABETH");
         w.ok("sadd i 0 1 2 3 4 5 6 7 8 9");
         for key in ["h", "i"] {
@@ -1010,8 +920,8 @@ mod tests {
 
     #[test]
     fn smove_semantics() {
-        let mut w = World::new();
-        let setup = |w: &mut World| {
+        let mut w = Host::with_seed(0x5eed);
+        let setup = |w: &mut Host| {
             w.ok("del a b c");
             w.ok("sadd a 1 x y");
             w.ok("sadd b 2 3 4");
@@ -1044,7 +954,7 @@ mod tests {
 
     #[test]
     fn algebra() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         w.ok("sadd s1 0 1 2 3 4 195 199 foo");
         w.ok("sadd s2 195 196 197 198 199 foo");
         w.ok("sadd s3 199 195 1000 2000");
@@ -1111,7 +1021,7 @@ mod tests {
 
     #[test]
     fn sintercard_errors() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         for (line, text) in [
             ("sintercard 0 s", "ERR numkeys should be greater than 0"),
             ("sintercard a s", "ERR numkeys should be greater than 0"),
@@ -1130,7 +1040,7 @@ mod tests {
 
     #[test]
     fn sscan_iterates() {
-        let mut w = World::new();
+        let mut w = Host::with_seed(0x5eed);
         let ints: Vec<String> = (0..100).map(|i| i.to_string()).collect();
         w.ok(&alloc::format!("sadd i {}", ints.join(" ")));
         let Reply::Array(r) = w.ok("sscan i 0 count 5") else {

@@ -561,110 +561,19 @@ fn parse_hex(text: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{find, CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
+    use crate::cmd::find;
+    use crate::cmd::testing::{bulks, StepHost};
     use crate::resp::Proto;
     use alloc::string::String;
 
-    const NOW_MS: u64 = 1_700_000_000_000;
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
     const NOT_INT: &str = "-ERR value is not an integer or out of range";
     const SYNTAX: &str = "-ERR syntax error";
     const BAD_DOUBLE: &str = "-ERR One or more scores can't be converted into double";
 
-    /// A keyspace and what a host keeps around it, running commands through the command table.
-    struct Host {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
-        effects: Effects,
-        events: Vec<&'static str>,
-    }
-
-    impl Host {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::KEYEVENT | class::ALL | class::NEW;
-            Host {
-                ks: Keyspace::new(1, 7),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-                effects: Effects::default(),
-                events: Vec::new(),
-            }
-        }
-
-        /// Runs a command given as space-separated words; returns the reply (an error as `-text`).
-        fn run(&mut self, line: &str) -> String {
-            self.run_args(&line.split(' ').collect::<Vec<_>>())
-        }
-
-        fn run_args(&mut self, args: &[&str]) -> String {
-            let (mut buf, mut ranges) = (Vec::new(), Vec::new());
-            for a in args {
-                ranges.push(buf.len()..buf.len() + a.len());
-                buf.extend_from_slice(a.as_bytes());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let cmd = find(argv.get(0)).expect("a command");
-            assert!(cmd.info.arity_ok(argv.len()), "{args:?}");
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: NOW_MS,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: false,
-                journal: &mut self.journal,
-            };
-            let result = (cmd.run)(&mut ctx, argv);
-            self.effects = core::mem::take(&mut ctx.effects);
-            let events = &mut self.events;
-            events.clear();
-            self.journal.drain(|_, r, _| {
-                if let Record::Event(_, name) = r {
-                    events.push(name);
-                }
-            });
-            match result {
-                Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-                Err(e) => alloc::format!("-{e}"),
-            }
-        }
-
-        /// Runs each command and checks its reply.
-        fn check(&mut self, cases: &[(&str, &str)]) {
-            for (line, want) in cases {
-                assert_eq!(self.run(line), *want, "{line}");
-            }
-        }
-
-        fn exists(&self, key: &str) -> bool {
-            self.ks.db(0).peek(key.as_bytes(), NOW_MS).is_some()
-        }
-    }
-
-    /// An array of bulk strings, as RESP; `~` stands for a null bulk.
-    fn bulks(items: &str) -> String {
-        let items: Vec<&str> = items.split(' ').filter(|s| !s.is_empty()).collect();
-        let mut s = alloc::format!("*{}\r\n", items.len());
-        for it in items {
-            s += &match it {
-                "~" => String::from("$-1\r\n"),
-                _ => alloc::format!("${}\r\n{it}\r\n", it.len()),
-            };
-        }
-        s
-    }
-
     #[test]
     fn numeric_and_alpha_order() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l 3 10 2 1.5 -inf 1e3 0x10");
         h.check(&[
             ("sort l", &bulks("-inf 1.5 2 3 10 0x10 1e3")),
@@ -689,7 +598,7 @@ mod tests {
 
     #[test]
     fn limit_is_clamped() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l 5 4 3 2 1");
         let max = i64::MAX;
         let min = i64::MIN;
@@ -716,7 +625,7 @@ mod tests {
 
     #[test]
     fn sets_and_sorted_sets() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("sadd ints 30 1 20");
         h.run("sadd words b a c");
         h.run("zadd z 1 a 5 b 2 c 10 d 3 e");
@@ -741,7 +650,7 @@ mod tests {
 
     #[test]
     fn lists_by_nosort_keep_their_order() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("lpush l 2 1 4 3 5");
         h.check(&[
             ("sort l by nosort", &bulks("5 3 4 1 2")),
@@ -758,7 +667,7 @@ mod tests {
 
     #[test]
     fn by_and_get_patterns() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush l a b c d");
         h.run("mset w_a 3 w_b 1 w_c 2 v_a A v_b B");
         h.run("hset h_a f 30 g x");
@@ -792,7 +701,7 @@ mod tests {
 
     #[test]
     fn store_events_and_ttl() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("rpush src 3 1 2");
         h.run("set w_1 x");
         assert_eq!(h.run("sort src store dst"), ":3\r\n");
@@ -821,7 +730,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let mut h = Host::new();
+        let mut h = StepHost::new();
         h.run("set s x");
         h.run("rpush l 1");
         h.check(&[

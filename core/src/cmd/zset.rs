@@ -1473,79 +1473,23 @@ fn zscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{CoreConfig, Effects};
-    use crate::journal::{Journal, Record};
-    use crate::keyspace::Keyspace;
+    use crate::cmd::testing::{Host, NOW_MS};
     use crate::reply::{parse_reply, Reply};
     use crate::resp::Proto;
     use alloc::format;
     use alloc::string::{String, ToString};
     use alloc::vec;
 
-    const NOW_MS: u64 = 1_700_000_000_000;
-
-    struct Harness {
-        ks: Keyspace,
-        journal: Journal,
-        config: CoreConfig,
-        proto: Proto,
-        may_block: bool,
-        block: Option<BlockRequest>,
+    trait ZsetHost {
+        fn raw(&mut self, args: &[&[u8]]) -> Vec<u8>;
+        fn run(&mut self, line: &str) -> String;
     }
 
-    impl Harness {
-        fn new() -> Self {
-            let mut journal = Journal::default();
-            journal.event_mask = class::parse(b"KEAn").unwrap_or(0);
-            Harness {
-                ks: Keyspace::new(16, 7),
-                journal,
-                config: CoreConfig::default(),
-                proto: Proto::Resp2,
-                may_block: false,
-                block: None,
-            }
-        }
-
+    impl ZsetHost for Host {
         /// Runs one command given as separate arguments and returns the raw reply bytes.
         fn raw(&mut self, args: &[&[u8]]) -> Vec<u8> {
-            let mut buf = Vec::new();
-            let mut ranges = Vec::new();
-            for a in args {
-                let start = buf.len();
-                buf.extend_from_slice(a);
-                ranges.push(start..buf.len());
-            }
-            let argv = Argv::new(&buf, &ranges);
-            let Some(cmd) = crate::cmd::find(args[0]) else {
-                return b"-ERR unknown command\r\n".to_vec();
-            };
-            if !cmd.info.arity_ok(args.len()) {
-                let name = cmd.info.name;
-                return format!("-ERR wrong number of arguments for '{name}' command\r\n")
-                    .into_bytes();
-            }
-            let mut out = Vec::new();
-            let mut ctx = ExecCtx {
-                ks: &mut self.ks,
-                db: 0,
-                now_ms: NOW_MS,
-                out: ReplyWriter::new(&mut out, self.proto),
-                config: &self.config,
-                no_touch: false,
-                effects: Effects::default(),
-                may_block: self.may_block,
-                journal: &mut self.journal,
-            };
-            let result = (cmd.run)(&mut ctx, argv);
-            self.block = ctx.effects.block.take();
-            match result {
-                Ok(()) => out,
-                Err(e) => {
-                    assert!(out.is_empty(), "a failing command wrote a reply");
-                    format!("-{e}\r\n").into_bytes()
-                }
-            }
+            self.exec(args)
+                .unwrap_or_else(|e| format!("-{e}\r\n").into_bytes())
         }
 
         /// Runs a command written as a line of space-separated arguments and renders the reply.
@@ -1558,24 +1502,6 @@ mod tests {
             let (reply, used) = parse_reply(&raw).expect("valid RESP");
             assert_eq!(used, raw.len(), "one reply");
             render(&reply)
-        }
-
-        /// The keyspace events recorded since the last call, as `event:key`.
-        fn events(&mut self) -> Vec<String> {
-            let mut out = Vec::new();
-            self.journal.drain(|_, r, key| {
-                if let Record::Event(_, name) = r {
-                    out.push(format!("{name}:{}", String::from_utf8_lossy(key)));
-                }
-            });
-            out
-        }
-
-        fn encoding(&self, key: &[u8]) -> &'static str {
-            self.ks
-                .db(0)
-                .peek(key, NOW_MS)
-                .map_or("none", |e| e.value.encoding_name())
         }
     }
 
@@ -1602,7 +1528,7 @@ mod tests {
 
     #[test]
     fn zadd_options_and_errors() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         assert_eq!(t.run("zadd z 10 x 20 y 30 z"), "3");
         assert_eq!(t.events(), ["new:z", "zadd:z"]);
         assert_eq!(t.run("zadd z xx 5 foo 11 x 21 y 40 zap"), "0");
@@ -1677,38 +1603,38 @@ mod tests {
 
     #[test]
     fn encodings_follow_the_limits() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.config.zset_max_listpack_entries = 3;
         t.config.zset_max_listpack_value = 5;
         t.run("zadd a 1 x 2 y 3 z");
-        assert_eq!(t.encoding(b"a"), "listpack");
+        assert_eq!(t.encoding("a"), "listpack");
         t.run("zadd a 4 w");
-        assert_eq!(t.encoding(b"a"), "skiplist");
+        assert_eq!(t.encoding("a"), "skiplist");
         t.run("zadd b 1 longmember");
-        assert_eq!(t.encoding(b"b"), "skiplist");
+        assert_eq!(t.encoding("b"), "skiplist");
         t.config.zset_max_listpack_entries = 0;
         t.run("zadd c 1 x");
-        assert_eq!(t.encoding(b"c"), "skiplist");
+        assert_eq!(t.encoding("c"), "skiplist");
         // Results are encoded by their final size.
         t.config.zset_max_listpack_entries = 1;
         t.run("zadd src 1 a 2 b");
         assert_eq!(t.run("zrangestore d1 src 0 0"), "1");
-        assert_eq!(t.encoding(b"d1"), "listpack");
+        assert_eq!(t.encoding("d1"), "listpack");
         assert_eq!(t.run("zrangestore d2 src 0 1"), "2");
-        assert_eq!(t.encoding(b"d2"), "skiplist");
+        assert_eq!(t.encoding("d2"), "skiplist");
         assert_eq!(t.run("zunionstore d3 1 a"), "4");
-        assert_eq!(t.encoding(b"d3"), "skiplist");
+        assert_eq!(t.encoding("d3"), "skiplist");
     }
 
     /// The same commands give the same replies in both encodings.
     #[test]
     fn ranges_in_both_encodings() {
         for entries in [128, 0] {
-            let mut t = Harness::new();
+            let mut t = Host::new();
             t.config.zset_max_listpack_entries = entries;
             t.run("zadd z -inf a 1 b 2 c 3 d 4 e 5 f +inf g");
             assert_eq!(
-                t.encoding(b"z"),
+                t.encoding("z"),
                 if entries == 0 { "skiplist" } else { "listpack" }
             );
             for (line, want) in [
@@ -1769,7 +1695,7 @@ mod tests {
 
     #[test]
     fn range_errors() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.run("zadd z 1 a 2 b");
         for (line, err) in [
             ("zrangebyscore z str 1", "!ERR min or max is not a float"),
@@ -1800,7 +1726,7 @@ mod tests {
 
     #[test]
     fn resp3_replies() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.proto = Proto::Resp3;
         t.run("zadd z 1 a 2.5 b");
         assert_eq!(t.raw(&[b"zscore", b"z", b"b"]), b",2.5\r\n");
@@ -1818,7 +1744,7 @@ mod tests {
 
     #[test]
     fn removals_delete_empty_keys() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
         t.events();
         assert_eq!(t.run("zrem z x a b"), "2");
@@ -1854,7 +1780,7 @@ mod tests {
 
     #[test]
     fn pops() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         assert_eq!(t.run("zpopmin z"), "[]");
         t.run("zadd z -1 a 1 b 2 c 3 d 4 e");
         assert_eq!(t.run("zpopmin z"), "[a -1]");
@@ -1910,28 +1836,28 @@ mod tests {
 
     #[test]
     fn blocking_pops() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.run("zadd z 0 a 1 b");
         t.may_block = true;
         assert_eq!(t.run("bzpopmin none z 1"), "[z a 0]");
         assert_eq!(t.run("bzmpop 0 2 none z max count 5"), "[z [[b 1]]]");
         assert_eq!(t.run("exists z"), "0");
-        assert!(t.block.is_none());
+        assert!(t.effects.block.is_none());
         // Nothing to pop: no reply, a block request on each key once.
         assert_eq!(t.run("bzpopmax k1 k2 k1 1.5"), "(no reply)");
         assert_eq!(
-            t.block,
+            t.effects.block,
             Some(BlockRequest {
                 keys: vec![b"k1".to_vec(), b"k2".to_vec()],
                 deadline_ms: NOW_MS + 1500
             })
         );
         assert_eq!(t.run("bzmpop 0 1 k1 min"), "(no reply)");
-        assert_eq!(t.block.as_ref().map(|b| b.deadline_ms), Some(0));
+        assert_eq!(t.effects.block.as_ref().map(|b| b.deadline_ms), Some(0));
         // Inside MULTI: a null array at once.
         t.may_block = false;
         assert_eq!(t.raw(&[b"bzpopmin", b"k1", b"0"]), b"*-1\r\n");
-        assert!(t.block.is_none());
+        assert!(t.effects.block.is_none());
         t.may_block = true;
         for (line, err) in [
             ("bzpopmin k1 -1", "!ERR timeout is negative"),
@@ -1951,7 +1877,7 @@ mod tests {
             ),
         ] {
             assert_eq!(t.run(line), err, "{line}");
-            assert!(t.block.is_none(), "{line}");
+            assert!(t.effects.block.is_none(), "{line}");
         }
         t.run("set s v");
         assert_eq!(
@@ -1962,7 +1888,7 @@ mod tests {
 
     #[test]
     fn set_operations() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.run("zadd a 1 a 2 b 3 c");
         t.run("zadd b 1 b 2 c 3 d");
         for (line, want) in [
@@ -2050,7 +1976,7 @@ mod tests {
 
     #[test]
     fn random_members() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         assert_eq!(t.run("zrandmember none"), "nil");
         assert_eq!(t.run("zrandmember none 5"), "[]");
         t.run("zadd z 1 a 2 b 3 c 4 d 5 e");
@@ -2096,7 +2022,7 @@ mod tests {
     #[test]
     fn zscan_both_encodings() {
         for entries in [128, 0] {
-            let mut t = Harness::new();
+            let mut t = Host::new();
             t.config.zset_max_listpack_entries = entries;
             let mut line = String::from("zadd z");
             for i in 0..300 {
@@ -2135,7 +2061,7 @@ mod tests {
             assert_eq!(items.len(), 20);
             assert_eq!(items[..3], ["290", "291", "292"]);
         }
-        let mut t = Harness::new();
+        let mut t = Host::new();
         assert_eq!(t.run("zscan none 0"), "[0 []]");
         assert_eq!(t.run("zscan none x"), "!ERR invalid cursor");
         t.run("zadd z 1 a");
@@ -2145,7 +2071,7 @@ mod tests {
 
     #[test]
     fn big_sets_stay_consistent() {
-        let mut t = Harness::new();
+        let mut t = Host::new();
         t.config.zset_max_listpack_entries = 16;
         for i in 0..2000 {
             t.run(&format!("zadd z {} m{}", (i * 7919) % 1000, i % 700));
