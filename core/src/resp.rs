@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use crate::types::string::{format_i64, parse_canonical_i64 as parse_i64, IntBuf};
+use crate::types::string::{format_i64, format_u64, parse_canonical_i64 as parse_i64, IntBuf};
 
 /// Longest inline request, or multibulk/bulk header line, without a newline (Redis `PROTO_INLINE_MAX_SIZE`).
 pub const INLINE_MAX: usize = 64 * 1024;
@@ -452,6 +452,12 @@ impl<'a> ReplyWriter<'a> {
     pub fn bulk_i64(&mut self, n: i64) {
         let mut scratch: IntBuf = [0; 20];
         self.bulk(format_i64(n, &mut scratch));
+    }
+
+    /// A bulk reply of a formatted unsigned integer (a SCAN cursor).
+    pub fn bulk_u64(&mut self, n: u64) {
+        let mut scratch: IntBuf = [0; 20];
+        self.bulk(format_u64(n, &mut scratch));
     }
 
     /// A null bulk (`$-1` in RESP2, `_` in RESP3).

@@ -439,6 +439,27 @@ impl<V> Table<V> {
         v
     }
 
+    /// One call of a SCAN-family command: scans from `cursor` until the scan wraps, `count` reply
+    /// elements were gathered (`visit` returns how many an entry gave: 0 when filtered out, 2 for
+    /// a field and its value), or, as Redis bounds it, `10 * count` buckets were visited so a
+    /// sparse table still answers promptly. Returns the next cursor.
+    pub fn scan_some<'a>(
+        &'a self,
+        mut cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a Entry<V>) -> usize,
+    ) -> u64 {
+        let mut gathered = 0usize;
+        let mut buckets_left = count.saturating_mul(10);
+        loop {
+            cursor = self.scan(cursor, |e| gathered += visit(e));
+            buckets_left = buckets_left.saturating_sub(1);
+            if cursor == 0 || buckets_left == 0 || gathered >= count {
+                return cursor;
+            }
+        }
+    }
+
     /// Mutable variant of [`Table::scan`] used by active expiry: `visit` returns true to delete the entry.
     pub fn scan_remove(
         &mut self,

@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, reply_scan, scan_options};
 use super::{
     acl, arg_f64, arg_i64, eq_ci, err, flags as f, lookup, parse_f64, CmdError, CmdResult, Command,
     ExecCtx,
@@ -462,49 +462,22 @@ fn hscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     // empty scan whatever the options say.
     with_hash(ctx, argv.get(1), |h, out| {
         let Some(h) = h else {
-            out.array(2);
-            out.bulk(b"0");
-            out.array(0);
+            reply_scan(out, 0, 0);
             return Ok(());
         };
-        let (pattern, count) = scan_options(argv)?;
+        let opts = scan_options(argv, 3, false)?;
         let mut found: Vec<(&[u8], &CompactStr)> = Vec::new();
-        let next = h.scan(cursor, count, |field, v| found.push((field, v)));
-        if let Some(p) = pattern {
+        let next = h.scan(cursor, opts.count, |field, v| found.push((field, v)));
+        if let Some(p) = opts.pattern {
             found.retain(|(field, _)| glob_match(p, field, false));
         }
-        out.array(2);
-        out.bulk(alloc::format!("{next}").as_bytes());
-        out.array(found.len() * 2);
+        reply_scan(out, next, found.len() * 2);
         for (field, v) in found {
             out.bulk(field);
             bulk_value(out, v);
         }
         Ok(())
     })?
-}
-
-/// HSCAN's options: the MATCH pattern (none for `*`) and COUNT (default 10).
-fn scan_options(argv: Argv<'_>) -> Result<(Option<&[u8]>, usize), CmdError> {
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < argv.len() {
-        let a = argv.get(i);
-        let has_value = i + 1 < argv.len();
-        if eq_ci(a, "count") && has_value {
-            let n = arg_i64(argv.get(i + 1))?;
-            if n < 1 {
-                return Err(err::SYNTAX);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if eq_ci(a, "match") && has_value {
-            pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
-        } else {
-            return Err(err::SYNTAX);
-        }
-        i += 2;
-    }
-    Ok((pattern, count))
 }
 
 #[cfg(test)]

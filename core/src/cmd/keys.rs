@@ -10,7 +10,7 @@ use super::{
 use crate::glob::glob_match;
 use crate::journal::class;
 use crate::keyspace::is_expired;
-use crate::resp::Argv;
+use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
 use crate::types::Value;
 
@@ -188,69 +188,86 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. O(1) per call, O(N) for a full iteration.
-fn scan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    let mut cursor = parse_cursor(argv.get(1))?;
-    let (mut pattern, mut count, mut type_filter): (Option<&[u8]>, i64, Option<&[u8]>) =
-        (None, 10, None);
-    let mut i = 2;
+/// The options SCAN and its per-key forms (HSCAN, SSCAN, ZSCAN) take after the cursor.
+pub struct ScanOptions<'a> {
+    /// The MATCH pattern; none for `*`, which matches everything.
+    pub pattern: Option<&'a [u8]>,
+    /// COUNT: how many elements a call aims for (default 10).
+    pub count: usize,
+    /// SCAN's TYPE filter.
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Parses `[MATCH pattern] [COUNT count]`, and `[TYPE type]` when `with_type`, from argument
+/// `from` on. A COUNT below 1 and anything else are a syntax error, as in Redis.
+pub fn scan_options(
+    argv: Argv<'_>,
+    from: usize,
+    with_type: bool,
+) -> Result<ScanOptions<'_>, CmdError> {
+    let mut opts = ScanOptions {
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
+    let mut i = from;
     while i < argv.len() {
         let a = argv.get(i);
         let has_value = i + 1 < argv.len();
         if eq_ci(a, "count") && has_value {
-            count = arg_i64(argv.get(i + 1))?;
+            let count = arg_i64(argv.get(i + 1))?;
             if count < 1 {
                 return Err(err::SYNTAX);
             }
+            opts.count = usize::try_from(count).unwrap_or(usize::MAX);
         } else if eq_ci(a, "match") && has_value {
-            pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
-        } else if eq_ci(a, "type") && has_value {
-            type_filter = Some(argv.get(i + 1));
+            opts.pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
+        } else if with_type && eq_ci(a, "type") && has_value {
+            opts.type_name = Some(argv.get(i + 1));
         } else {
             return Err(err::SYNTAX);
         }
         i += 2;
     }
+    Ok(opts)
+}
+
+/// Writes the head of a SCAN-family reply: the next cursor, then an array of `len` elements.
+pub fn reply_scan(out: &mut ReplyWriter<'_>, cursor: u64, len: usize) {
+    out.array(2);
+    out.bulk_u64(cursor);
+    out.array(len);
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. O(1) per call, O(N) for a full iteration.
+fn scan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let cursor = parse_cursor(argv.get(1))?;
+    let opts = scan_options(argv, 2, true)?;
     let now = ctx.now_ms;
     let db = ctx.ks.db(ctx.db);
     let mut found: Vec<&[u8]> = Vec::new();
     let mut expired: Vec<Vec<u8>> = Vec::new();
-    // Like Redis, visit at most 10 * COUNT buckets per call so sparse tables still return promptly.
-    let mut budget = count.saturating_mul(10);
-    loop {
-        cursor = db.table().scan(cursor, |e| {
-            if is_expired(e, now) {
-                expired.push(e.key_bytes().to_vec());
-                return;
-            }
-            if pattern.is_some_and(|p| !glob_match(p, e.key_bytes(), false)) {
-                return;
-            }
-            if type_filter.is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
-            {
-                return;
-            }
-            found.push(e.key_bytes());
-        });
-        budget -= 1;
-        if cursor == 0 || budget <= 0 || found.len() as i64 >= count {
-            break;
+    let cursor = db.table().scan_some(cursor, opts.count, |e| {
+        if is_expired(e, now) {
+            expired.push(e.key_bytes().to_vec());
+            return 0;
         }
-    }
-    let mut scratch = [0u8; 20];
-    let cursor_text = crate::types::string::format_i64(cursor as i64, &mut scratch);
-    // Cursors are unsigned; a cursor past i64::MAX needs its own formatting.
-    let mut big = alloc::string::String::new();
-    let cursor_bytes: &[u8] = if cursor > i64::MAX as u64 {
-        use core::fmt::Write;
-        let _ = write!(big, "{cursor}");
-        big.as_bytes()
-    } else {
-        cursor_text
-    };
-    ctx.out.array(2);
-    ctx.out.bulk(cursor_bytes);
-    ctx.out.array(found.len());
+        if opts
+            .pattern
+            .is_some_and(|p| !glob_match(p, e.key_bytes(), false))
+        {
+            return 0;
+        }
+        if opts
+            .type_name
+            .is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+        {
+            return 0;
+        }
+        found.push(e.key_bytes());
+        1
+    });
+    reply_scan(&mut ctx.out, cursor, found.len());
     for k in found {
         ctx.out.bulk(k);
     }

@@ -292,6 +292,9 @@ pub mod err {
     pub const STRING_TOO_LONG: CmdError =
         CmdError::new("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     pub const OUT_OF_RANGE: CmdError = CmdError::new("ERR value is out of range, must be positive");
+    /// A write refused at the memory limit when nothing more can be evicted.
+    pub const OOM: CmdError =
+        CmdError::new("OOM command not allowed when used memory > 'maxmemory'.");
 
     /// The reply to a command (or `cmd|sub` subcommand) called with the wrong number of arguments.
     pub fn wrong_arity(name: &str) -> CmdError {

@@ -11,7 +11,7 @@ use super::{KEY1, NOKEYS};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, reply_scan, scan_options};
 use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
 use crate::glob::glob_match;
 use crate::journal::class;
@@ -611,28 +611,10 @@ fn sscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let mut cursor = parse_cursor(argv.get(2))?;
     if !lookup_all(ctx, &[key])? {
-        ctx.out.array(2);
-        ctx.out.bulk(b"0");
-        ctx.out.array(0);
+        reply_scan(&mut ctx.out, 0, 0);
         return Ok(());
     }
-    let (mut pattern, mut count): (Option<&[u8]>, i64) = (None, 10);
-    let mut i = 3;
-    while i < argv.len() {
-        let a = argv.get(i);
-        let has_value = i + 1 < argv.len();
-        if eq_ci(a, "count") && has_value {
-            count = arg_i64(argv.get(i + 1))?;
-            if count < 1 {
-                return Err(err::SYNTAX);
-            }
-        } else if eq_ci(a, "match") && has_value {
-            pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
-        } else {
-            return Err(err::SYNTAX);
-        }
-        i += 2;
-    }
+    let opts = scan_options(argv, 3, false)?;
     let mut found: Vec<Member<'_>> = Vec::new();
     match stored(ctx.ks, ctx.db, key) {
         None => cursor = 0,
@@ -641,26 +623,17 @@ fn sscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             cursor = 0;
         }
         Some(Set::Table(t)) => {
-            let mut budget = count.saturating_mul(10);
-            loop {
-                cursor = t.scan(cursor, |e| found.push(Member::Bytes(e.key_bytes())));
-                budget -= 1;
-                if cursor == 0 || budget <= 0 || found.len() as i64 >= count {
-                    break;
-                }
-            }
+            cursor = t.scan_some(cursor, opts.count, |e| {
+                found.push(Member::Bytes(e.key_bytes()));
+                1
+            });
         }
     }
-    if let Some(p) = pattern {
+    if let Some(p) = opts.pattern {
         let mut scratch = [0u8; I64_DIGITS_MAX];
         found.retain(|m| glob_match(p, m.bytes(&mut scratch), false));
     }
-    ctx.out.array(2);
-    match i64::try_from(cursor) {
-        Ok(c) => ctx.out.bulk_i64(c),
-        Err(_) => ctx.out.bulk(alloc::format!("{cursor}").as_bytes()),
-    }
-    ctx.out.array(found.len());
+    reply_scan(&mut ctx.out, cursor, found.len());
     for m in found {
         reply_member(&mut ctx.out, m);
     }

@@ -12,10 +12,9 @@ use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
-use core::fmt::Write;
 use core::ops::Range;
 
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, reply_scan, scan_options};
 use super::{
     acl, arg_i64, arg_timeout, eq_ci, err, flags as f, BlockRequest, CmdError, CmdResult, Command,
     ExecCtx,
@@ -1421,48 +1420,19 @@ fn setop_generic(
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]. O(1) per call, O(N) for a full iteration.
 fn zscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    let mut cursor = parse_cursor(argv.get(2))?;
+    let cursor = parse_cursor(argv.get(2))?;
     let (z, out) = zset_of(ctx, argv.get(1), true)?;
     let Some(z) = z else {
-        out.array(2);
-        out.bulk(b"0");
-        out.array(0);
+        reply_scan(out, 0, 0);
         return Ok(());
     };
-    let (mut pattern, mut count): (Option<&[u8]>, i64) = (None, 10);
-    let mut i = 3;
-    while i < argv.len() {
-        let a = argv.get(i);
-        if eq_ci(a, "count") && i + 1 < argv.len() {
-            count = arg_i64(argv.get(i + 1))?;
-            if count < 1 {
-                return Err(err::SYNTAX);
-            }
-        } else if eq_ci(a, "match") && i + 1 < argv.len() {
-            pattern = Some(argv.get(i + 1)).filter(|p| *p != b"*");
-        } else {
-            return Err(err::SYNTAX);
-        }
-        i += 2;
-    }
+    let opts = scan_options(argv, 3, false)?;
     let mut found: Vec<(&[u8], f64)> = Vec::new();
-    // Like Redis, visit at most 10 * COUNT buckets so a sparse table still answers promptly.
-    let mut budget = count.saturating_mul(10);
-    loop {
-        cursor = z.scan(cursor, |m, s| found.push((m, s)));
-        budget -= 1;
-        if cursor == 0 || budget <= 0 || found.len() as i64 >= count {
-            break;
-        }
-    }
-    if let Some(p) = pattern {
+    let cursor = z.scan(cursor, opts.count, |m, s| found.push((m, s)));
+    if let Some(p) = opts.pattern {
         found.retain(|(m, _)| glob_match(p, m, false));
     }
-    let mut cursor_text = alloc::string::String::new();
-    let _ = write!(cursor_text, "{cursor}");
-    out.array(2);
-    out.bulk(cursor_text.as_bytes());
-    out.array(2 * found.len());
+    reply_scan(out, cursor, 2 * found.len());
     for (m, s) in found {
         out.bulk(m);
         out.bulk(ScoreText::new(s).as_bytes());

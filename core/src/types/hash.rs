@@ -294,10 +294,9 @@ impl Hash {
         }
     }
 
-    /// One HSCAN step over a table: visits buckets from `cursor` until `count` pairs were seen,
-    /// the iteration ends, or `20 * count` more buckets were visited (Redis's `scanGenericCommand`
-    /// doubles COUNT for hashes, which reply two elements per field, then bounds its work on a sparse
-    /// table at ten times that). Returns the next cursor. A compact hash is visited whole and returns
+    /// One HSCAN call: visits buckets from `cursor` until `count` pairs were seen, the iteration
+    /// ends, or `20 * count` buckets were visited (Redis doubles COUNT for hashes, which reply two
+    /// elements per field, and bounds its work at ten times that). Returns the next cursor. A compact hash is visited whole and returns
     /// 0, as Redis returns a listpack whole.
     pub fn scan<'a>(
         &'a self,
@@ -310,21 +309,10 @@ impl Hash {
                 self.iter().for_each(|(f, v)| visit(f, v));
                 0
             }
-            Hash::Table(t) => {
-                let mut seen = 0usize;
-                let mut cursor = cursor;
-                let mut steps_left = count.saturating_mul(20);
-                loop {
-                    cursor = t.scan(cursor, |e| {
-                        seen += 1;
-                        visit(e.key_bytes(), &e.value);
-                    });
-                    if cursor == 0 || steps_left == 0 || seen >= count {
-                        return cursor;
-                    }
-                    steps_left -= 1;
-                }
-            }
+            Hash::Table(t) => t.scan_some(cursor, count.saturating_mul(2), |e| {
+                visit(e.key_bytes(), &e.value);
+                2
+            }),
         }
     }
 }

@@ -154,9 +154,19 @@ impl core::fmt::Debug for CompactStr {
 
 /// Formats `n` in decimal into the end of `buf` and returns the digits.
 pub fn format_i64(n: i64, buf: &mut IntBuf) -> &[u8] {
+    let digits = format_u64(n.unsigned_abs(), buf).len();
+    if n >= 0 {
+        return &buf[buf.len() - digits..];
+    }
+    // i64::MIN has 19 digits: the sign always fits.
+    let pos = buf.len() - digits - 1;
+    buf[pos] = b'-';
+    &buf[pos..]
+}
+
+/// Formats `v` in decimal into the end of `buf` and returns the digits.
+pub fn format_u64(mut v: u64, buf: &mut IntBuf) -> &[u8] {
     let mut pos = buf.len();
-    let neg = n < 0;
-    let mut v = n.unsigned_abs();
     loop {
         pos -= 1;
         buf[pos] = b'0' + (v % 10) as u8;
@@ -164,10 +174,6 @@ pub fn format_i64(n: i64, buf: &mut IntBuf) -> &[u8] {
         if v == 0 {
             break;
         }
-    }
-    if neg {
-        pos -= 1;
-        buf[pos] = b'-';
     }
     &buf[pos..]
 }

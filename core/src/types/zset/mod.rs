@@ -365,9 +365,16 @@ impl ZSet {
         }
     }
 
-    /// One ZSCAN step: visits some elements and returns the next cursor (0 when done). The compact
-    /// encoding is visited whole in one call, as Redis does.
-    pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a [u8], f64)) -> u64 {
+    /// One ZSCAN call: visits buckets from `cursor` until `count` members were seen, the iteration
+    /// ends, or `20 * count` buckets were visited (Redis doubles COUNT for sorted sets, which reply
+    /// two elements per member, and bounds its work at ten times that). Returns the next cursor.
+    /// The compact encoding is visited whole in one call and returns 0, as Redis does.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
         match &self.enc {
             Encoding::Packed(v) => {
                 for (s, m) in v {
@@ -375,7 +382,10 @@ impl ZSet {
                 }
                 0
             }
-            Encoding::Indexed(ix) => ix.scores.scan(cursor, |e| visit(e.key_bytes(), e.value)),
+            Encoding::Indexed(ix) => ix.scores.scan_some(cursor, count.saturating_mul(2), |e| {
+                visit(e.key_bytes(), e.value);
+                2
+            }),
         }
     }
 
@@ -855,7 +865,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut cursor = 0;
         loop {
-            cursor = z.scan(cursor, |m, s| seen.push((s, m.to_vec())));
+            cursor = z.scan(cursor, 1, |m, s| seen.push((s, m.to_vec())));
             if cursor == 0 {
                 break;
             }
