@@ -26,7 +26,7 @@ class EmberError(Exception):
 
 
 class Ember:
-    def __init__(self, path=None, databases=16):
+    def __init__(self, path=None):
         path = path or os.environ.get("EMBER_LIB", "libember.so")
         lib = ctypes.CDLL(path)
         p, sz, u8p = ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint8)

@@ -117,9 +117,12 @@ pub struct ember_db {
     /// Memory estimate, refreshed by ember_db_tick() and after evictions, grown by each write.
     pub(crate) used_estimate: u64,
     errmsg: CString,
-    /// Scratch for replies and borrowed results.
+    /// The reply of the last ember_exec()/ember_exec_resp(), kept to reuse its capacity.
     pub(crate) out: Vec<u8>,
+    /// The flat copy of ember_exec()'s arguments, or the text of an integer ember_get() lends out.
     pub(crate) scratch: Vec<u8>,
+    /// Argument ranges into `scratch`, kept to reuse their capacity.
+    ranges: Vec<std::ops::Range<usize>>,
 }
 
 /// Runs `$body` (which yields an `ember_status`) so that a panic becomes `EMBER_ERR_PANIC`.
@@ -177,15 +180,10 @@ impl ember_db {
             return Err(CmdError::owned(format!("ERR unknown command '{shown}'")));
         };
         if !command.info.arity_ok(argv.len()) {
-            return Err(CmdError::owned(format!(
-                "ERR wrong number of arguments for '{}' command",
-                command.info.name
-            )));
+            return Err(cmd::err::wrong_arity(command.info.name));
         }
         if command.info.flags & cmd::flags::DENYOOM != 0 && !self.make_room() {
-            return Err(CmdError::new(
-                "OOM command not allowed when used memory > 'maxmemory'.",
-            ));
+            return Err(cmd::err::OOM);
         }
         if command.info.flags & cmd::flags::WRITE != 0 {
             self.used_estimate += argv.iter().map(|a| a.len() as u64 + 16).sum::<u64>();
@@ -304,6 +302,7 @@ pub unsafe extern "C" fn ember_db_open(
             errmsg: CString::default(),
             out: Vec::new(),
             scratch: Vec::new(),
+            ranges: Vec::new(),
         });
         // SAFETY: `out` was checked non-NULL and the caller guarantees it is writable.
         unsafe { *out = Box::into_raw(db) };
@@ -359,7 +358,7 @@ pub unsafe extern "C" fn ember_errmsg(db: *const ember_db) -> *const c_char {
 /// # Safety
 /// `argv[i]` points to `argvlen[i]` readable bytes for every `i < argc` (NULL allowed when the length
 /// is 0).
-pub(crate) unsafe fn gather_args(
+unsafe fn gather_args(
     argc: usize,
     argv: *const *const u8,
     argvlen: *const usize,
@@ -395,7 +394,7 @@ pub(crate) fn bytes_of<'a>(p: *const u8, len: usize) -> Result<&'a [u8], ember_s
 }
 
 /// Maps a command error to a status: WRONGTYPE and OOM get their own codes.
-pub(crate) fn status_of(e: &CmdError) -> ember_status {
+fn status_of(e: &CmdError) -> ember_status {
     if e.0.starts_with("WRONGTYPE") {
         EMBER_ERR_WRONGTYPE
     } else if e.0.starts_with("OOM") {
@@ -433,8 +432,7 @@ pub unsafe extern "C" fn ember_exec(
             return EMBER_ERR_NULL;
         }
         match exec_into_out(db, argc, argv, argvlen, Proto::Resp3) {
-            Err(status) => status,
-            Ok(()) => match parse_reply(&db.out) {
+            Ok(EMBER_OK) => match parse_reply(&db.out) {
                 Ok((tree, _)) => {
                     // SAFETY: `out` was checked non-NULL and is writable per the contract.
                     unsafe { *out = Box::into_raw(Box::new(reply::ember_reply(tree))) };
@@ -442,6 +440,7 @@ pub unsafe extern "C" fn ember_exec(
                 }
                 Err(_) => db.fail(EMBER_ERR_PANIC, "internal error: unreadable reply"),
             },
+            Ok(status) | Err(status) => status,
         }
     })
 }
@@ -475,58 +474,52 @@ pub unsafe extern "C" fn ember_exec_resp(
             3 => Proto::Resp3,
             _ => return db.fail(EMBER_ERR_INVALID, "protover must be 2 or 3"),
         };
-        match exec_into_out(db, argc, argv, argvlen, proto) {
-            Err(status)
-                if status != EMBER_ERR_COMMAND
-                    && status != EMBER_ERR_WRONGTYPE
-                    && status != EMBER_ERR_OOM =>
-            {
-                status
-            }
-            _ => {
-                let bytes: Box<[u8]> = db.out.clone().into_boxed_slice();
-                let len = bytes.len();
-                // SAFETY: both pointers were checked non-NULL and are writable per the contract.
-                unsafe {
-                    *outlen = len;
-                    *out = Box::into_raw(bytes).cast::<u8>();
-                }
-                db.clear_error();
-                EMBER_OK
-            }
+        if let Err(status) = exec_into_out(db, argc, argv, argvlen, proto) {
+            return status;
         }
+        // An error reply is a reply like any other here.
+        db.clear_error();
+        let bytes: Box<[u8]> = db.out.as_slice().into();
+        // SAFETY: both pointers were checked non-NULL and are writable per the contract.
+        unsafe {
+            *outlen = bytes.len();
+            *out = Box::into_raw(bytes).cast::<u8>();
+        }
+        EMBER_OK
     })
 }
 
-/// Validates the C arguments and runs the command into `db.out`.
+/// Validates the C arguments and runs the command into `db.out`. `Err` is a call that ran nothing
+/// (argc 0, a NULL argument); `Ok` is the command's own status, EMBER_OK or the code of its error
+/// reply, whose text is then in ember_errmsg().
 fn exec_into_out(
     db: &mut ember_db,
     argc: usize,
     argv: *const *const u8,
     argvlen: *const usize,
     proto: Proto,
-) -> Result<(), ember_status> {
+) -> Result<ember_status, ember_status> {
     if argc == 0 {
         return Err(db.fail(
             EMBER_ERR_INVALID,
             "argc must be at least 1 (the command name)",
         ));
     }
+    // Taken out of the handle while `run` borrows it mutably, and put back for the next call.
     let mut buf = std::mem::take(&mut db.scratch);
-    let mut ranges = Vec::with_capacity(argc);
+    let mut ranges = std::mem::take(&mut db.ranges);
     // SAFETY: the caller of the entry point guarantees argv/argvlen describe `argc` buffers.
-    if let Err(status) = unsafe { gather_args(argc, argv, argvlen, &mut buf, &mut ranges) } {
-        db.scratch = buf;
-        return Err(db.fail(status, "NULL argument pointer with a non-zero length"));
-    }
-    let result = db.run(Argv::new(&buf, &ranges), proto);
+    let gathered = unsafe { gather_args(argc, argv, argvlen, &mut buf, &mut ranges) };
+    let result = gathered.map(|()| db.run(Argv::new(&buf, &ranges), proto));
     db.scratch = buf;
+    db.ranges = ranges;
     match result {
-        Ok(()) => {
+        Err(status) => Err(db.fail(status, "NULL argument pointer with a non-zero length")),
+        Ok(Ok(())) => {
             db.clear_error();
-            Ok(())
+            Ok(EMBER_OK)
         }
-        Err(e) => Err(db.fail(status_of(&e), &e.0)),
+        Ok(Err(e)) => Ok(db.fail(status_of(&e), &e.0)),
     }
 }
 

@@ -62,24 +62,36 @@ pub unsafe extern "C" fn ember_reply_type(r: *const ember_reply) -> ember_reply_
     }
 }
 
+/// The shared body of the one-value accessors: reads `r` with `read` into `*out`, EMBER_ERR_TYPE when
+/// `read` finds a reply of another type.
+fn read_into<T>(
+    r: *const ember_reply,
+    out: *mut T,
+    read: impl FnOnce(&Tree) -> Option<T>,
+) -> ember_status {
+    ffi_boundary!({
+        let (Some(tree), false) = (get(r), out.is_null()) else {
+            return EMBER_ERR_NULL;
+        };
+        let Some(v) = read(tree) else {
+            return EMBER_ERR_TYPE;
+        };
+        // SAFETY: `out` was checked non-NULL and is writable per the contract.
+        unsafe { *out = v };
+        EMBER_OK
+    })
+}
+
 /// Reads an integer reply (booleans read as 0 or 1).
 ///
 /// # Safety
 /// - `r` is NULL or a live reply; `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn ember_reply_integer(r: *const ember_reply, out: *mut i64) -> ember_status {
-    ffi_boundary!({
-        let (Some(tree), false) = (get(r), out.is_null()) else {
-            return EMBER_ERR_NULL;
-        };
-        let v = match tree {
-            Tree::Integer(n) => *n,
-            Tree::Boolean(b) => *b as i64,
-            _ => return EMBER_ERR_TYPE,
-        };
-        // SAFETY: `out` was checked non-NULL and is writable per the contract.
-        unsafe { *out = v };
-        EMBER_OK
+    read_into(r, out, |tree| match tree {
+        Tree::Integer(n) => Some(*n),
+        Tree::Boolean(b) => Some(*b as i64),
+        _ => None,
     })
 }
 
@@ -89,18 +101,10 @@ pub unsafe extern "C" fn ember_reply_integer(r: *const ember_reply, out: *mut i6
 /// - `r` is NULL or a live reply; `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn ember_reply_double(r: *const ember_reply, out: *mut f64) -> ember_status {
-    ffi_boundary!({
-        let (Some(tree), false) = (get(r), out.is_null()) else {
-            return EMBER_ERR_NULL;
-        };
-        let v = match tree {
-            Tree::Double(d) => *d,
-            Tree::Integer(n) => *n as f64,
-            _ => return EMBER_ERR_TYPE,
-        };
-        // SAFETY: `out` was checked non-NULL and is writable per the contract.
-        unsafe { *out = v };
-        EMBER_OK
+    read_into(r, out, |tree| match tree {
+        Tree::Double(d) => Some(*d),
+        Tree::Integer(n) => Some(*n as f64),
+        _ => None,
     })
 }
 
@@ -138,18 +142,10 @@ pub unsafe extern "C" fn ember_reply_bytes(
 /// - `r` is NULL or a live reply; `len` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn ember_reply_len(r: *const ember_reply, len: *mut usize) -> ember_status {
-    ffi_boundary!({
-        let (Some(tree), false) = (get(r), len.is_null()) else {
-            return EMBER_ERR_NULL;
-        };
-        let n = match tree {
-            Tree::Array(v) | Tree::Set(v) | Tree::Push(v) => v.len(),
-            Tree::Map(m) => m.len(),
-            _ => return EMBER_ERR_TYPE,
-        };
-        // SAFETY: `len` was checked non-NULL and is writable per the contract.
-        unsafe { *len = n };
-        EMBER_OK
+    read_into(r, len, |tree| match tree {
+        Tree::Array(v) | Tree::Set(v) | Tree::Push(v) => Some(v.len()),
+        Tree::Map(m) => Some(m.len()),
+        _ => None,
     })
 }
 

@@ -5,6 +5,7 @@
 
 use std::ffi::{c_char, c_void, CStr};
 
+use ember_core::cmd::err;
 use ember_core::glob::glob_match;
 use ember_core::keyspace::is_expired;
 use ember_core::reply::Reply;
@@ -35,8 +36,8 @@ pub struct ember_memory_stats {
     pub expired_keys: u64,
 }
 
-/// The common prologue of the keyed calls: checks the handle and the key, reads the clock, and runs
-/// `f` inside the panic boundary.
+/// The common prologue of the keyed calls: checks the handle and the key, clears the last error,
+/// reads the clock, and runs `f` inside the panic boundary.
 fn with_key(
     db: *mut ember_db,
     key: *const u8,
@@ -50,6 +51,7 @@ fn with_key(
         let Ok(key) = bytes_of(key, keylen) else {
             return db.fail(EMBER_ERR_NULL, "NULL key with a non-zero length");
         };
+        db.clear_error();
         let now = db.now_ms();
         f(db, key, now)
     })
@@ -88,10 +90,7 @@ pub unsafe extern "C" fn ember_set(
             );
         }
         if !db.make_room() {
-            return db.fail(
-                EMBER_ERR_OOM,
-                "OOM command not allowed when used memory > 'maxmemory'.",
-            );
+            return db.fail(EMBER_ERR_OOM, &err::OOM.0);
         }
         let now = db.now_ms();
         let expire = if ttl_ms > 0 {
@@ -131,8 +130,7 @@ pub unsafe extern "C" fn ember_get(
         if val.is_null() || vallen.is_null() {
             return EMBER_ERR_NULL;
         }
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let (ptr, len) = match d.get(key, now, stats) {
             None => {
                 stats.keyspace_misses += 1;
@@ -153,10 +151,7 @@ pub unsafe extern "C" fn ember_get(
                 }
             }
             Some(_) => {
-                return db.fail(
-                    EMBER_ERR_WRONGTYPE,
-                    "WRONGTYPE Operation against a key holding the wrong kind of value",
-                );
+                return db.fail(EMBER_ERR_WRONGTYPE, &err::WRONGTYPE.0);
             }
         };
         // SAFETY: both pointers were checked non-NULL and are writable per the contract; the data
@@ -181,8 +176,7 @@ pub unsafe extern "C" fn ember_del(
     deleted: *mut i32,
 ) -> ember_status {
     with_key(db, key, keylen, |db, key, now| {
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let existed = !d.expire_if_needed(key, now, stats) && d.remove(key).is_some();
         if !deleted.is_null() {
             // SAFETY: `deleted` is non-NULL and writable per the contract.
@@ -207,8 +201,7 @@ pub unsafe extern "C" fn ember_exists(
         if exists.is_null() {
             return EMBER_ERR_NULL;
         }
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let found = d.contains(key, now, stats);
         // SAFETY: `exists` was checked non-NULL and is writable per the contract.
         unsafe { *exists = found as i32 };
@@ -230,8 +223,7 @@ pub unsafe extern "C" fn ember_expire(
     applied: *mut i32,
 ) -> ember_status {
     with_key(db, key, keylen, |db, key, now| {
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let exists = d.contains(key, now, stats);
         if exists {
             if ttl_ms <= 0 {
@@ -264,8 +256,7 @@ pub unsafe extern "C" fn ember_ttl(
         if ttl_ms.is_null() {
             return EMBER_ERR_NULL;
         }
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let ttl = match d.get_entry(key, now, stats) {
             None => -2,
             Some(e) if !e.has_expire() => -1,
@@ -292,21 +283,14 @@ pub unsafe extern "C" fn ember_incr(
     result: *mut i64,
 ) -> ember_status {
     with_key(db, key, keylen, |db, key, now| {
-        let i = db.db;
-        let (d, stats) = db.ks.db_and_stats(i);
+        let (d, stats) = db.ks.db_and_stats(db.db);
         let n = match d.get(key, now, stats) {
             Some(Value::Str(s)) => {
                 let Some(cur) = s.as_i64() else {
-                    return db.fail(
-                        EMBER_ERR_COMMAND,
-                        "ERR value is not an integer or out of range",
-                    );
+                    return db.fail(EMBER_ERR_COMMAND, &err::NOT_INTEGER.0);
                 };
                 let Some(n) = cur.checked_add(delta) else {
-                    return db.fail(
-                        EMBER_ERR_COMMAND,
-                        "ERR increment or decrement would overflow",
-                    );
+                    return db.fail(EMBER_ERR_COMMAND, &err::OVERFLOW.0);
                 };
                 *s = CompactStr::from_i64(n);
                 n
@@ -321,10 +305,7 @@ pub unsafe extern "C" fn ember_incr(
                 delta
             }
             Some(_) => {
-                return db.fail(
-                    EMBER_ERR_WRONGTYPE,
-                    "WRONGTYPE Operation against a key holding the wrong kind of value",
-                );
+                return db.fail(EMBER_ERR_WRONGTYPE, &err::WRONGTYPE.0);
             }
         };
         db.ks.dirty += 1;
@@ -332,7 +313,6 @@ pub unsafe extern "C" fn ember_incr(
             // SAFETY: `result` is non-NULL and writable per the contract.
             unsafe { *result = n };
         }
-        db.clear_error();
         EMBER_OK
     })
 }
@@ -348,7 +328,7 @@ pub unsafe extern "C" fn ember_db_select(db: *mut ember_db, index: u32) -> ember
             return EMBER_ERR_NULL;
         };
         if index as usize >= db.ks.db_count() {
-            return db.fail(EMBER_ERR_INVALID, "ERR DB index is out of range");
+            return db.fail(EMBER_ERR_INVALID, &err::DB_INDEX.0);
         }
         db.db = index as usize;
         EMBER_OK

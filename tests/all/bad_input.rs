@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{assert_alive, encode, show, wait_for, Reply, Server};
-
-const OK: &[u8] = b"+OK\r\n";
+use crate::harness::{assert_alive, encode, show, wait_for, Reply, Server, OK};
 
 /// Sends `request` on a new connection and asserts that the server replies `reply` and then closes the
 /// connection; then that it still answers PING on another one.

@@ -11,32 +11,34 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Compiles a C source against the static library and returns the executable.
-fn compile_c(source: &Path, name: &str) -> Option<PathBuf> {
-    if !require_tool("cc") {
+/// Compiles `source` with `compiler` in language standard `std`, strict warnings on, against the
+/// static library; returns the executable, or None (the test skips) when the compiler is missing.
+fn compile(compiler: &str, std: &str, source: &Path, name: &str) -> Option<PathBuf> {
+    if !require_tool(compiler) {
         return None;
     }
-    let lib = ffi_lib_dir().join("libember.a");
     let out = temp_dir(name).join(name);
-    let status = Command::new("cc")
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-g",
-            "-I",
-        ])
+    let status = Command::new(compiler)
+        .arg(format!("-std={std}"))
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-I"])
         .arg(root().join("include"))
         .arg(source)
-        .arg(&lib)
+        .arg(ffi_lib_dir().join("libember.a"))
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&out)
         .status()
-        .expect("running cc");
-    assert!(status.success(), "cc failed for {}", source.display());
+        .unwrap_or_else(|e| panic!("running {compiler}: {e}"));
+    assert!(
+        status.success(),
+        "{compiler} failed for {}",
+        source.display()
+    );
     Some(out)
+}
+
+/// Compiles a C99 source (see [`compile`]).
+fn compile_c(source: &Path, name: &str) -> Option<PathBuf> {
+    compile("cc", "c99", source, name)
 }
 
 /// Runs a program, under valgrind memcheck when available (and always when EMBER_REQUIRE_TOOLS=1),
@@ -92,31 +94,11 @@ fn c_example_cache_runs() {
 
 #[test]
 fn header_compiles_as_cplusplus() {
-    if !require_tool("c++") {
+    let source = root().join("tests/c/header.cc");
+    let Some(exe) = compile("c++", "c++11", &source, "header-cc") else {
         return;
-    }
-    let out = temp_dir("header-cc").join("header");
-    let status = Command::new("c++")
-        .args([
-            "-std=c++11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-I",
-        ])
-        .arg(root().join("include"))
-        .arg(root().join("tests/c/header.cc"))
-        .arg(ffi_lib_dir().join("libember.a"))
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&out)
-        .status()
-        .expect("running c++");
-    assert!(status.success(), "the header does not compile as C++");
-    let status = Command::new(&out)
-        .status()
-        .expect("running the C++ program");
-    assert!(status.success());
+    };
+    run(&exe);
 }
 
 #[test]

@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{encode, show, wait_for, Conn, Server};
-
-const OK: &[u8] = b"+OK\r\n";
-const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
+use crate::harness::{encode, show, wait_for, Server, OK, SYNTAX};
 
 /// The field names of a CLIENT INFO / CLIENT LIST line, in Redis 7.0's order.
 const CLIENT_FIELDS: &[&str] = &[
@@ -61,10 +58,6 @@ fn field(line: &str, name: &str) -> String {
         .1
 }
 
-fn local_addr(c: &Conn) -> String {
-    c.stream.local_addr().expect("local_addr").to_string()
-}
-
 #[test]
 fn client_id_info_list() {
     let s = Server::start();
@@ -81,7 +74,7 @@ fn client_id_info_list() {
     let names: Vec<String> = fields(&info).into_iter().map(|(k, _)| k).collect();
     assert_eq!(names, CLIENT_FIELDS);
     assert_eq!(field(&info, "id"), id_a.to_string());
-    assert_eq!(field(&info, "addr"), local_addr(&a));
+    assert_eq!(field(&info, "addr"), a.local_addr());
     assert_eq!(field(&info, "laddr"), format!("127.0.0.1:{}", s.port));
     assert_eq!(field(&info, "name"), "");
     assert_eq!(field(&info, "flags"), "N");
@@ -169,7 +162,7 @@ fn client_kill() {
     let mut killer = s.connect();
     let mut victim = s.connect();
     victim.check(&["PING"], b"+PONG\r\n");
-    killer.check(&["CLIENT", "KILL", &local_addr(&victim)], OK);
+    killer.check(&["CLIENT", "KILL", &victim.local_addr()], OK);
     victim.send_lossy(&encode(&["PING"]));
     assert_eq!(victim.expect_closed(), b"");
     killer.check(&["CLIENT", "KILL", "1.2.3.4:5"], b"-ERR No such client\r\n");
@@ -191,7 +184,7 @@ fn client_kill() {
             "CLIENT",
             "KILL",
             "ADDR",
-            &local_addr(&victim),
+            &victim.local_addr(),
             "SKIPME",
             "yes",
         ],
@@ -200,7 +193,7 @@ fn client_kill() {
     victim.send_lossy(&encode(&["PING"]));
     victim.expect_closed();
     // SKIPME no lets a client kill itself: it gets its reply, then the connection closes.
-    let own = local_addr(&killer);
+    let own = killer.local_addr();
     killer.send(&encode(&["CLIENT", "KILL", "ADDR", &own, "SKIPME", "no"]));
     assert_eq!(killer.expect_closed(), b":1\r\n");
     let mut c = s.connect();

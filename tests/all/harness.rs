@@ -21,6 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
+/// Replies that many tests expect, byte for byte as Redis sends them.
+pub const OK: &[u8] = b"+OK\r\n";
+pub const NIL: &[u8] = b"$-1\r\n";
+pub const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
+pub const NOT_INT: &[u8] = b"-ERR value is not an integer or out of range\r\n";
+
 /// How long a client waits for a reply before the test fails.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -86,6 +92,19 @@ pub fn io_backend() -> Option<String> {
         Ok(v) if !v.is_empty() => Some(v),
         _ => Some("epoll".to_string()),
     }
+}
+
+/// The wall clock as unix time in milliseconds, to compare with the server's clock.
+pub fn unix_time_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// The wall clock as unix time in seconds.
+pub fn unix_time_s() -> i64 {
+    unix_time_ms() / 1000
 }
 
 /// A fresh temporary directory, removed by its owner.
@@ -483,6 +502,11 @@ impl Conn {
             stream,
             buf: Vec::new(),
         }
+    }
+
+    /// This end's address, as the server shows it (CLIENT LIST `addr`, SLOWLOG, MONITOR).
+    pub fn local_addr(&self) -> String {
+        self.stream.local_addr().expect("local_addr").to_string()
     }
 
     /// Sends raw bytes.

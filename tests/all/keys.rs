@@ -5,21 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::harness::{wait_for, Conn, Reply, Server};
+use crate::harness::{unix_time_s, wait_for, Conn, Reply, Server, NIL, NOT_INT, OK, SYNTAX};
 
-const OK: &[u8] = b"+OK\r\n";
-const NIL: &[u8] = b"$-1\r\n";
-const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
-const NOT_INT: &[u8] = b"-ERR value is not an integer or out of range\r\n";
 const DB_RANGE: &[u8] = b"-ERR DB index is out of range\r\n";
 const SAME: &[u8] = b"-ERR source and destination objects are the same\r\n";
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
 
 fn sorted(r: &Reply) -> Vec<String> {
     let mut v: Vec<String> = r.items().iter().map(Reply::text).collect();
@@ -245,7 +234,7 @@ fn expire_and_ttl() {
     assert!((90_000..=100_000).contains(&pttl), "PTTL {pttl}");
     c.check(&["PEXPIRE", "k", "200000"], b":1\r\n");
     c.check(&["TTL", "k"], b":200\r\n");
-    let at = now_s() + 1000;
+    let at = unix_time_s() + 1000;
     c.check(&["EXPIREAT", "k", &at.to_string()], b":1\r\n");
     c.check(&["EXPIRETIME", "k"], format!(":{at}\r\n").as_bytes());
     c.check(
@@ -297,7 +286,7 @@ fn expire_options() {
     c.check(&["TTL", "k"], b":50\r\n");
     c.check(&["PEXPIRE", "k", "100000", "gt"], b":1\r\n");
     c.check(&["TTL", "k"], b":100\r\n");
-    let at = (now_s() + 10).to_string();
+    let at = (unix_time_s() + 10).to_string();
     c.check(&["EXPIREAT", "k", &at, "LT"], b":1\r\n");
     c.check(&["EXPIREAT", "k", &at, "NX"], b":0\r\n");
     c.check(

@@ -1,9 +1,7 @@
 //! The connection and the protocol: PING, ECHO, QUIT, RESET, HELLO (RESP2 and RESP3 replies), AUTH with
 //! `requirepass`, inline commands, pipelining and large values.
 
-use crate::harness::{encode, Reply, Server};
-
-const OK: &[u8] = b"+OK\r\n";
+use crate::harness::{encode, Reply, Server, OK};
 const NOAUTH: &[u8] = b"-NOAUTH Authentication required.\r\n";
 const WRONGPASS: &[u8] = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
 

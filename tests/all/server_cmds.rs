@@ -3,17 +3,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{info_field, io_backend, temp_dir, Conn, Reply, Server};
-
-const OK: &[u8] = b"+OK\r\n";
-const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
+use crate::harness::{
+    info_field, io_backend, temp_dir, unix_time_s, Conn, Reply, Server, OK, SYNTAX,
+};
 
 /// CONFIG GET's reply as (name, value) pairs, in RESP2 or RESP3.
 fn config_pairs(r: &Reply) -> Vec<(String, String)> {
@@ -34,6 +26,16 @@ fn config_get(c: &mut Conn, name: &str) -> String {
     let pairs = config_pairs(&c.cmd(&["CONFIG", "GET", name]));
     assert_eq!(pairs.len(), 1, "CONFIG GET {name}: {pairs:?}");
     pairs[0].1.clone()
+}
+
+/// One field of a command's COMMAND DOCS entry (a flat name/value list in RESP2).
+fn docs_field(doc: &Reply, name: &str) -> Reply {
+    let pair = doc
+        .items()
+        .chunks(2)
+        .find(|kv| kv[0].text() == name)
+        .unwrap_or_else(|| panic!("no {name} in COMMAND DOCS {doc:?}"));
+    pair[1].clone()
 }
 
 fn info(c: &mut Conn, args: &[&str]) -> String {
@@ -406,11 +408,11 @@ fn time_lastsave_role() {
     assert_eq!(items.len(), 2, "{t:?}");
     let secs: i64 = items[0].text().parse().expect("seconds");
     let micros: i64 = items[1].text().parse().expect("microseconds");
-    assert!((secs - now_s()).abs() <= 5, "TIME {secs}");
+    assert!((secs - unix_time_s()).abs() <= 5, "TIME {secs}");
     assert!((0..1_000_000).contains(&micros), "TIME micros {micros}");
     let last = c.cmd(&["LASTSAVE"]).int();
     assert!(
-        last <= now_s() + 1 && last >= now_s() - 120,
+        last <= unix_time_s() + 1 && last >= unix_time_s() - 120,
         "LASTSAVE {last}"
     );
     c.check(&["ROLE"], b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
@@ -486,7 +488,7 @@ fn slowlog() {
     let e = entries[0].items();
     assert_eq!(e.len(), 6, "{r:?}");
     let _id = e[0].int();
-    assert!((e[1].int() - now_s()).abs() <= 5, "{r:?}");
+    assert!((e[1].int() - unix_time_s()).abs() <= 5, "{r:?}");
     assert!(e[2].int() >= 0);
     assert_eq!(
         e[3],
@@ -496,10 +498,7 @@ fn slowlog() {
             Reply::Bulk(b"bar".to_vec()),
         ])
     );
-    assert_eq!(
-        e[4].text(),
-        c.stream.local_addr().expect("addr").to_string()
-    );
+    assert_eq!(e[4].text(), c.local_addr());
     assert_eq!(e[5].text(), "slow-client");
     for _ in 0..20 {
         c.check(&["PING"], b"+PONG\r\n");
@@ -573,7 +572,7 @@ fn latency_monitor() {
     let e = events[0].items();
     assert_eq!(e.len(), 4, "{r:?}");
     assert_eq!(e[0].text(), "command");
-    assert!((e[1].int() - now_s()).abs() <= 5, "{r:?}");
+    assert!((e[1].int() - unix_time_s()).abs() <= 5, "{r:?}");
     assert!(e[2].int() >= 200 && e[3].int() >= 200, "{r:?}");
     let hist = c.cmd(&["LATENCY", "HISTORY", "command"]);
     assert_eq!(hist.items().len(), 1, "{hist:?}");
@@ -587,7 +586,7 @@ fn monitor_sees_other_clients() {
     let mut mon = s.connect();
     mon.check(&["MONITOR"], OK);
     let mut c = s.connect();
-    let addr = c.stream.local_addr().expect("addr").to_string();
+    let addr = c.local_addr();
     c.check(&["SET", "foo", "bar"], OK);
     c.check(&["SELECT", "2"], OK);
     c.check(&["SET", "bin", "a\nb\"c"], OK);
@@ -605,7 +604,7 @@ fn monitor_sees_other_clients() {
         let (ts, rest) = line.split_once(' ').expect("timestamp");
         let (secs, micros) = ts.split_once('.').expect("timestamp with micros");
         assert!(
-            (secs.parse::<i64>().expect("secs") - now_s()).abs() <= 5,
+            (secs.parse::<i64>().expect("secs") - unix_time_s()).abs() <= 5,
             "{line}"
         );
         assert_eq!(micros.len(), 6, "{line}");
@@ -804,19 +803,7 @@ fn command_metadata() {
         "CLIENT's own flags"
     );
     let docs = c.cmd(&["COMMAND", "DOCS", "client|list"]);
-    let fields: Vec<(String, Reply)> = docs.items()[1]
-        .items()
-        .chunks(2)
-        .map(|kv| (kv[0].text(), kv[1].clone()))
-        .collect();
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .unwrap_or_else(|| panic!("no {name} in {docs:?}"))
-            .1
-            .clone()
-    };
+    let field = |name: &str| docs_field(&docs.items()[1], name);
     assert_eq!(field("since").text(), "2.4.0");
     assert_eq!(field("group").text(), "connection");
     assert_eq!(
@@ -853,19 +840,7 @@ fn command_docs_and_getkeys() {
     let items = docs.items();
     assert_eq!(items.len(), 2, "{docs:?}");
     assert_eq!(items[0].text(), "get");
-    let fields: Vec<(String, Reply)> = items[1]
-        .items()
-        .chunks(2)
-        .map(|kv| (kv[0].text(), kv[1].clone()))
-        .collect();
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .unwrap_or_else(|| panic!("no {name} in COMMAND DOCS get"))
-            .1
-            .clone()
-    };
+    let get = |name: &str| docs_field(&items[1], name);
     assert_eq!(get("summary").text(), "Get the value of a key");
     assert_eq!(get("since").text(), "1.0.0");
     assert_eq!(get("group").text(), "string");

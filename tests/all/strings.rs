@@ -1,23 +1,11 @@
 //! String commands over TCP, asserting Redis 7.0's reply bytes: SET with every option, the GET/SET
 //! variants, ranges, counters and LCS.
 
-use crate::harness::{Reply, Server};
-
-const OK: &[u8] = b"+OK\r\n";
-const NIL: &[u8] = b"$-1\r\n";
-const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
-const NOT_INT: &[u8] = b"-ERR value is not an integer or out of range\r\n";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
+use crate::harness::{unix_time_ms, unix_time_s, Conn, Reply, Server, NIL, NOT_INT, OK, SYNTAX};
 
 /// Asserts that `PTTL key` lies in `lo..=hi`.
 #[track_caller]
-fn assert_pttl(c: &mut crate::harness::Conn, key: &str, lo: i64, hi: i64) {
+fn assert_pttl(c: &mut Conn, key: &str, lo: i64, hi: i64) {
     let pttl = c.cmd(&["PTTL", key]).int();
     assert!(
         (lo..=hi).contains(&pttl),
@@ -82,12 +70,12 @@ fn set_expire_options() {
     c.check(&["TTL", "k"], b":100\r\n");
     c.check(&["SET", "k", "v", "PX", "100000"], OK);
     assert_pttl(&mut c, "k", 90_000, 100_000);
-    let at_s = now_ms() / 1000 + 200;
+    let at_s = unix_time_s() + 200;
     c.check(&["SET", "k", "v", "EXAT", &at_s.to_string()], OK);
     let ttl = c.cmd(&["TTL", "k"]).int();
     assert!((190..=200).contains(&ttl), "TTL after EXAT: {ttl}");
     c.check(&["EXPIRETIME", "k"], format!(":{at_s}\r\n").as_bytes());
-    let at_ms = now_ms() + 300_000;
+    let at_ms = unix_time_ms() + 300_000;
     c.check(&["SET", "k", "v", "PXAT", &at_ms.to_string()], OK);
     c.check(&["PEXPIRETIME", "k"], format!(":{at_ms}\r\n").as_bytes());
     // KEEPTTL keeps the expire time; a plain SET clears it.
@@ -133,10 +121,10 @@ fn getex_getdel_getset() {
     c.check(&["TTL", "k"], b":100\r\n");
     c.check(&["GETEX", "k", "PX", "50000"], b"$1\r\nv\r\n");
     assert_pttl(&mut c, "k", 40_000, 50_000);
-    let at_s = now_ms() / 1000 + 500;
+    let at_s = unix_time_s() + 500;
     c.check(&["GETEX", "k", "EXAT", &at_s.to_string()], b"$1\r\nv\r\n");
     c.check(&["EXPIRETIME", "k"], format!(":{at_s}\r\n").as_bytes());
-    let at_ms = now_ms() + 600_000;
+    let at_ms = unix_time_ms() + 600_000;
     c.check(&["GETEX", "k", "PXAT", &at_ms.to_string()], b"$1\r\nv\r\n");
     c.check(&["PEXPIRETIME", "k"], format!(":{at_ms}\r\n").as_bytes());
     c.check(&["GETEX", "k"], b"$1\r\nv\r\n");

@@ -69,6 +69,7 @@ static void test_typed(ember_db *db) {
     CHECK(strstr(ember_errmsg(db), "not an integer") != NULL);
 
     CHECK(ember_exists(db, S("greeting"), &flag) == EMBER_OK && flag == 1);
+    CHECK(strcmp(ember_errmsg(db), "") == 0); /* a success clears the last error */
     CHECK(ember_del(db, S("greeting"), &flag) == EMBER_OK && flag == 1);
     CHECK(ember_del(db, S("greeting"), &flag) == EMBER_OK && flag == 0);
     CHECK(ember_exists(db, S("greeting"), &flag) == EMBER_OK && flag == 0);
@@ -145,14 +146,22 @@ static void test_exec(ember_db *db) {
     CHECK(strstr(ember_errmsg(db), "unknown command") != NULL);
     CHECK(run(db, &r, 1, arity) == EMBER_ERR_COMMAND);
     CHECK(strcmp(ember_errmsg(db), "ERR wrong number of arguments for 'get' command") == 0);
-    CHECK(ember_exec(db, 0, NULL, NULL, &r) != EMBER_OK);
+    CHECK(ember_exec(db, 0, NULL, NULL, &r) == EMBER_ERR_INVALID);
 
     {
-        const char *lpush[] = {"SET", "str", "x"};
-        const char *wrong[] = {"INCR", "str"};
+        const char *set_str[] = {"SET", "str", "x"};
+        const char *incr_str[] = {"INCR", "str"};
+        const char *lpush[] = {"LPUSH", "list", "x"};
+        const char *get_list[] = {"GET", "list"};
+        const uint8_t *val;
+        CHECK(run(db, &r, 3, set_str) == EMBER_OK);
+        ember_reply_free(r);
+        CHECK(run(db, &r, 2, incr_str) == EMBER_ERR_COMMAND);
         CHECK(run(db, &r, 3, lpush) == EMBER_OK);
         ember_reply_free(r);
-        CHECK(run(db, &r, 2, wrong) == EMBER_ERR_COMMAND);
+        CHECK(run(db, &r, 2, get_list) == EMBER_ERR_WRONGTYPE);
+        CHECK(strncmp(ember_errmsg(db), "WRONGTYPE ", 10) == 0);
+        CHECK(ember_get(db, S("list"), &val, &len) == EMBER_ERR_WRONGTYPE);
     }
 
     /* The same command as raw RESP bytes. */
@@ -168,6 +177,11 @@ static void test_exec(ember_db *db) {
         CHECK(blen == 3 && memcmp(bytes, "_\r\n", 3) == 0);
         ember_bytes_free(bytes, blen);
         CHECK(ember_exec_resp(db, 2, argv, lens, 4, &bytes, &blen) == EMBER_ERR_INVALID);
+        /* An error reply is returned as bytes too, and the call succeeds. */
+        CHECK(ember_exec_resp(db, 1, argv, lens, 2, &bytes, &blen) == EMBER_OK);
+        CHECK(blen == 50 && memcmp(bytes, "-ERR wrong number of arguments for 'get' command\r\n", 50) == 0);
+        CHECK(strcmp(ember_errmsg(db), "") == 0);
+        ember_bytes_free(bytes, blen);
     }
 }
 
