@@ -7,6 +7,7 @@
 
 use alloc::vec::Vec;
 
+use crate::journal::{class, Journal};
 use crate::table::{Entry, Table, NO_EXPIRE};
 use crate::types::Value;
 
@@ -498,22 +499,46 @@ impl Keyspace {
         best.map(|(_, db, key)| (db, key))
     }
 
-    /// What the data takes in memory, by Ember's own accounting: each entry's allocation (with the
-    /// allocator's usual 16-byte overhead), the heap bytes of its key and value, and the bucket
-    /// arrays. O(keys): meant for stats calls, not for every command.
+    /// Evicts keys by `policy` until `fits` says memory use is under the limit, at most `keys_max`
+    /// keys. `fits` is told the bytes the last eviction freed by Ember's accounting (0 before the
+    /// first), for hosts that keep an estimate; a host with an allocator count reads that instead.
+    /// Each eviction is journaled as a modified key and an `evicted` event. False when memory still
+    /// does not fit (noeviction, nothing left to evict, or `keys_max` reached).
+    pub fn evict(
+        &mut self,
+        policy: EvictionPolicy,
+        samples: usize,
+        now_ms: u64,
+        journal: &mut Journal,
+        keys_max: usize,
+        mut fits: impl FnMut(u64) -> bool,
+    ) -> bool {
+        let mut freed = 0;
+        for _ in 0..keys_max {
+            if fits(freed) {
+                return true;
+            }
+            let Some((db, key)) = self.eviction_candidate(policy, samples, now_ms) else {
+                return false;
+            };
+            freed = self.dbs[db]
+                .remove(&key)
+                .map_or(0, |e| entry_bytes(&e) as u64);
+            self.stats.evicted_keys += 1;
+            journal.modified(db, &key);
+            journal.event(class::EVICTED, "evicted", db, &key);
+        }
+        fits(freed)
+    }
+
+    /// What the data takes in memory, by Ember's own accounting: each entry (see [`entry_bytes`])
+    /// and the bucket arrays. O(keys): meant for stats calls, not for every command.
     pub fn memory_usage(&self) -> MemoryUsage {
-        const ALLOC_OVERHEAD: usize = 16;
         let mut m = MemoryUsage::default();
         for db in &self.dbs {
             m.keys += db.len() as u64;
             m.expires += db.volatile as u64;
-            let mut bytes = db.table.bucket_bytes();
-            for e in db.table.iter() {
-                bytes += core::mem::size_of_val(e)
-                    + ALLOC_OVERHEAD
-                    + e.key.heap_size()
-                    + e.value.heap_size();
-            }
+            let bytes = db.table.bucket_bytes() + db.table.iter().map(entry_bytes).sum::<usize>();
             m.bytes += bytes as u64;
         }
         m
@@ -556,6 +581,13 @@ impl Keyspace {
             db.table.rehash_step(steps);
         }
     }
+}
+
+/// What one key takes by Ember's accounting: the entry's allocation (with the allocator's usual
+/// 16-byte overhead) and the heap bytes of its key and value.
+pub fn entry_bytes(e: &Entry<Value>) -> usize {
+    const ALLOC_OVERHEAD: usize = 16;
+    core::mem::size_of_val(e) + ALLOC_OVERHEAD + e.key.heap_size() + e.value.heap_size()
 }
 
 #[cfg(test)]

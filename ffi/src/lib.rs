@@ -23,6 +23,7 @@ pub mod typed;
 
 use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use ember_core::cmd::{self, CmdError, CoreConfig, Effects, ExecCtx};
 use ember_core::journal::Journal;
@@ -136,6 +137,19 @@ macro_rules! ffi_boundary {
 }
 pub(crate) use ffi_boundary;
 
+/// The core command called `name`, in any case, through one index built on first use.
+fn core_command(name: &[u8]) -> Option<&'static cmd::Command> {
+    static INDEX: OnceLock<(cmd::NameIndex, Vec<&'static cmd::Command>)> = OnceLock::new();
+    let (index, commands) = INDEX.get_or_init(|| {
+        let commands: Vec<&'static cmd::Command> = cmd::tables().into_iter().flatten().collect();
+        (
+            cmd::NameIndex::new(commands.iter().map(|c| &c.info)),
+            commands,
+        )
+    });
+    index.get(name).map(|i| commands[i])
+}
+
 impl ember_db {
     pub(crate) fn now_ms(&self) -> u64 {
         match self.clock {
@@ -175,7 +189,7 @@ impl ember_db {
 
     fn run_inner(&mut self, argv: Argv<'_>, proto: Proto) -> Result<(), CmdError> {
         let name = argv.get(0);
-        let Some(command) = cmd::find(name) else {
+        let Some(command) = core_command(name) else {
             let shown = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
             return Err(CmdError::owned(format!("ERR unknown command '{shown}'")));
         };
@@ -214,18 +228,18 @@ impl ember_db {
         }
         self.used_estimate = self.ks.memory_usage().bytes;
         let now = self.now_ms();
-        while self.used_estimate > self.maxmemory {
-            let Some((db, key)) = self.ks.eviction_candidate(self.policy, self.samples, now) else {
-                return false;
-            };
-            if let Some(e) = self.ks.db_mut(db).remove(&key) {
-                let freed =
-                    std::mem::size_of_val(&*e) + 16 + e.key.heap_size() + e.value.heap_size();
-                self.used_estimate = self.used_estimate.saturating_sub(freed as u64);
-                self.ks.stats.evicted_keys += 1;
-            }
-        }
-        true
+        let (max, estimate) = (self.maxmemory, &mut self.used_estimate);
+        self.ks.evict(
+            self.policy,
+            self.samples,
+            now,
+            &mut self.journal,
+            usize::MAX,
+            |freed| {
+                *estimate = estimate.saturating_sub(freed);
+                *estimate <= max
+            },
+        )
     }
 }
 

@@ -246,12 +246,51 @@ pub fn tables() -> [&'static [Command]; 9] {
     ]
 }
 
-/// Finds a core command by name (case-insensitive).
+/// Finds a core command by name (case-insensitive) with a linear search. A dispatcher looks names
+/// up through a [`NameIndex`] instead.
 pub fn find(name: &[u8]) -> Option<&'static Command> {
     tables()
         .into_iter()
         .flat_map(|t| t.iter())
         .find(|c| eq_ci(name, c.info.name))
+}
+
+/// Longest command name a [`NameIndex`] looks up (longer names cannot match).
+pub const NAME_MAX: usize = 32;
+
+/// Command names to positions in a dispatcher's table, looked up case-insensitively without
+/// allocating: the per-command lookup of the server and of ember_exec().
+pub struct NameIndex {
+    /// Lowercase names and their positions, sorted by name.
+    sorted: Vec<(&'static str, usize)>,
+}
+
+impl NameIndex {
+    /// Indexes `names` (lowercase, as command tables spell them) by their position.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a CommandInfo>) -> Self {
+        let mut sorted: Vec<(&'static str, usize)> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, info)| (info.name, i))
+            .collect();
+        sorted.sort_unstable();
+        NameIndex { sorted }
+    }
+
+    /// The position of the command called `name`, in any case.
+    pub fn get(&self, name: &[u8]) -> Option<usize> {
+        if name.len() > NAME_MAX {
+            return None;
+        }
+        let mut buf = [0u8; NAME_MAX];
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let found = self
+            .sorted
+            .binary_search_by(|(n, _)| n.as_bytes().cmp(lower));
+        found.ok().map(|at| self.sorted[at].1)
+    }
 }
 
 /// A command's failure; the dispatcher writes it as an error reply. The text carries its code
@@ -555,6 +594,20 @@ pub fn eq_ci(arg: &[u8], keyword: &str) -> bool {
 mod tests {
     use super::*;
     use alloc::collections::BTreeSet;
+
+    #[test]
+    fn name_index_finds_every_command_in_any_case() {
+        let commands: Vec<&Command> = tables().into_iter().flatten().collect();
+        let index = NameIndex::new(commands.iter().map(|c| &c.info));
+        for (i, c) in commands.iter().enumerate() {
+            let upper = c.info.name.to_ascii_uppercase();
+            assert_eq!(index.get(upper.as_bytes()), Some(i), "{}", c.info.name);
+            assert_eq!(index.get(c.info.name.as_bytes()), Some(i));
+        }
+        assert_eq!(index.get(b"nosuchcommand"), None);
+        assert_eq!(index.get(b""), None);
+        assert_eq!(index.get(&[b'g'; NAME_MAX + 1]), None);
+    }
 
     #[test]
     fn tables_are_consistent() {
