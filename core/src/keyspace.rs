@@ -469,23 +469,7 @@ impl Keyspace {
             }
             let mut seed = self.random();
             let table = &self.dbs[i].table;
-            // Volatile keys may be rare among the rest: allow more draws to find `samples` of them.
-            let mut draws = if volatile_only { samples * 10 } else { samples };
-            let mut taken = 0;
-            while taken < samples && draws > 0 {
-                draws -= 1;
-                let Some(e) = table.random_entry(|| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed
-                }) else {
-                    break;
-                };
-                if volatile_only && !e.has_expire() {
-                    continue;
-                }
-                taken += 1;
+            let mut consider = |e: &Entry<Value>| {
                 let score = match policy {
                     EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at_ms,
                     EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => 1,
@@ -494,6 +478,36 @@ impl Keyspace {
                 if best.as_ref().is_none_or(|b| score > b.0) {
                     best = Some((score, i, e.key_bytes().to_vec()));
                 }
+            };
+            if volatile_only {
+                // Volatile keys may be rare among the rest, so random draws could miss them all.
+                // Like Redis's sample of its expires table, take the volatile keys of consecutive
+                // buckets from a random cursor; a scan that wraps twice has seen every bucket, so
+                // a database with a volatile key always yields one.
+                let (mut cursor, mut taken, mut wraps) = (seed, 0, 0);
+                while taken < samples && wraps < 2 {
+                    cursor = table.scan(cursor, |e| {
+                        if e.has_expire() {
+                            taken += 1;
+                            consider(e);
+                        }
+                    });
+                    if cursor == 0 {
+                        wraps += 1;
+                    }
+                }
+                continue;
+            }
+            for _ in 0..samples {
+                let Some(e) = table.random_entry(|| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                }) else {
+                    break;
+                };
+                consider(e);
             }
         }
         best.map(|(_, db, key)| (db, key))
@@ -612,6 +626,33 @@ mod tests {
         assert_eq!(db.len(), 1);
         assert_eq!(db.volatile_len(), 0);
         assert_eq!(stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn volatile_eviction_finds_a_rare_volatile_key() {
+        // One key with a TTL among thousands: random draws would mostly miss it, yet a volatile
+        // policy must always find it (the conformance suite's tracking test depends on it).
+        for seed in 0..50 {
+            let mut ks = Keyspace::new(1, seed);
+            let db = ks.db_mut(0);
+            for i in 0..5000 {
+                db.set(format!("k{i}").as_bytes(), s("v"), None, 0);
+            }
+            db.set(b"volatile", s("v"), Some(1_000_000), 0);
+            for policy in [EvictionPolicy::VolatileRandom, EvictionPolicy::VolatileTtl] {
+                let got = ks.eviction_candidate(policy, 5, 0);
+                assert_eq!(got, Some((0, b"volatile".to_vec())), "seed {seed}");
+            }
+        }
+        let mut ks = Keyspace::new(1, 7);
+        ks.db_mut(0).set(b"a", s("v"), None, 0);
+        assert_eq!(
+            ks.eviction_candidate(EvictionPolicy::VolatileLru, 5, 0),
+            None
+        );
+        assert!(ks
+            .eviction_candidate(EvictionPolicy::AllKeysLru, 5, 0)
+            .is_some());
     }
 
     #[test]
