@@ -6,19 +6,17 @@
 //! client's pipelined commands after the blocking one wait with it, as in Redis.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::ops::Range;
 use std::os::fd::RawFd;
 
-use ember_core::cmd::BlockRequest;
+use ember_core::cmd::{BlockRequest, CommandInfo};
 use ember_core::resp::{Argv, ReplyWriter};
 
-use crate::client::Client;
+use crate::client::{Client, SavedArgv};
 use crate::server::Server;
 
 /// A parked command.
 pub struct Blocked {
-    pub buf: Vec<u8>,
-    pub ranges: Vec<Range<usize>>,
+    pub cmd: SavedArgv,
     pub keys: Vec<(u32, Vec<u8>)>,
     /// Absolute deadline (unix ms), 0 for none; kept across retries.
     pub deadline_ms: u64,
@@ -56,18 +54,14 @@ fn wanted_type(group: &str) -> &'static str {
 }
 
 impl Server {
-    /// Parks `c` on the keys of `req` with a copy of the command in `argv`.
-    pub fn block_client(&mut self, c: &mut Client, argv: Argv<'_>, req: BlockRequest) {
-        let wants = self
-            .commands
-            .get(argv.get(0))
-            .map_or("", |e| wanted_type(e.info.group));
-        let mut buf = Vec::new();
-        let mut ranges = Vec::with_capacity(argv.len());
-        for a in argv.iter() {
-            ranges.push(buf.len()..buf.len() + a.len());
-            buf.extend_from_slice(a);
-        }
+    /// Parks `c` on the keys of `req` with a copy of the command (`info`, `argv`).
+    pub fn block_client(
+        &mut self,
+        c: &mut Client,
+        info: &CommandInfo,
+        argv: Argv<'_>,
+        req: BlockRequest,
+    ) {
         let db = c.db as u32;
         let keys: Vec<(u32, Vec<u8>)> = req.keys.into_iter().map(|k| (db, k)).collect();
         for k in &keys {
@@ -83,18 +77,18 @@ impl Server {
         }
         self.blocking.blocked += 1;
         c.blocked = Some(Blocked {
-            buf,
-            ranges,
+            cmd: SavedArgv::new(argv),
             keys,
             deadline_ms,
-            wants,
+            wants: wanted_type(info.group),
         });
         self.refresh_modified_tracking();
     }
 
-    /// Removes `c` from every wait list (served, timed out, unblocked or gone).
-    pub fn unregister_blocked(&mut self, c: &mut Client) {
-        let Some(b) = c.blocked.take() else { return };
+    /// Removes `c` from every wait list (served, timed out, unblocked or gone); returns what it
+    /// was waiting in.
+    pub fn unregister_blocked(&mut self, c: &mut Client) -> Option<Blocked> {
+        let b = c.blocked.take()?;
         for k in &b.keys {
             if let Some(list) = self.blocking.waiting.get_mut(k) {
                 list.retain(|&fd| fd != c.fd);
@@ -108,6 +102,7 @@ impl Server {
         }
         self.blocking.blocked -= 1;
         self.refresh_modified_tracking();
+        Some(b)
     }
 
     /// Notes that a key was written, for the clients waiting on it.
@@ -178,11 +173,11 @@ impl Server {
 
     /// Runs a blocked client's command again, keeping its original deadline if it blocks anew.
     fn retry_blocked(&mut self, c: &mut Client) {
-        let Some(b) = c.blocked.as_ref() else { return };
-        let (buf, ranges, deadline) = (b.buf.clone(), b.ranges.clone(), b.deadline_ms);
-        self.unregister_blocked(c);
-        c.retry_deadline = Some(deadline);
-        self.call(c, Argv::new(&buf, &ranges));
+        let Some(b) = self.unregister_blocked(c) else {
+            return;
+        };
+        c.retry_deadline = Some(b.deadline_ms);
+        self.call(c, b.cmd.argv());
         c.retry_deadline = None;
     }
 

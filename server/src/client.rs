@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::os::fd::RawFd;
 
-use ember_core::resp::{ArgBuf, Proto};
+use ember_core::resp::{ArgBuf, Argv, Proto, ReplyWriter};
 
 /// Bytes read from a socket per `read` call.
 pub const READ_CHUNK: usize = 16 * 1024;
@@ -24,16 +24,37 @@ pub enum ReplyMode {
     Skip,
 }
 
-/// A command queued by MULTI: its arguments in one buffer.
-pub struct Queued {
-    pub buf: Vec<u8>,
-    pub ranges: Vec<Range<usize>>,
+/// A command's arguments copied into one buffer: queued by MULTI, or parked by a blocking command.
+pub struct SavedArgv {
+    buf: Vec<u8>,
+    ranges: Vec<Range<usize>>,
+}
+
+impl SavedArgv {
+    pub fn new(argv: Argv<'_>) -> Self {
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(argv.len());
+        for a in argv.iter() {
+            ranges.push(buf.len()..buf.len() + a.len());
+            buf.extend_from_slice(a);
+        }
+        SavedArgv { buf, ranges }
+    }
+
+    pub fn argv(&self) -> Argv<'_> {
+        Argv::new(&self.buf, &self.ranges)
+    }
+
+    /// Bytes held, as MULTI counts them against `client-query-buffer-limit`.
+    pub fn mem_bytes(&self) -> usize {
+        self.buf.len() + self.ranges.len() * std::mem::size_of::<Range<usize>>()
+    }
 }
 
 /// The state of a client between MULTI and EXEC.
 #[derive(Default)]
 pub struct MultiState {
-    pub queue: Vec<Queued>,
+    pub queue: Vec<SavedArgv>,
     /// A command failed to queue (unknown, wrong arity, not allowed): EXEC answers EXECABORT.
     pub error: bool,
     /// Bytes held by the queue, counted against `client-query-buffer-limit`.
@@ -176,22 +197,16 @@ impl Client {
     }
 
     /// Writes a pub/sub message or confirmation, remembering its span (see `push_spans`).
-    pub fn write_push(&mut self, f: impl FnOnce(&mut ember_core::resp::ReplyWriter<'_>)) {
+    pub fn write_push(&mut self, f: impl FnOnce(&mut ReplyWriter<'_>)) {
+        let start = self.out.len();
+        f(&mut ReplyWriter::new(&mut self.out, self.proto));
         let Some(pos) = self.insert_at else {
-            let start = self.out.len();
-            f(&mut ember_core::resp::ReplyWriter::new(
-                &mut self.out,
-                self.proto,
-            ));
             self.push_spans.push(start..self.out.len());
             return;
         };
-        let mut tmp = Vec::new();
-        f(&mut ember_core::resp::ReplyWriter::new(
-            &mut tmp, self.proto,
-        ));
-        let n = tmp.len();
-        self.out.splice(pos..pos, tmp);
+        // Move the push, written at the end, back to the insertion point.
+        let n = self.out.len() - start;
+        self.out[pos..].rotate_right(n);
         for span in self.push_spans.iter_mut().filter(|r| r.start >= pos) {
             *span = span.start + n..span.end + n;
         }

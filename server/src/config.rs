@@ -263,6 +263,17 @@ pub fn parse_mem(s: &str) -> Option<i64> {
     lower.parse::<i64>().ok()
 }
 
+/// An integer value within a directive's bounds.
+fn in_range(v: i64, min: i64, max: i64) -> Result<Val, String> {
+    if (min..=max).contains(&v) {
+        Ok(Val::Int(v))
+    } else {
+        Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ))
+    }
+}
+
 fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
     let one = || -> Result<&str, String> {
         if args.len() == 1 {
@@ -281,23 +292,13 @@ fn parse_value(param: &Param, args: &[String]) -> Result<Val, String> {
             let v: i64 = one()?
                 .parse()
                 .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
-            if v < min || v > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
-            }
-            Ok(Val::Int(v))
+            in_range(v, min, max)
         }
         Kind::Mem { min, max } => {
             let v = parse_mem(one()?)
                 .filter(|v| *v >= 0)
                 .ok_or_else(|| "argument must be a memory value".to_string())?;
-            if v < min || v > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
-            }
-            Ok(Val::Int(v))
+            in_range(v, min, max)
         }
         Kind::Enum(options) => {
             let v = one()?.to_ascii_lowercase();

@@ -31,7 +31,15 @@ pub struct Registry {
 }
 
 impl Registry {
-    fn map(&mut self, space: Space) -> &mut HashMap<Vec<u8>, Vec<RawFd>> {
+    fn map(&self, space: Space) -> &HashMap<Vec<u8>, Vec<RawFd>> {
+        match space {
+            Space::Channel => &self.channels,
+            Space::Pattern => &self.patterns,
+            Space::Shard => &self.shard,
+        }
+    }
+
+    fn map_mut(&mut self, space: Space) -> &mut HashMap<Vec<u8>, Vec<RawFd>> {
         match space {
             Space::Channel => &mut self.channels,
             Space::Pattern => &mut self.patterns,
@@ -40,11 +48,14 @@ impl Registry {
     }
 
     pub fn add(&mut self, space: Space, name: &[u8], fd: RawFd) {
-        self.map(space).entry(name.to_vec()).or_default().push(fd);
+        self.map_mut(space)
+            .entry(name.to_vec())
+            .or_default()
+            .push(fd);
     }
 
     pub fn remove(&mut self, space: Space, name: &[u8], fd: RawFd) {
-        let map = self.map(space);
+        let map = self.map_mut(space);
         if let Some(fds) = map.get_mut(name) {
             fds.retain(|&f| f != fd);
             if fds.is_empty() {
@@ -55,24 +66,15 @@ impl Registry {
 
     /// Channels (or shard channels) with at least one subscriber, filtered by an optional glob.
     pub fn active(&self, space: Space, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
-        let map = if space == Space::Shard {
-            &self.shard
-        } else {
-            &self.channels
-        };
-        map.keys()
+        self.map(space)
+            .keys()
             .filter(|k| pattern.is_none_or(|p| glob_match(p, k, false)))
             .cloned()
             .collect()
     }
 
     pub fn subscribers(&self, space: Space, name: &[u8]) -> usize {
-        let map = match space {
-            Space::Channel => &self.channels,
-            Space::Pattern => &self.patterns,
-            Space::Shard => &self.shard,
-        };
-        map.get(name).map_or(0, Vec::len)
+        self.map(space).get(name).map_or(0, Vec::len)
     }
 
     /// Distinct patterns with subscribers (PUBSUB NUMPAT).
@@ -186,12 +188,7 @@ impl Server {
             stats,
             ..
         } = self;
-        let direct = if space == Space::Shard {
-            &pubsub.shard
-        } else {
-            &pubsub.channels
-        };
-        if let Some(fds) = direct.get(channel) {
+        if let Some(fds) = pubsub.map(space).get(channel) {
             for &fd in fds {
                 out.deliver(current.as_deref_mut(), clients, pending_writes, stats, fd);
             }

@@ -8,18 +8,19 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::ops::Range;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ember_core::cmd::{
-    eq_ci, flags, CmdError, CmdResult, CommandInfo, CoreConfig, Effects, ExecCtx,
+    eq_ci, err, flags, CmdError, CmdResult, CommandInfo, CoreConfig, Effects, ExecCtx,
 };
-use ember_core::journal::Journal;
+use ember_core::journal::{Journal, Record};
 use ember_core::keyspace::{EvictionPolicy, Keyspace};
 use ember_core::resp::{parse_command, Argv, ParseLimits, Parsed, ReplyWriter};
 
-use crate::client::{Client, ReplyMode, READ_CHUNK, READ_PER_EVENT_MAX};
+use crate::client::{Client, ReplyMode, SavedArgv, READ_CHUNK, READ_PER_EVENT_MAX};
 use crate::cmd::{CommandTable, Handler};
 use crate::config::Config;
 use crate::event::{new_poller, Event, Interest, Poller};
@@ -104,13 +105,29 @@ pub struct Stats {
     pub client_outbuf_limit_disconnections: u64,
 }
 
+/// Journal records and expired keys copied out so their handlers can use the server, in buffers
+/// kept between commands so the steady state allocates nothing. A `None` record is an expired key.
+#[derive(Default)]
+struct JournalCopy {
+    keys: Vec<u8>,
+    records: Vec<(usize, Option<Record>, Range<usize>)>,
+}
+
+impl JournalCopy {
+    fn push(&mut self, db: usize, record: Option<Record>, key: &[u8]) {
+        let start = self.keys.len();
+        self.keys.extend_from_slice(key);
+        self.records.push((db, record, start..self.keys.len()));
+    }
+}
+
 pub struct Pause {
     pub until_ms: u64,
     /// Only write commands wait (CLIENT PAUSE ... WRITE).
     pub write_only: bool,
 }
 
-/// Config values read on every command or read, copied out of [`Config`] by `apply_config`.
+/// Config values read on every command or loop turn, copied out of [`Config`] by `apply_config`.
 pub struct HotConfig {
     pub qbuf_limit: usize,
     pub latency_threshold_ms: u64,
@@ -126,12 +143,36 @@ pub struct HotConfig {
     pub min_replicas_to_write: i64,
     pub min_replicas_max_lag: i64,
     pub latency_tracking: bool,
+    pub tracking_table_max_keys: usize,
+}
+
+impl HotConfig {
+    fn new(config: &Config) -> Self {
+        let output_limits = config.output_limits();
+        HotConfig {
+            qbuf_limit: config.get_int("client-query-buffer-limit") as usize,
+            latency_threshold_ms: config.get_int("latency-monitor-threshold") as u64,
+            slowlog_threshold_us: config.get_int("slowlog-log-slower-than"),
+            slowlog_max_len: config.get_int("slowlog-max-len").max(0) as usize,
+            output_limit: output_limits[0],
+            pubsub_limit: output_limits[2],
+            maxmemory: config.get_int("maxmemory").max(0) as u64,
+            eviction_policy: EvictionPolicy::from_name(&config.get_str("maxmemory-policy"))
+                .unwrap_or(EvictionPolicy::NoEviction),
+            eviction_samples: config.get_int("maxmemory-samples").clamp(1, 64) as usize,
+            min_replicas_to_write: config.get_int("min-replicas-to-write"),
+            min_replicas_max_lag: config.get_int("min-replicas-max-lag"),
+            latency_tracking: config.get_bool("latency-tracking"),
+            tracking_table_max_keys: config.get_int("tracking-table-max-keys").max(0) as usize,
+        }
+    }
 }
 
 pub struct Server {
     pub config: Config,
     /// Modified keys and keyspace events recorded by the running command.
     pub journal: Journal,
+    journal_copy: JournalCopy,
     pub pubsub: crate::pubsub::Registry,
     pub tracking: crate::tracking::TrackingState,
     pub blocking: crate::blocking::BlockingState,
@@ -214,21 +255,9 @@ impl Server {
                 .unwrap_or_default(),
             hz: 10,
             cron_loops: 0,
-            hot: HotConfig {
-                qbuf_limit: 0,
-                latency_threshold_ms: 0,
-                slowlog_threshold_us: 0,
-                slowlog_max_len: 0,
-                output_limit: (0, 0, 0),
-                pubsub_limit: (0, 0, 0),
-                maxmemory: 0,
-                eviction_policy: EvictionPolicy::NoEviction,
-                eviction_samples: 5,
-                min_replicas_to_write: 0,
-                min_replicas_max_lag: 0,
-                latency_tracking: true,
-            },
+            hot: HotConfig::new(&config),
             journal: Journal::default(),
+            journal_copy: JournalCopy::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
             blocking: Default::default(),
@@ -255,21 +284,7 @@ impl Server {
         self.core_cfg.zset_max_listpack_value = size("zset-max-listpack-value");
         self.core_cfg.list_max_listpack_size = self.config.get_int("list-max-listpack-size");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
-        self.hot = HotConfig {
-            qbuf_limit: self.config.get_int("client-query-buffer-limit") as usize,
-            latency_threshold_ms: self.config.get_int("latency-monitor-threshold") as u64,
-            slowlog_threshold_us: self.config.get_int("slowlog-log-slower-than"),
-            slowlog_max_len: self.config.get_int("slowlog-max-len").max(0) as usize,
-            output_limit: self.config.output_limits()[0],
-            pubsub_limit: self.config.output_limits()[2],
-            maxmemory: self.config.get_int("maxmemory").max(0) as u64,
-            eviction_policy: EvictionPolicy::from_name(&self.config.get_str("maxmemory-policy"))
-                .unwrap_or(EvictionPolicy::NoEviction),
-            eviction_samples: self.config.get_int("maxmemory-samples").clamp(1, 64) as usize,
-            min_replicas_to_write: self.config.get_int("min-replicas-to-write"),
-            min_replicas_max_lag: self.config.get_int("min-replicas-max-lag"),
-            latency_tracking: self.config.get_bool("latency-tracking"),
-        };
+        self.hot = HotConfig::new(&self.config);
         crate::log::set_level(&self.config.get_str("loglevel"));
     }
 
@@ -748,11 +763,7 @@ impl Server {
         c.insert_at = None;
         self.executing = c.in_exec;
         if info.flags & flags::READONLY != 0 && c.tracking.is_some() {
-            let keys: Vec<Vec<u8>> = info
-                .key_positions(argv.len())
-                .map(|i| argv.get(i).to_vec())
-                .collect();
-            self.tracking_remember(c, keys.into_iter());
+            self.tracking_remember(c, info.key_positions(argv.len()).map(|i| argv.get(i)));
         }
         if c.multi.is_none() && info.name != "client" {
             if let Some(t) = c.tracking.as_mut() {
@@ -762,9 +773,9 @@ impl Server {
         if !c.in_exec && !self.tracking.pending_self.is_empty() {
             self.flush_self_invalidations(c);
         }
-        self.after_call(c, info, argv, duration_us);
+        self.after_call(c, idx, argv, duration_us);
         if let Some(req) = c.block_request.take() {
-            self.block_client(c, argv, req);
+            self.block_client(c, info, argv, req);
         }
         if info.name == "swapdb" && self.blocking.blocked > 0 {
             let index = |i: usize| {
@@ -782,36 +793,38 @@ impl Server {
 
     /// Why the server refuses to run a command right now: out of memory for commands that may grow
     /// it, or too few replicas for writes (`min-replicas-to-write`; Ember has no replicas yet).
-    fn refusal(&mut self, c: &Client, info: &CommandInfo) -> Option<&'static str> {
+    fn refusal(&mut self, c: &Client, info: &CommandInfo) -> Option<CmdError> {
         let queued = |f: fn(&crate::client::MultiState) -> bool| {
             info.name == "exec" && c.multi.as_ref().is_some_and(f)
         };
         if self.hot.maxmemory > 0 {
             let fits = self.perform_evictions();
             if !fits && (info.flags & flags::DENYOOM != 0 || queued(|m| m.has_denyoom)) {
-                return Some("OOM command not allowed when used memory > 'maxmemory'.");
+                return Some(err::OOM);
             }
         }
         let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
         if writes && self.hot.min_replicas_to_write > 0 && self.hot.min_replicas_max_lag > 0 {
-            return Some("NOREPLICAS Not enough good replicas to write.");
+            return Some(CmdError::new(
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
         }
         None
     }
 
     /// Replies with a refusal; EXEC discards its transaction, a command being queued dooms it.
-    fn reject(&mut self, c: &mut Client, idx: usize, info: &CommandInfo, refusal: &str) {
+    fn reject(&mut self, c: &mut Client, idx: usize, info: &CommandInfo, refusal: CmdError) {
         self.cmd_stats[idx].rejected += 1;
         if info.name == "exec" {
             c.multi = None;
             self.unwatch_all(c);
-            let text = format!("EXECABORT Transaction discarded because of: {refusal}");
+            let text = format!("EXECABORT Transaction discarded because of: {}", refusal.0);
             self.reply_error(c, &CmdError::owned(text));
         } else {
             if let Some(m) = c.multi.as_mut() {
                 m.error = true;
             }
-            self.reply_error(c, &CmdError::owned(refusal.to_string()));
+            self.reply_error(c, &refusal);
         }
         self.process_journal(Some(c));
     }
@@ -829,15 +842,10 @@ impl Server {
             );
             return;
         }
-        let mut buf = Vec::new();
-        let mut ranges = Vec::with_capacity(argv.len());
-        for a in argv.iter() {
-            ranges.push(buf.len()..buf.len() + a.len());
-            buf.extend_from_slice(a);
-        }
-        m.bytes += buf.len() + ranges.len() * std::mem::size_of::<std::ops::Range<usize>>();
+        let cmd = SavedArgv::new(argv);
+        m.bytes += cmd.mem_bytes();
         let too_big = m.bytes > self.hot.qbuf_limit;
-        m.queue.push(crate::client::Queued { buf, ranges });
+        m.queue.push(cmd);
         m.has_write |= info.flags & flags::WRITE != 0;
         m.has_denyoom |= info.flags & flags::DENYOOM != 0;
         if too_big {
@@ -856,29 +864,18 @@ impl Server {
     /// Evicts keys by `maxmemory-policy` until memory use is back under `maxmemory`; false when it
     /// cannot get there (noeviction, or nothing left to evict).
     pub fn perform_evictions(&mut self) -> bool {
-        use ember_core::journal::class;
         let max = self.hot.maxmemory as usize;
         if max == 0 || crate::alloc::used() <= max {
             return true;
         }
-        let now = sys::now_ms();
-        for _ in 0..EVICTIONS_PER_CALL_MAX {
-            if crate::alloc::used() <= max {
-                return true;
-            }
-            let policy = self.hot.eviction_policy;
-            let Some((db, key)) =
-                self.ks
-                    .eviction_candidate(policy, self.hot.eviction_samples, now)
-            else {
-                return false;
-            };
-            self.ks.db_mut(db).remove(&key);
-            self.ks.stats.evicted_keys += 1;
-            self.journal.modified(db, &key);
-            self.journal.event(class::EVICTED, "evicted", db, &key);
-        }
-        crate::alloc::used() <= max
+        self.ks.evict(
+            self.hot.eviction_policy,
+            self.hot.eviction_samples,
+            sys::now_ms(),
+            &mut self.journal,
+            EVICTIONS_PER_CALL_MAX,
+            |_| crate::alloc::used() <= max,
+        )
     }
 
     /// Modified keys are recorded while clients track keys or wait in blocking commands.
@@ -899,42 +896,39 @@ impl Server {
     /// Acts on what the last command (or cron step) recorded: expired keys, modified keys (WATCH) and
     /// keyspace events. `current` is the client that ran the command, which is out of the table.
     pub fn process_journal(&mut self, mut current: Option<&mut Client>) {
-        use ember_core::journal::{class, Record};
+        use ember_core::journal::class;
+        let mut copy = std::mem::take(&mut self.journal_copy);
         // Expired keys first: they went away before the command changed anything. The server, not
         // the client, deleted them, which matters to NOLOOP tracking.
-        let mut expired: Vec<(usize, Vec<u8>)> = Vec::new();
-        self.ks
-            .drain_expired(|db, key| expired.push((db, key.to_vec())));
-        for (db, key) in expired {
-            self.touch_watched_key(current.as_deref_mut(), db, &key, None);
-            self.tracking_key_changed(current.as_deref_mut(), &key, false);
-            if self.journal.event_mask & class::EXPIRED != 0 {
-                self.notify_keyspace_event(current.as_deref_mut(), db, "expired", &key);
-            }
-        }
-        if self.journal.is_empty() {
-            return;
-        }
-        let mut records: Vec<(usize, Record, Vec<u8>)> = Vec::new();
-        self.journal
-            .drain(|db, r, key| records.push((db, r, key.to_vec())));
-        for (db, record, key) in records {
+        self.ks.drain_expired(|db, key| copy.push(db, None, key));
+        self.journal.drain(|db, r, key| copy.push(db, Some(r), key));
+        for (db, record, range) in copy.records.drain(..) {
+            let key = &copy.keys[range];
             match record {
-                Record::Modified => {
-                    self.signal_key(db, &key);
-                    self.touch_watched_key(current.as_deref_mut(), db, &key, None);
-                    self.tracking_key_changed(current.as_deref_mut(), &key, true);
+                None => {
+                    self.touch_watched_key(current.as_deref_mut(), db, key, None);
+                    self.tracking_key_changed(current.as_deref_mut(), key, false);
+                    if self.journal.event_mask & class::EXPIRED != 0 {
+                        self.notify_keyspace_event(current.as_deref_mut(), db, "expired", key);
+                    }
                 }
-                Record::Replaced { existed } => {
-                    self.touch_watched_key(current.as_deref_mut(), db, &key, Some(existed))
+                Some(Record::Modified) => {
+                    self.signal_key(db, key);
+                    self.touch_watched_key(current.as_deref_mut(), db, key, None);
+                    self.tracking_key_changed(current.as_deref_mut(), key, true);
                 }
-                Record::Event(_, name) => {
-                    self.notify_keyspace_event(current.as_deref_mut(), db, name, &key)
+                Some(Record::Replaced { existed }) => {
+                    self.touch_watched_key(current.as_deref_mut(), db, key, Some(existed))
                 }
-                Record::Flushed => self
+                Some(Record::Event(_, name)) => {
+                    self.notify_keyspace_event(current.as_deref_mut(), db, name, key)
+                }
+                Some(Record::Flushed) => self
                     .tracking_flushed(current.as_deref_mut(), db == ember_core::journal::ALL_DBS),
             }
         }
+        copy.keys.clear();
+        self.journal_copy = copy;
     }
 
     /// Finds the command and checks arity and authentication, replying with the error when one fails.
@@ -959,10 +953,7 @@ impl Server {
         };
         let info = self.commands.entries[idx].info;
         let rejection = if !info.arity_ok(argv.len()) {
-            CmdError::owned(format!(
-                "ERR wrong number of arguments for '{}' command",
-                info.name
-            ))
+            err::wrong_arity(info.name)
         } else if !c.authenticated && info.flags & flags::NO_AUTH == 0 {
             CmdError::new("NOAUTH Authentication required.")
         } else {
@@ -974,8 +965,9 @@ impl Server {
     }
 
     /// MONITOR, slow log and latency bookkeeping after a command ran.
-    fn after_call(&mut self, c: &Client, info: &CommandInfo, argv: Argv<'_>, duration_us: u64) {
-        self.record_latency(info, c.last_sub, duration_us);
+    fn after_call(&mut self, c: &Client, idx: usize, argv: Argv<'_>, duration_us: u64) {
+        let info = self.commands.entries[idx].info;
+        self.record_latency(idx, c.last_sub, duration_us);
         if !self.monitors.is_empty() && info.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 {
             self.feed_monitors(c, argv);
         }
@@ -994,13 +986,11 @@ impl Server {
     }
 
     /// Adds a call to the command's (or subcommand's) latency histogram (`latency-tracking`).
-    fn record_latency(&mut self, info: &CommandInfo, sub: Option<&'static str>, us: u64) {
+    fn record_latency(&mut self, idx: usize, sub: Option<&'static str>, us: u64) {
         if !self.hot.latency_tracking {
             return;
         }
-        let Some(idx) = self.commands.lookup(info.name.as_bytes()) else {
-            return;
-        };
+        let info = self.commands.entries[idx].info;
         let st = &mut self.cmd_stats[idx];
         let slot = match sub.and_then(|name| info.subcommands.iter().position(|s| s.name == name)) {
             Some(pos) => {
@@ -1050,7 +1040,13 @@ impl Server {
         let text = e.0.as_ref();
         let code = text.split(' ').next().unwrap_or("ERR");
         self.stats.error_replies += 1;
-        *self.stats.errors.entry(code.to_string()).or_insert(0) += 1;
+        // Look up before inserting so a repeated error code allocates nothing.
+        match self.stats.errors.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                self.stats.errors.insert(code.to_string(), 1);
+            }
+        }
         ReplyWriter::new(&mut c.out, c.proto).error(text.as_bytes());
     }
 
@@ -1143,14 +1139,7 @@ impl Server {
 
     /// Runs pending commands of clients that were waiting for CLIENT PAUSE to end.
     pub fn resume_paused(&mut self) {
-        let fds: Vec<RawFd> = self
-            .clients
-            .iter()
-            .flatten()
-            .filter(|c| c.paused)
-            .map(|c| c.fd)
-            .collect();
-        for fd in fds {
+        for fd in self.client_fds(|c| c.paused) {
             if let Some(mut c) = self.take_client(fd) {
                 c.paused = false;
                 self.process_input(&mut c);
@@ -1190,15 +1179,9 @@ impl Server {
         }
         let timeout_s = self.config.get_int("timeout") as u64;
         if timeout_s > 0 {
-            let idle: Vec<RawFd> = self
-                .clients
-                .iter()
-                .flatten()
-                .filter(|c| {
-                    !c.monitor && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout_s
-                })
-                .map(|c| c.fd)
-                .collect();
+            let idle = self.client_fds(|c| {
+                !c.monitor && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout_s
+            });
             for fd in idle {
                 if let Some(c) = self.take_client(fd) {
                     log_at!(Verbose, "Closing idle client");
@@ -1236,15 +1219,17 @@ impl Server {
         self.clients.iter().flatten().map(|b| &**b)
     }
 
-    /// Marks clients for closing; returns how many matched. The current client is handled by the caller.
-    pub fn kill_clients(&mut self, pred: impl Fn(&Client) -> bool) -> usize {
-        let fds: Vec<RawFd> = self
-            .clients
-            .iter()
-            .flatten()
+    /// The descriptors of the clients in the table that match `pred`.
+    fn client_fds(&self, pred: impl Fn(&Client) -> bool) -> Vec<RawFd> {
+        self.other_clients()
             .filter(|c| pred(c))
             .map(|c| c.fd)
-            .collect();
+            .collect()
+    }
+
+    /// Marks clients for closing; returns how many matched. The current client is handled by the caller.
+    pub fn kill_clients(&mut self, pred: impl Fn(&Client) -> bool) -> usize {
+        let fds = self.client_fds(pred);
         for &fd in &fds {
             if let Some(c) = self.take_client(fd) {
                 self.free_client(c);

@@ -277,7 +277,7 @@ impl Server {
         for (id, keys) in messages {
             self.send_invalidation(None, id, Payload::Keys(&keys));
         }
-        let max = self.config.get_int("tracking-table-max-keys").max(0) as usize;
+        let max = self.hot.tracking_table_max_keys;
         if max > 0 && self.tracking.table.len() > max {
             let excess: Vec<Vec<u8>> = self
                 .tracking
@@ -293,14 +293,24 @@ impl Server {
     }
 
     /// Remembers the keys a read-only command of a default-mode tracking client touched.
-    pub fn tracking_remember(&mut self, c: &Client, keys: impl Iterator<Item = Vec<u8>>) {
+    pub fn tracking_remember<'a>(&mut self, c: &Client, keys: impl Iterator<Item = &'a [u8]>) {
         let Some(t) = c.tracking.as_ref() else { return };
         if t.bcast || (t.optin && t.caching != Some(true)) || (t.optout && t.caching == Some(false))
         {
             return;
         }
         for k in keys {
-            self.tracking.table.entry(k).or_default().insert(c.id);
+            // Copy the key only the first time it is tracked.
+            match self.tracking.table.get_mut(k) {
+                Some(ids) => {
+                    ids.insert(c.id);
+                }
+                None => {
+                    self.tracking
+                        .table
+                        .insert(k.to_vec(), HashSet::from([c.id]));
+                }
+            }
         }
     }
 

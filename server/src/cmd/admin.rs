@@ -8,7 +8,7 @@ use ember_core::types::Value;
 
 use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
 use crate::client::Client;
-use crate::server::Server;
+use crate::server::{LatencyHistogram, Server};
 use crate::{log_at, sys};
 
 const ADM: u32 = acl::ADMIN | acl::SLOW | acl::DANGEROUS;
@@ -285,7 +285,7 @@ const DEBUG_HELP: &[&str] = &[
 fn debug_allowed(s: &Server, c: &Client) -> CmdResult {
     match s.config.get_str("enable-debug-command").as_str() {
         "yes" => Ok(()),
-        "local" if c.unix || c.addr.starts_with("127.") || c.addr.starts_with("[::1]") => Ok(()),
+        "local" if c.unix || crate::net::is_loopback(&c.addr) => Ok(()),
         _ => Err(CmdError::new("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")),
     }
 }
@@ -317,7 +317,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     } else if eq_ci(sub, "object") && argc == 3 {
         let now = sys::now_ms();
         let Some(e) = s.ks.db(c.db).peek(argv.get(2), now) else {
-            return Err(CmdError::new("ERR no such key"));
+            return Err(ember_core::cmd::err::NO_SUCH_KEY);
         };
         let serialized = match &e.value {
             Value::Str(v) => rdb_string_len(v),
@@ -816,42 +816,24 @@ fn memory(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 /// LATENCY HISTOGRAM [command ...]: for each command (a container command stands for its
 /// subcommands) that ran since the last CONFIG RESETSTAT, its calls and the cumulative distribution
 /// of its latencies over power-of-two microsecond buckets.
-fn latency_histogram(s: &mut Server, c: &mut Client, argv: Argv<'_>) {
-    use crate::server::LatencyHistogram;
-    let mut rows: Vec<(String, LatencyHistogram)> = Vec::new();
-    let add = |idx: usize, only_sub: Option<&str>, rows: &mut Vec<(String, LatencyHistogram)>| {
-        let e = &s.commands.entries[idx];
-        let st = &s.cmd_stats[idx];
-        if only_sub.is_none() {
-            if let Some(h) = &st.latency {
-                rows.push((e.info.name.to_string(), (**h).clone()));
-            }
-        }
-        for (pos, h) in st.sub_latency.iter().enumerate() {
-            let (Some(h), Some(sub)) = (h, e.info.subcommands.get(pos)) else {
-                continue;
-            };
-            if only_sub.is_none_or(|want| want.eq_ignore_ascii_case(sub.name)) {
-                rows.push((format!("{}|{}", e.info.name, sub.name), (**h).clone()));
-            }
-        }
-    };
+fn latency_histogram(s: &Server, c: &mut Client, argv: Argv<'_>) {
+    let mut rows: Vec<(String, &LatencyHistogram)> = Vec::new();
     if argv.len() == 2 {
         for idx in 0..s.commands.len() {
-            add(idx, None, &mut rows);
+            histogram_rows(s, idx, None, &mut rows);
         }
     } else {
         for name in argv.tail(2).iter() {
             let text = String::from_utf8_lossy(name).to_ascii_lowercase();
             let (parent, sub) = match text.split_once('|') {
-                Some((p, sub)) => (p.to_string(), Some(sub.to_string())),
-                None => (text.clone(), None),
+                Some((p, sub)) => (p, Some(sub)),
+                None => (text.as_str(), None),
             };
             if let Some(idx) = s.commands.lookup(parent.as_bytes()) {
                 if rows.iter().any(|(n, _)| *n == text) {
                     continue;
                 }
-                add(idx, sub.as_deref(), &mut rows);
+                histogram_rows(s, idx, sub, &mut rows);
             }
         }
     }
@@ -876,6 +858,31 @@ fn latency_histogram(s: &mut Server, c: &mut Client, argv: Argv<'_>) {
             cumulative += n;
             w.int(1i64 << (i + 1));
             w.int(cumulative as i64);
+        }
+    }
+}
+
+/// Adds the latency histograms of command `idx` to `rows`: its own and its subcommands', or only
+/// subcommand `only_sub`'s.
+fn histogram_rows<'a>(
+    s: &'a Server,
+    idx: usize,
+    only_sub: Option<&str>,
+    rows: &mut Vec<(String, &'a LatencyHistogram)>,
+) {
+    let e = &s.commands.entries[idx];
+    let st = &s.cmd_stats[idx];
+    if only_sub.is_none() {
+        if let Some(h) = &st.latency {
+            rows.push((e.info.name.to_string(), h));
+        }
+    }
+    for (pos, h) in st.sub_latency.iter().enumerate() {
+        let (Some(h), Some(sub)) = (h, e.info.subcommands.get(pos)) else {
+            continue;
+        };
+        if only_sub.is_none_or(|want| want.eq_ignore_ascii_case(sub.name)) {
+            rows.push((format!("{}|{}", e.info.name, sub.name), h));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! NO-EVICT, NO-TOUCH, HELP.
 
 use ember_core::cmd::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, CommandInfo};
-use ember_core::resp::Argv;
+use ember_core::resp::{Argv, ReplyWriter};
 
 use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
 use crate::client::{Client, ReplyMode};
@@ -368,11 +368,7 @@ fn kill(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 
 /// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX prefix ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP].
 fn tracking(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let on = match argv.get(2) {
-        a if eq_ci(a, "on") => true,
-        a if eq_ci(a, "off") => false,
-        _ => return Err(err::SYNTAX),
-    };
+    let on = on_off(argv.get(2))?;
     let mut t = Tracking::default();
     let mut i = 3;
     while i < argv.len() {
@@ -499,9 +495,9 @@ fn caching(c: &mut Client, opt: &[u8]) -> CmdResult {
 
 /// CLIENT TRACKINGINFO.
 fn trackinginfo(c: &mut Client) {
-    let t = c.tracking.clone();
+    let t = c.tracking.as_ref();
     let mut flags: Vec<&str> = vec![if t.is_some() { "on" } else { "off" }];
-    if let Some(t) = &t {
+    if let Some(t) = t {
         if t.bcast {
             flags.push("bcast");
         }
@@ -524,7 +520,8 @@ fn trackinginfo(c: &mut Client) {
             flags.push("broken_redirect");
         }
     }
-    let mut w = reply(c);
+    // Write through the output buffer field alone so `t` can keep borrowing the settings.
+    let mut w = ReplyWriter::new(&mut c.out, c.proto);
     w.map(3);
     w.bulk(b"flags");
     w.set(flags.len());
@@ -532,11 +529,11 @@ fn trackinginfo(c: &mut Client) {
         w.bulk(f.as_bytes());
     }
     w.bulk(b"redirect");
-    w.int(t.as_ref().map_or(-1, |t| t.redirect as i64));
+    w.int(t.map_or(-1, |t| t.redirect as i64));
     w.bulk(b"prefixes");
-    let prefixes = t.map(|t| t.prefixes).unwrap_or_default();
+    let prefixes = t.map_or(&[][..], |t| &t.prefixes);
     w.array(prefixes.len());
     for p in prefixes {
-        w.bulk(&p);
+        w.bulk(p);
     }
 }

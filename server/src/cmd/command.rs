@@ -176,8 +176,7 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 w.bulk(n.as_bytes());
             }
         }
-        "getkeys" | "getkeysandflags" => {
-            let with_flags = sub.name == "getkeysandflags";
+        "getkeys" => {
             let target = argv.tail(2);
             let Some(e) = s.commands.get(target.get(0)) else {
                 return Err(CmdError::new("ERR Invalid command specified"));
@@ -195,19 +194,10 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             if keys.is_empty() {
                 return Err(CmdError::new("ERR The command has no key arguments"));
             }
-            let (rw, kind) = key_flags(e.info);
             let mut w = reply(c);
             w.array(keys.len());
             for k in keys {
-                if with_flags {
-                    w.array(2);
-                    w.bulk(target.get(k));
-                    w.set(2);
-                    w.simple(rw);
-                    w.simple(kind);
-                } else {
-                    w.bulk(target.get(k));
-                }
+                w.bulk(target.get(k));
             }
         }
         _ => reply_help(c, HELP),

@@ -6,8 +6,8 @@ use ember_core::resp::Argv;
 use super::{reply, reply_help, scmd, subcmd, subcommand, ServerCommand};
 use crate::client::Client;
 use crate::config::{Config, Kind, PARAMS};
+use crate::log_at;
 use crate::server::{CmdStat, Server, Stats};
-use crate::{log, log_at};
 
 const ADM: u32 = acl::ADMIN | acl::SLOW | acl::DANGEROUS;
 
@@ -126,9 +126,7 @@ fn config(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 /// CONFIG SET name value [name value ...]: all or nothing.
 fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if !argv.len().is_multiple_of(2) {
-        return Err(CmdError::new(
-            "ERR wrong number of arguments for 'config|set' command",
-        ));
+        return Err(ember_core::cmd::keys::subcommand_arity("config", "set"));
     }
     let mut staged: Vec<(usize, String, String)> = Vec::new();
     for i in (2..argv.len()).step_by(2) {
@@ -195,7 +193,6 @@ fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
     }
     s.apply_config();
-    log::set_level(&s.config.get_str("loglevel"));
     reply(c).ok();
     Ok(())
 }

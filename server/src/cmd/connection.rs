@@ -1,6 +1,6 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH.
 
-use ember_core::cmd::{acl, eq_ci, flags as f, CmdError, CmdResult};
+use ember_core::cmd::{acl, eq_ci, err, flags as f, CmdError, CmdResult};
 use ember_core::resp::{Argv, Proto};
 
 use super::{reply, scmd, ServerCommand};
@@ -86,11 +86,7 @@ fn ping(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     match argv.len() {
         1 => reply(c).simple(b"PONG"),
         2 => reply(c).bulk(argv.get(1)),
-        _ => {
-            return Err(CmdError::new(
-                "ERR wrong number of arguments for 'ping' command",
-            ))
-        }
+        _ => return Err(err::wrong_arity("ping")),
     }
     Ok(())
 }
@@ -148,7 +144,7 @@ fn check_auth(s: &Server, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
 /// AUTH [username] password. O(N) in the password length.
 fn auth(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if argv.len() > 3 {
-        return Err(ember_core::cmd::err::SYNTAX);
+        return Err(err::SYNTAX);
     }
     if argv.len() == 2 && s.config.get_str("requirepass").is_empty() {
         return Err(CmdError::new(

@@ -38,34 +38,28 @@ const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
 
 /// INFO [section [section ...]]. O(1) per section (commandstats: O(commands)).
 fn info(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let mut wanted: Vec<String> = Vec::new();
-    for a in argv.tail(1).iter() {
-        let name = String::from_utf8_lossy(a).to_ascii_lowercase();
-        match name.as_str() {
-            "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
-            "all" => {
-                wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-                wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
-            }
-            "everything" => {
-                wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-                wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
-                wanted.push("modules".into());
-            }
-            _ => wanted.push(name),
+    let asked: Vec<String> = argv
+        .tail(1)
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    // No argument means `default`; `all` and `everything` add the extra sections.
+    let wanted = |section: &str, default: bool| {
+        if asked.is_empty() {
+            return default;
         }
-    }
-    if wanted.is_empty() {
-        wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-    }
+        asked.iter().any(|a| match a.as_str() {
+            "default" => default,
+            "all" | "everything" => true,
+            name => name == section,
+        })
+    };
     let mut out = String::new();
-    let mut done: Vec<&str> = Vec::new();
-    let all: Vec<&str> = DEFAULT_SECTIONS.iter().chain(ALL_EXTRA).copied().collect();
-    for section in all {
-        if !wanted.iter().any(|w| w == section) || done.contains(&section) {
+    let sections = DEFAULT_SECTIONS.iter().map(|s| (*s, true));
+    for (section, default) in sections.chain(ALL_EXTRA.iter().map(|s| (*s, false))) {
+        if !wanted(section, default) {
             continue;
         }
-        done.push(section);
         if !out.is_empty() {
             out.push_str("\r\n");
         }
@@ -178,9 +172,9 @@ fn section_memory(s: &Server, out: &mut String) {
         "used_memory_peak_perc",
         &format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
     );
-    let dataset: usize = s.ks.dbs().map(|d| d.table().bucket_bytes()).sum();
+    let overhead: usize = s.ks.dbs().map(|d| d.table().bucket_bytes()).sum();
     kv.put("used_memory_dataset", &used);
-    kv.put("used_memory_overhead", &dataset);
+    kv.put("used_memory_overhead", &overhead);
     kv.put("used_memory_startup", &0);
     kv.put("allocator_allocated", &used);
     kv.put("allocator_resident", &rss);

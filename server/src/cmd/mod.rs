@@ -10,9 +10,7 @@ pub mod info;
 pub mod multi;
 pub mod pubsub;
 
-use std::collections::HashMap;
-
-use ember_core::cmd::{self as core_cmd, CmdResult, CommandInfo, ExecCtx};
+use ember_core::cmd::{self as core_cmd, CmdResult, CommandInfo, ExecCtx, NameIndex};
 use ember_core::resp::{Argv, ReplyWriter};
 
 use crate::client::Client;
@@ -37,12 +35,9 @@ pub struct Registered {
     pub handler: Handler,
 }
 
-/// Longest command name looked up (longer names cannot match).
-const NAME_MAX: usize = 32;
-
 pub struct CommandTable {
     pub entries: Vec<Registered>,
-    by_name: HashMap<Vec<u8>, usize>,
+    by_name: NameIndex,
 }
 
 /// Every server-only command family.
@@ -78,11 +73,7 @@ impl CommandTable {
                 });
             }
         }
-        let by_name = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.info.name.as_bytes().to_vec(), i))
-            .collect();
+        let by_name = NameIndex::new(entries.iter().map(|e| e.info));
         CommandTable { entries, by_name }
     }
 
@@ -92,14 +83,7 @@ impl CommandTable {
 
     /// Case-insensitive lookup without allocating.
     pub fn lookup(&self, name: &[u8]) -> Option<usize> {
-        if name.len() > NAME_MAX {
-            return None;
-        }
-        let mut buf = [0u8; NAME_MAX];
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        self.by_name.get(&lower[..]).copied()
+        self.by_name.get(name)
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&Registered> {
@@ -202,7 +186,7 @@ mod tests {
         for e in &t.entries {
             assert!(names.insert(e.info.name), "duplicate {}", e.info.name);
             assert_eq!(e.info.name, e.info.name.to_ascii_lowercase());
-            assert!(e.info.name.len() <= NAME_MAX);
+            assert!(e.info.name.len() <= core_cmd::NAME_MAX);
             for s in e.info.subcommands {
                 assert!(s.arity.unsigned_abs() >= 2, "{}|{}", e.info.name, s.name);
             }

@@ -114,7 +114,7 @@ fn exec(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
     reply(c).array(state.queue.len());
     c.in_exec = true;
     for q in &state.queue {
-        s.call(c, Argv::new(&q.buf, &q.ranges));
+        s.call(c, q.argv());
     }
     c.in_exec = false;
     Ok(())
@@ -205,6 +205,10 @@ impl Server {
         key: &[u8],
         existed: Option<bool>,
     ) {
+        // Most writes happen with nothing watched: skip building the lookup key.
+        if self.watchers.is_empty() {
+            return;
+        }
         let Some(fds) = self.watchers.get(&(db as u32, key.to_vec())) else {
             return;
         };

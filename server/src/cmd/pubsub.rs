@@ -327,17 +327,13 @@ fn pubsub(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             } else {
                 Space::Shard
             };
-            let counts: Vec<(&[u8], usize)> = argv
-                .tail(2)
-                .iter()
-                .map(|ch| (ch, s.pubsub.subscribers(space, ch)))
-                .collect();
+            let channels = argv.tail(2);
             // A flat array of channel, count pairs (not a map, even in RESP3), as Redis sends it.
             let mut w = reply(c);
-            w.array(counts.len() * 2);
-            for (ch, n) in counts {
+            w.array(channels.len() * 2);
+            for ch in channels.iter() {
                 w.bulk(ch);
-                w.int(n as i64);
+                w.int(s.pubsub.subscribers(space, ch) as i64);
             }
         }
         "numpat" => {
