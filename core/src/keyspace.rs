@@ -5,10 +5,12 @@
 //! [`Keyspace::expire_cycle`] (active expiry), which walks each database's table with a resize-safe cursor
 //! and samples keys that carry a TTL, the way Redis's active expire cycle does.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use crate::journal::{class, Journal};
 use crate::table::{Entry, Table, NO_EXPIRE};
+use crate::types::hash::NO_FIELD_TTL;
 use crate::types::Value;
 
 /// Default number of databases (`databases` config).
@@ -42,6 +44,20 @@ pub struct Db {
     log_expired: bool,
     /// Keys deleted by expiry since the host last drained them, each as a u32 length and the bytes.
     expired_log: Vec<u8>,
+    /// Hashes with field TTLs (HEXPIRE), by a time no later than their earliest field expiry, for
+    /// the active expire cycle. Entries may be stale (the key gone or re-indexed); the cycle drops
+    /// those when their time comes.
+    field_ttl_index: BTreeSet<(u64, Vec<u8>)>,
+}
+
+/// The time a value is indexed under for field expiry: a hash with field TTLs.
+fn field_ttl_time(v: &Value) -> Option<u64> {
+    match v {
+        Value::Hash(h) => Some(h.field_ttls())
+            .filter(|t| t.count > 0)
+            .map(|t| t.next_at),
+        _ => None,
+    }
 }
 
 impl Db {
@@ -53,7 +69,60 @@ impl Db {
             avg_ttl_ms: 0,
             log_expired: false,
             expired_log: Vec::new(),
+            field_ttl_index: BTreeSet::new(),
         }
+    }
+
+    /// Indexes the hash at `key` for field expiry at `at_ms`, dropping its entry at `old_ms`.
+    pub fn index_field_ttl(&mut self, key: &[u8], old_ms: u64, at_ms: u64) {
+        if old_ms == at_ms {
+            return;
+        }
+        if old_ms != NO_FIELD_TTL {
+            self.field_ttl_index.remove(&(old_ms, key.to_vec()));
+        }
+        if at_ms != NO_FIELD_TTL {
+            self.field_ttl_index.insert((at_ms, key.to_vec()));
+        }
+    }
+
+    /// Whether any hash in this database has field TTLs (or had, until the expire cycle notices).
+    #[inline]
+    pub fn has_field_ttls(&self) -> bool {
+        !self.field_ttl_index.is_empty()
+    }
+
+    /// Keeps the field-expiry index in step with a value entering (`Some` new) or leaving (`old`)
+    /// the table under `key`.
+    fn reindex_value(&mut self, key: &[u8], old: Option<&Value>, new: Option<&Value>) {
+        let old = old.and_then(field_ttl_time).unwrap_or(NO_FIELD_TTL);
+        let new = new.and_then(field_ttl_time).unwrap_or(NO_FIELD_TTL);
+        self.index_field_ttl(key, old, new);
+    }
+
+    /// Deletes the fields of the hash at `key` whose TTL passed by `now_ms` (lazy field expiry,
+    /// and the active cycle's per-key step), deleting the key when no field is left. Returns how
+    /// many fields went and whether the key did.
+    pub fn expire_fields_of(&mut self, key: &[u8], now_ms: u64) -> (usize, bool) {
+        let Some(e) = self.table.get_mut(key) else {
+            return (0, false);
+        };
+        let Value::Hash(h) = &mut e.value else {
+            return (0, false);
+        };
+        let old = h.field_ttls().next_at;
+        if !h.has_due_fields(now_ms) {
+            return (0, false);
+        }
+        let gone = h.expire_fields(now_ms, |_| {});
+        if h.is_empty() {
+            self.field_ttl_index.remove(&(old, key.to_vec()));
+            self.remove(key);
+            return (gone, true);
+        }
+        let next = h.field_ttls().next_at;
+        self.index_field_ttl(key, old, next);
+        (gone, false)
     }
 
     fn log_expired_key(&mut self, key: &[u8]) {
@@ -98,12 +167,16 @@ impl Db {
             volatile,
             log_expired,
             expired_log,
+            field_ttl_index,
             ..
         } = self;
         match table.get_mut_live(key, |e| is_expired(e, now_ms)) {
             Ok(found) => found,
-            Err(_expired) => {
+            Err(expired) => {
                 *volatile -= 1;
+                if let Some(at) = field_ttl_time(&expired.value) {
+                    field_ttl_index.remove(&(at, key.to_vec()));
+                }
                 if *log_expired {
                     expired_log.extend_from_slice(&(key.len() as u32).to_le_bytes());
                     expired_log.extend_from_slice(key);
@@ -156,6 +229,7 @@ impl Db {
         access_s: u32,
     ) -> bool {
         if let Some(e) = self.table.get_mut(key) {
+            let (old, new) = (field_ttl_time(&e.value), field_ttl_time(&value));
             e.value = value;
             e.access_s = access_s;
             if let Some(at) = expire_at_ms {
@@ -163,9 +237,14 @@ impl Db {
                 e.expire_at_ms = at;
                 self.adjust_volatile(was, now);
             }
+            if old.is_some() || new.is_some() {
+                let none = NO_FIELD_TTL;
+                self.index_field_ttl(key, old.unwrap_or(none), new.unwrap_or(none));
+            }
             false
         } else {
             let at = expire_at_ms.unwrap_or(NO_EXPIRE);
+            self.reindex_value(key, None, Some(&value));
             self.table.insert_new(key, value, at, access_s);
             self.adjust_volatile(false, at != NO_EXPIRE);
             true
@@ -174,6 +253,7 @@ impl Db {
 
     /// Inserts a key known to be absent and returns its value.
     pub fn insert_new(&mut self, key: &[u8], value: Value, access_s: u32) -> &mut Value {
+        self.reindex_value(key, None, Some(&value));
         &mut self.table.insert_new(key, value, NO_EXPIRE, access_s).value
     }
 
@@ -181,6 +261,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<alloc::boxed::Box<Entry<Value>>> {
         let e = self.table.remove(key)?;
         self.adjust_volatile(e.has_expire(), false);
+        self.reindex_value(key, Some(&e.value), None);
         Some(e)
     }
 
@@ -198,6 +279,7 @@ impl Db {
     /// Inserts an entry taken from another database (MOVE, SWAPDB-less moves), keeping its TTL.
     pub fn insert_entry(&mut self, key: &[u8], value: Value, expire_at_ms: u64, access_s: u32) {
         debug_assert!(self.table.get(key).is_none());
+        self.reindex_value(key, None, Some(&value));
         self.table.insert_new(key, value, expire_at_ms, access_s);
         self.adjust_volatile(false, expire_at_ms != NO_EXPIRE);
     }
@@ -212,6 +294,7 @@ impl Db {
 
     pub fn clear(&mut self) {
         self.table.clear();
+        self.field_ttl_index.clear();
         self.volatile = 0;
         self.expire_cursor = 0;
         self.avg_ttl_ms = 0;
@@ -223,6 +306,7 @@ impl Db {
         let (mut sampled, mut expired, mut buckets, mut ttl_sum) = (0usize, 0usize, 0usize, 0u64);
         let mut cursor = self.expire_cursor;
         let (log, expired_log) = (self.log_expired, &mut self.expired_log);
+        let index = &mut self.field_ttl_index;
         loop {
             cursor = self.table.scan_remove(cursor, |e| {
                 if !e.has_expire() {
@@ -231,6 +315,9 @@ impl Db {
                 sampled += 1;
                 if e.expire_at_ms <= now_ms {
                     expired += 1;
+                    if let Some(at) = field_ttl_time(&e.value) {
+                        index.remove(&(at, e.key_bytes().to_vec()));
+                    }
                     if log {
                         let key = e.key_bytes();
                         expired_log.extend_from_slice(&(key.len() as u32).to_le_bytes());
@@ -441,6 +528,46 @@ impl Keyspace {
         self.expire_next_db = (self.expire_next_db + 1) % n;
         self.stats.expired_keys += report.expired as u64;
         report
+    }
+
+    /// The active half of hash field expiry: in every database, takes the hashes whose earliest
+    /// field TTL has passed (from the field-expiry index, soonest first), deletes their due fields
+    /// and, when nothing is left, the key. Journals each hash as modified with an `hexpired`
+    /// event (and `del` for a deleted key), as Redis 7.4 does. Visits at most `keys_max` index
+    /// entries; returns how many fields expired.
+    pub fn expire_field_cycle(
+        &mut self,
+        now_ms: u64,
+        keys_max: usize,
+        journal: &mut Journal,
+    ) -> usize {
+        let mut fields = 0;
+        let mut visited = 0;
+        for i in 0..self.dbs.len() {
+            let db = &mut self.dbs[i];
+            while visited < keys_max {
+                let due = db
+                    .field_ttl_index
+                    .first()
+                    .is_some_and(|(t, _)| *t <= now_ms);
+                let Some((_, key)) = due.then(|| db.field_ttl_index.pop_first()).flatten() else {
+                    break;
+                };
+                visited += 1;
+                // The hash is re-indexed under its next field expiry, if it has one left.
+                let (gone, deleted) = db.expire_fields_of(&key, now_ms);
+                if gone == 0 {
+                    continue;
+                }
+                fields += gone;
+                journal.modified(i, &key);
+                journal.event(class::HASH, "hexpired", i, &key);
+                if deleted {
+                    journal.event(class::GENERIC, "del", i, &key);
+                }
+            }
+        }
+        fields
     }
 
     /// Picks the key `policy` would evict next, by sampling `samples` keys per database (Redis's

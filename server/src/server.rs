@@ -1163,6 +1163,8 @@ impl Server {
                     break;
                 }
             }
+            self.ks
+                .expire_field_cycle(now, EXPIRE_BATCH_KEYS, &mut self.journal);
             self.process_journal(None);
         }
         if self.hot.maxmemory > 0 {

@@ -444,3 +444,31 @@ fn lazy_expiry_on_access() {
     c.check(&["DBSIZE"], b":0\r\n");
     c.check(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"], OK);
 }
+
+#[test]
+fn hash_fields_expire_actively_through_the_server() {
+    let s = Server::start();
+    let mut c = s.connect();
+    for i in 0..20 {
+        let key = format!("h:{i}");
+        c.check(&["HSET", &key, "short", "1", "long", "2"], b":2\r\n");
+        c.check(
+            &["HPEXPIRE", &key, "50", "FIELDS", "1", "short"],
+            b"*1\r\n:1\r\n",
+        );
+    }
+    c.check(&["HSET", "gone", "only", "1"], b":1\r\n");
+    c.check(
+        &["HPEXPIRE", "gone", "50", "FIELDS", "1", "only"],
+        b"*1\r\n:1\r\n",
+    );
+    // DBSIZE touches no key: only the active cycle can delete "gone", whose last field expires.
+    let deleted = wait_for(Duration::from_secs(10), || c.cmd(&["DBSIZE"]).int() == 20);
+    assert!(deleted, "hash fields were not actively expired");
+    // The other hashes lost only their short-lived field, without being read.
+    c.check(&["HLEN", "h:7"], b":1\r\n");
+    c.check(
+        &["HTTL", "h:7", "FIELDS", "2", "short", "long"],
+        b"*2\r\n:-2\r\n:-1\r\n",
+    );
+}

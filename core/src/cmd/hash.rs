@@ -20,7 +20,7 @@ use crate::glob::glob_match;
 use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
-use crate::types::hash::{Hash, Limits};
+use crate::types::hash::{FieldExpire, Hash, Limits};
 use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
 use crate::types::Value;
 
@@ -45,6 +45,15 @@ pub static COMMANDS: &[Command] = &[
     cmd!("hincrby", 4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hincrby, "Increment the integer value of a hash field by the given number", "2.0.0", "O(1)"),
     cmd!("hincrbyfloat", 4, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hincrbyfloat, "Increment the float value of a hash field by the given amount", "2.6.0", "O(1)"),
     cmd!("hrandfield", -2, f::READONLY, KEY1, RO | acl::SLOW, hrandfield, "Get one or multiple random fields from a hash", "6.2.0", "O(N) where N is the number of fields returned"),
+    cmd!("hexpire", -6, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hexpire, "Set expiry for hash field using relative time to expire (seconds)", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hpexpire", -6, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hpexpire, "Set expiry for hash field using relative time to expire (milliseconds)", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hexpireat", -6, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hexpireat, "Set expiry for hash field using an absolute Unix timestamp (seconds)", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hpexpireat", -6, f::WRITE | f::DENYOOM | f::FAST, KEY1, RW | acl::FAST, hpexpireat, "Set expiry for hash field using an absolute Unix timestamp (milliseconds)", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("httl", -5, f::READONLY | f::FAST, KEY1, RO | acl::FAST, httl, "Returns the TTL in seconds of a hash field.", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hpttl", -5, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hpttl, "Returns the TTL in milliseconds of a hash field.", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hexpiretime", -5, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hexpiretime, "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hpexpiretime", -5, f::READONLY | f::FAST, KEY1, RO | acl::FAST, hpexpiretime, "Returns the expiration time of a hash field as a Unix timestamp, in msec.", "7.4.0", "O(N) where N is the number of specified fields"),
+    cmd!("hpersist", -5, f::WRITE | f::FAST, KEY1, RW | acl::FAST, hpersist, "Removes the expiration time for each specified field", "7.4.0", "O(N) where N is the number of specified fields"),
     cmd!("hscan", -3, f::READONLY, KEY1, RO | acl::SLOW, hscan, "Incrementally iterate hash fields and associated values", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
 ];
 
@@ -67,6 +76,7 @@ fn with_hash<R>(
     key: &[u8],
     f: impl FnOnce(Option<&Hash>, &mut ReplyWriter<'_>) -> R,
 ) -> Result<R, CmdError> {
+    expire_due_fields(ctx, key);
     let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, key) {
         None => None,
         Some(Value::Hash(h)) => Some(&**h),
@@ -77,10 +87,28 @@ fn with_hash<R>(
 
 /// The hash at `key` for writing: `None` when the key is absent, WRONGTYPE for another type.
 fn write_hash<'c>(ctx: &'c mut ExecCtx<'_>, key: &[u8]) -> Result<Option<&'c mut Hash>, CmdError> {
+    expire_due_fields(ctx, key);
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Value::Hash(h)) => Ok(Some(&mut **h)),
         Some(_) => Err(err::WRONGTYPE),
+    }
+}
+
+/// Lazy field expiry (Redis 7.4): before a command sees the hash at `key`, the fields whose TTL
+/// passed are deleted (an `hexpired` event), and the key too when none is left (`del`). Costs
+/// nothing in a database where no hash has field TTLs.
+fn expire_due_fields(ctx: &mut ExecCtx<'_>, key: &[u8]) {
+    let db = ctx.ks.db_mut(ctx.db);
+    if !db.has_field_ttls() {
+        return;
+    }
+    let (gone, deleted) = db.expire_fields_of(key, ctx.now_ms);
+    if gone > 0 {
+        ctx.wrote(class::HASH, "hexpired", key);
+        if deleted {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
 }
 
@@ -291,7 +319,7 @@ fn hincrby(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             Some(v) => v.as_i64().ok_or(NOT_INTEGER)?,
         };
         let n = cur.checked_add(incr).ok_or(err::OVERFLOW)?;
-        h.set(field, CompactStr::from_i64(n), &limits);
+        h.update(field, CompactStr::from_i64(n), &limits);
         Ok(n)
     })?;
     ctx.wrote(class::HASH, "hincrby", key);
@@ -322,7 +350,7 @@ fn hincrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             return Err(CmdError::new("ERR increment would produce NaN or Infinity"));
         }
         let text = format_human(sum);
-        h.set(field, CompactStr::from_value(text.as_bytes()), &limits);
+        h.update(field, CompactStr::from_value(text.as_bytes()), &limits);
         Ok(text)
     })?;
     ctx.wrote(class::HASH, "hincrbyfloat", key);
@@ -455,6 +483,266 @@ fn reply_random(
     }
 }
 
+/// Latest field expire time the HEXPIRE family accepts, in unix ms (Redis 7.4's
+/// `HFE_MAX_ABS_TIME_MSEC`: 2^48 - 1 shifted right by two, about the year 4199).
+pub const FIELD_EXPIRE_MAX_MS: u64 = ((1 << 48) - 1) >> 2;
+
+/// The fields of a `FIELDS numfields field...` block whose keyword is at argument `at`: it must end
+/// the command. `count_error` is the family's text for a bad count.
+fn fields_block<'a>(
+    argv: Argv<'a>,
+    at: usize,
+    count_error: &'static str,
+) -> Result<Argv<'a>, CmdError> {
+    if at + 1 >= argv.len() || !eq_ci(argv.get(at), "fields") {
+        return Err(CmdError::new(
+            "ERR Mandatory argument FIELDS is missing or not at the right position",
+        ));
+    }
+    let n = arg_i64(argv.get(at + 1))
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or(CmdError::new(count_error))?;
+    let fields = argv.tail(at + 2);
+    if n as u64 != fields.len() as u64 {
+        return Err(CmdError::new(
+            "ERR The `numfields` parameter must match the number of arguments",
+        ));
+    }
+    Ok(fields)
+}
+
+/// The HEXPIRE family's NX/XX/GT/LT condition.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldCond {
+    Always,
+    Nx,
+    Xx,
+    Gt,
+    Lt,
+}
+
+impl FieldCond {
+    fn parse(arg: &[u8]) -> Option<FieldCond> {
+        [
+            ("nx", FieldCond::Nx),
+            ("xx", FieldCond::Xx),
+            ("gt", FieldCond::Gt),
+            ("lt", FieldCond::Lt),
+        ]
+        .into_iter()
+        .find(|(name, _)| eq_ci(arg, name))
+        .map(|(_, c)| c)
+    }
+
+    /// Whether a field whose current expire time is `cur` (`None`: persistent, an infinite TTL)
+    /// takes the new time `at`.
+    fn allows(self, cur: Option<u64>, at: u64) -> bool {
+        match self {
+            FieldCond::Always => true,
+            FieldCond::Nx => cur.is_none(),
+            FieldCond::Xx => cur.is_some(),
+            FieldCond::Gt => cur.is_some_and(|c| at > c),
+            FieldCond::Lt => cur.is_none_or(|c| at < c),
+        }
+    }
+}
+
+/// Per-field replies of the HEXPIRE family and HPERSIST/HTTL (Redis 7.4's codes).
+const NO_FIELD: i64 = -2;
+const NO_TTL: i64 = -1;
+const CONDITION_NOT_MET: i64 = 0;
+const TTL_SET: i64 = 1;
+const FIELD_DELETED: i64 = 2;
+const PERSISTED: i64 = 1;
+
+/// The body of HEXPIRE, HPEXPIRE, HEXPIREAT and HPEXPIREAT: `unit_ms` is 1000 for seconds, and
+/// `relative` adds the command's clock. Fields given a time already past are deleted (reply 2).
+fn hexpire_generic(
+    ctx: &mut ExecCtx<'_>,
+    argv: Argv<'_>,
+    name: &str,
+    unit_ms: u64,
+    relative: bool,
+) -> CmdResult {
+    let key = argv.get(1);
+    // As in Redis, the key's type is checked before the arguments.
+    let exists = write_hash(ctx, key)?.is_some();
+    let time = arg_i64(argv.get(2))?;
+    if time < 0 {
+        return Err(CmdError::new("ERR invalid expire time, must be >= 0"));
+    }
+    let invalid = || {
+        CmdError::owned(alloc::format!(
+            "ERR invalid expire time in '{name}' command"
+        ))
+    };
+    let base = if relative { ctx.now_ms } else { 0 };
+    let at = (time as u64)
+        .checked_mul(unit_ms)
+        .filter(|ms| *ms <= FIELD_EXPIRE_MAX_MS.saturating_sub(base))
+        .ok_or_else(invalid)?
+        + base;
+    let cond = FieldCond::parse(argv.get(3)).unwrap_or(FieldCond::Always);
+    let fields_at = if cond == FieldCond::Always { 3 } else { 4 };
+    let fields = fields_block(
+        argv,
+        fields_at,
+        "ERR Parameter `numFields` should be greater than 0",
+    )?;
+    ctx.out.array(fields.len());
+    if !exists {
+        fields.iter().for_each(|_| ctx.out.int(NO_FIELD));
+        return Ok(());
+    }
+    let (now, seed) = (ctx.now_ms, ctx.ks.random());
+    let Some(h) = write_hash(ctx, key)? else {
+        return Ok(());
+    };
+    let old_next = h.field_ttls().next_at;
+    let (mut set, mut deleted) = (0u64, 0u64);
+    let mut codes = Vec::with_capacity(fields.len());
+    for field in fields.iter() {
+        let cur = match h.field_expire(field) {
+            FieldExpire::NoField => {
+                codes.push(NO_FIELD);
+                continue;
+            }
+            FieldExpire::Persistent => None,
+            FieldExpire::At(t) => Some(t),
+        };
+        if !cond.allows(cur, at) {
+            codes.push(CONDITION_NOT_MET);
+        } else if at <= now {
+            h.remove(field);
+            deleted += 1;
+            codes.push(FIELD_DELETED);
+        } else {
+            h.set_field_expire(field, at, seed);
+            set += 1;
+            codes.push(TTL_SET);
+        }
+    }
+    let (new_next, emptied) = (h.field_ttls().next_at, h.is_empty());
+    for code in codes {
+        ctx.out.int(code);
+    }
+    let db = ctx.ks.db_mut(ctx.db);
+    if emptied {
+        db.remove(key);
+    } else {
+        db.index_field_ttl(key, old_next, new_next);
+    }
+    if set > 0 {
+        ctx.wrote(class::HASH, "hexpire", key);
+    }
+    if deleted > 0 {
+        ctx.wrote(class::HASH, "hdel", key);
+    }
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+    ctx.touched(set + deleted);
+    Ok(())
+}
+
+/// HEXPIRE key seconds [NX|XX|GT|LT] FIELDS numfields field [field ...]. O(N) in the fields.
+fn hexpire(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    hexpire_generic(ctx, argv, "hexpire", 1000, true)
+}
+
+/// HPEXPIRE key milliseconds [NX|XX|GT|LT] FIELDS numfields field [field ...].
+fn hpexpire(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    hexpire_generic(ctx, argv, "hpexpire", 1, true)
+}
+
+/// HEXPIREAT key unix-time-seconds [NX|XX|GT|LT] FIELDS numfields field [field ...].
+fn hexpireat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    hexpire_generic(ctx, argv, "hexpireat", 1000, false)
+}
+
+/// HPEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT] FIELDS numfields field [field ...].
+fn hpexpireat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    hexpire_generic(ctx, argv, "hpexpireat", 1, false)
+}
+
+/// The count error of the HEXPIRE family's read side (HTTL, HPERSIST, ...), which Redis words
+/// differently from the write side's.
+const READ_COUNT_ERROR: &str = "ERR Number of fields must be a positive integer";
+
+/// The body of HTTL, HPTTL, HEXPIRETIME and HPEXPIRETIME: per field -2 (no such field), -1 (no
+/// TTL), or the time left (`relative`) or the expire time, in seconds (rounded up) or ms.
+fn httl_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, unit_ms: u64, relative: bool) -> CmdResult {
+    let base = if relative { ctx.now_ms } else { 0 };
+    with_hash(ctx, argv.get(1), |h, out| {
+        let fields = fields_block(argv, 2, READ_COUNT_ERROR)?;
+        out.array(fields.len());
+        for field in fields.iter() {
+            match h.map_or(FieldExpire::NoField, |h| h.field_expire(field)) {
+                FieldExpire::NoField => out.int(NO_FIELD),
+                FieldExpire::Persistent => out.int(NO_TTL),
+                FieldExpire::At(at) => {
+                    let ms = at.saturating_sub(base);
+                    out.int((ms.div_ceil(unit_ms)) as i64);
+                }
+            }
+        }
+        Ok(())
+    })?
+}
+
+/// HTTL key FIELDS numfields field [field ...]. O(N) in the fields.
+fn httl(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    httl_generic(ctx, argv, 1000, true)
+}
+
+/// HPTTL key FIELDS numfields field [field ...].
+fn hpttl(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    httl_generic(ctx, argv, 1, true)
+}
+
+/// HEXPIRETIME key FIELDS numfields field [field ...].
+fn hexpiretime(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    httl_generic(ctx, argv, 1000, false)
+}
+
+/// HPEXPIRETIME key FIELDS numfields field [field ...].
+fn hpexpiretime(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    httl_generic(ctx, argv, 1, false)
+}
+
+/// HPERSIST key FIELDS numfields field [field ...]: per field -2 (no such field), -1 (no TTL) or 1
+/// (TTL removed, an `hpersist` event). O(N) in the fields.
+fn hpersist(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let exists = write_hash(ctx, key)?.is_some();
+    let fields = fields_block(argv, 2, READ_COUNT_ERROR)?;
+    ctx.out.array(fields.len());
+    let mut persisted = 0u64;
+    if let Some(h) = write_hash(ctx, key)?.filter(|_| exists) {
+        let mut codes = Vec::with_capacity(fields.len());
+        for field in fields.iter() {
+            codes.push(match h.field_expire(field) {
+                FieldExpire::NoField => NO_FIELD,
+                FieldExpire::Persistent => NO_TTL,
+                FieldExpire::At(_) => {
+                    h.persist_field(field);
+                    persisted += 1;
+                    PERSISTED
+                }
+            });
+        }
+        codes.into_iter().for_each(|c| ctx.out.int(c));
+    } else {
+        fields.iter().for_each(|_| ctx.out.int(NO_FIELD));
+    }
+    if persisted > 0 {
+        ctx.wrote(class::HASH, "hpersist", key);
+        ctx.touched(persisted);
+    }
+    Ok(())
+}
+
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. O(1) per call, O(N) for a full iteration.
 fn hscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let cursor = parse_cursor(argv.get(2))?;
@@ -483,7 +771,8 @@ fn hscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::testing::Host;
+    use crate::cmd::testing::{Host, NOW_MS};
+    use crate::journal::Journal;
     use crate::resp::Proto;
     use alloc::collections::BTreeSet;
     use alloc::string::ToString;
@@ -512,6 +801,190 @@ mod tests {
     fn sorted(mut v: Vec<String>) -> Vec<String> {
         v.sort();
         v
+    }
+
+    #[test]
+    fn field_ttl_replies_match_redis_7_4() {
+        let mut h = Host::new();
+        h.line("hset k a 1 b 2 c 3");
+        h.events();
+        // Missing key: -2 per field, after the arguments are checked.
+        assert_eq!(
+            h.line("hexpire nokey 100 FIELDS 2 a b"),
+            "*2\r\n:-2\r\n:-2\r\n"
+        );
+        assert_eq!(h.line("httl nokey FIELDS 1 a"), "*1\r\n:-2\r\n");
+        assert_eq!(h.line("hpersist nokey FIELDS 1 a"), "*1\r\n:-2\r\n");
+        // Set, with a missing field among them; the compact hash converts to hold TTLs.
+        assert_eq!(
+            h.line("hexpire k 100 FIELDS 3 a zz b"),
+            "*3\r\n:1\r\n:-2\r\n:1\r\n"
+        );
+        assert_eq!(h.events(), ["hexpire:k"]);
+        assert_eq!(
+            h.line("httl k FIELDS 3 a b c"),
+            "*3\r\n:100\r\n:100\r\n:-1\r\n"
+        );
+        assert_eq!(h.line("hpttl k FIELDS 1 a"), "*1\r\n:100000\r\n");
+        let at_s = (NOW_MS + 100_000) / 1000;
+        assert_eq!(
+            h.line("hexpiretime k FIELDS 1 a"),
+            alloc::format!("*1\r\n:{at_s}\r\n")
+        );
+        assert_eq!(
+            h.line("hpexpiretime k FIELDS 2 a c"),
+            alloc::format!("*2\r\n:{}\r\n:-1\r\n", NOW_MS + 100_000)
+        );
+        // Conditions: NX only without a TTL, XX only with one, GT never beats "no TTL", LT always.
+        assert_eq!(h.line("hexpire k 50 NX FIELDS 2 a c"), "*2\r\n:0\r\n:1\r\n");
+        assert_eq!(h.line("hexpire k 500 XX FIELDS 1 c"), "*1\r\n:1\r\n");
+        assert_eq!(h.line("hpersist k FIELDS 1 c"), "*1\r\n:1\r\n");
+        assert_eq!(h.events(), ["hexpire:k", "hexpire:k", "hpersist:k"]);
+        assert_eq!(h.line("hexpire k 500 XX FIELDS 1 c"), "*1\r\n:0\r\n");
+        assert_eq!(
+            h.line("hexpire k 500 GT FIELDS 2 a c"),
+            "*2\r\n:1\r\n:0\r\n"
+        );
+        assert_eq!(h.line("hexpire k 50 GT FIELDS 1 a"), "*1\r\n:0\r\n");
+        assert_eq!(h.line("hexpire k 50 LT FIELDS 2 a c"), "*2\r\n:1\r\n:1\r\n");
+        assert_eq!(
+            h.line("hpersist k FIELDS 3 a b zz"),
+            "*3\r\n:1\r\n:1\r\n:-2\r\n"
+        );
+        assert_eq!(h.line("hpersist k FIELDS 1 a"), "*1\r\n:-1\r\n");
+        // Absolute forms; a time in the past deletes the field (2), and the last field the key.
+        let at = NOW_MS / 1000 + 10;
+        assert_eq!(
+            h.line(&alloc::format!("hexpireat k {at} FIELDS 1 a")),
+            "*1\r\n:1\r\n"
+        );
+        assert_eq!(
+            h.line(&alloc::format!("hpexpireat k {} FIELDS 1 b", NOW_MS + 5)),
+            "*1\r\n:1\r\n"
+        );
+        assert_eq!(h.line("hpttl k FIELDS 2 a b"), "*2\r\n:10000\r\n:5\r\n");
+        h.events();
+        assert_eq!(h.line("hexpire k 0 FIELDS 2 a zz"), "*2\r\n:2\r\n:-2\r\n");
+        assert_eq!(h.events(), ["hdel:k"]);
+        assert_eq!(h.line("hpexpireat k 1 FIELDS 2 b c"), "*2\r\n:2\r\n:2\r\n");
+        assert_eq!(h.events(), ["hdel:k", "del:k"]);
+        assert!(!h.exists("k"));
+    }
+
+    #[test]
+    fn field_ttl_argument_errors() {
+        let mut h = Host::new();
+        h.line("hset k a 1");
+        h.line("set s x");
+        let wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value";
+        assert_eq!(h.err("hexpire s abc FIELDS 1 a"), wrongtype);
+        assert_eq!(h.err("httl s FIELDS 1 a"), wrongtype);
+        assert_eq!(
+            h.err("hexpire k abc FIELDS 1 a"),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(
+            h.err("hexpire k -1 FIELDS 1 a"),
+            "ERR invalid expire time, must be >= 0"
+        );
+        assert_eq!(
+            h.err("hexpire k 9223372036854775807 FIELDS 1 a"),
+            "ERR invalid expire time in 'hexpire' command"
+        );
+        assert_eq!(
+            h.err("hpexpireat k 70368744177664 FIELDS 1 a"),
+            "ERR invalid expire time in 'hpexpireat' command"
+        );
+        assert_eq!(
+            h.line("hpexpireat k 70368744177663 FIELDS 1 a"),
+            "*1\r\n:1\r\n"
+        );
+        let fields_missing =
+            "ERR Mandatory argument FIELDS is missing or not at the right position";
+        assert_eq!(h.err("hexpire k 10 XX NX FIELDS 1 a"), fields_missing);
+        assert_eq!(h.err("hexpire k 10 FIELD 1 a"), fields_missing);
+        assert_eq!(h.err("httl k FIELD 1 a"), fields_missing);
+        let count = "ERR Parameter `numFields` should be greater than 0";
+        assert_eq!(h.err("hexpire k 10 FIELDS 0 a"), count);
+        assert_eq!(h.err("hexpire k 10 FIELDS x a"), count);
+        assert_eq!(h.err("hexpire k 10 FIELDS -1 a"), count);
+        let read_count = "ERR Number of fields must be a positive integer";
+        assert_eq!(h.err("httl k FIELDS 0 a"), read_count);
+        assert_eq!(h.err("hpersist k FIELDS 9223372036854775808 a"), read_count);
+        let mismatch = "ERR The `numfields` parameter must match the number of arguments";
+        assert_eq!(h.err("hexpire k 10 FIELDS 2 a"), mismatch);
+        assert_eq!(h.err("hexpire k 10 FIELDS 1 a b"), mismatch);
+        assert_eq!(h.err("httl nokey FIELDS 3 a b"), mismatch);
+        assert_eq!(h.err("hexpire k 10 NX FIELDS 1"), mismatch);
+        assert_eq!(
+            h.err("hexpire k 10"),
+            "ERR wrong number of arguments for 'hexpire' command"
+        );
+    }
+
+    #[test]
+    fn fields_expire_lazily_and_actively() {
+        let mut h = Host::new();
+        h.line("hset k a 1 b 2 c 3");
+        h.line("hpexpire k 100 FIELDS 1 a");
+        h.line("hpexpire k 200 FIELDS 1 b");
+        // HSET clears a field's TTL; HINCRBY keeps it.
+        h.line("hset k c 4");
+        h.line("hpexpire k 300 FIELDS 1 c");
+        h.line("hincrby k c 1");
+        assert_eq!(h.line("hpttl k FIELDS 1 c"), "*1\r\n:300\r\n");
+        h.events();
+        // Lazily: the first command after the TTL sees the field gone.
+        h.now_ms = NOW_MS + 100;
+        assert_eq!(h.line("hget k a"), "$-1\r\n");
+        assert_eq!(h.events(), ["hexpired:k"]);
+        assert_eq!(h.line("hlen k"), ":2\r\n");
+        // Actively: the cycle takes due hashes from the index, soonest first.
+        h.now_ms = NOW_MS + 200;
+        let mut journal = Journal::default();
+        journal.event_mask = h.journal.event_mask;
+        assert_eq!(h.ks.expire_field_cycle(h.now_ms, 100, &mut journal), 1);
+        assert_eq!(h.line("hkeys k"), "*1\r\n$1\r\nc\r\n");
+        h.line("hset k d 1");
+        h.line("hset k c 9");
+        assert_eq!(h.line("httl k FIELDS 1 c"), "*1\r\n:-1\r\n");
+        // A renamed hash keeps its field TTLs and stays indexed under its new name.
+        h.line("hpexpire k 50 FIELDS 2 c d");
+        h.line("rename k k2");
+        h.now_ms = NOW_MS + 250;
+        assert_eq!(h.ks.expire_field_cycle(h.now_ms, 100, &mut journal), 2);
+        let mut events = Vec::new();
+        journal.drain(|_, r, key| {
+            if let crate::journal::Record::Event(_, name) = r {
+                events.push(alloc::format!("{name}:{}", String::from_utf8_lossy(key)));
+            }
+        });
+        assert_eq!(events, ["hexpired:k", "hexpired:k2", "del:k2"]);
+        assert!(!h.exists("k2"));
+        assert!(!h.ks.db(0).has_field_ttls());
+    }
+
+    #[test]
+    fn field_ttl_index_stays_bounded() {
+        // Deleting or overwriting a hash with field TTLs drops its index entry, so churn does
+        // not grow the index.
+        let mut h = Host::new();
+        for i in 0..100 {
+            h.line(&alloc::format!("hset k{i} a 1"));
+            h.line(&alloc::format!("hexpire k{i} 1000000 FIELDS 1 a"));
+            if i % 2 == 0 {
+                h.line(&alloc::format!("del k{i}"));
+            } else {
+                h.line(&alloc::format!("set k{i} x"));
+            }
+        }
+        assert!(!h.ks.db(0).has_field_ttls());
+        h.line("hset k a 1");
+        h.line("hexpire k 100 FIELDS 1 a");
+        h.line("hpersist k FIELDS 1 a");
+        h.line("hexpire k 200 FIELDS 1 a");
+        h.line("flushall");
+        assert!(!h.ks.db(0).has_field_ttls());
     }
 
     #[test]
@@ -858,6 +1331,6 @@ mod tests {
                 c.info.name
             );
         }
-        assert_eq!(COMMANDS.len(), 16);
+        assert_eq!(COMMANDS.len(), 25);
     }
 }

@@ -23,6 +23,8 @@ pub struct Host {
     pub may_block: bool,
     /// What the last command asked of its host.
     pub effects: Effects,
+    /// The clock commands see (starts at [`NOW_MS`]).
+    pub now_ms: u64,
 }
 
 impl Host {
@@ -41,6 +43,7 @@ impl Host {
             proto: Proto::Resp2,
             may_block: false,
             effects: Effects::default(),
+            now_ms: NOW_MS,
         }
     }
 
@@ -65,7 +68,7 @@ impl Host {
         let mut ctx = ExecCtx {
             ks: &mut self.ks,
             db: 0,
-            now_ms: NOW_MS,
+            now_ms: self.now_ms,
             out: ReplyWriter::new(&mut out, self.proto),
             config: &self.config,
             no_touch: false,
@@ -149,12 +152,12 @@ impl Host {
     pub fn encoding(&self, key: &str) -> &'static str {
         self.ks
             .db(0)
-            .peek(key.as_bytes(), NOW_MS)
+            .peek(key.as_bytes(), self.now_ms)
             .map_or("none", |e| e.value.encoding_name())
     }
 
     pub fn exists(&self, key: &str) -> bool {
-        self.ks.db(0).peek(key.as_bytes(), NOW_MS).is_some()
+        self.ks.db(0).peek(key.as_bytes(), self.now_ms).is_some()
     }
 }
 

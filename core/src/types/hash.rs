@@ -19,8 +19,52 @@ pub enum Hash {
     /// Pairs in insertion order. Fields are stored raw ([`CompactStr::from_bytes`]), never
     /// integer-encoded, so they compare as bytes.
     Pairs(Vec<(CompactStr, CompactStr)>),
-    /// Field -> value.
-    Table(Table<CompactStr>),
+    /// Field -> value; each entry's expire time is its field's TTL (HEXPIRE), counted in
+    /// [`FieldTtls`].
+    Table(Table<CompactStr>, FieldTtls),
+}
+
+/// The per-field TTLs of a hash (Redis 7.4's HEXPIRE family). Only the table encoding holds them:
+/// a compact hash converts on its first field TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldTtls {
+    /// Fields with an expire time.
+    pub count: usize,
+    /// No field expires before this (ms), and the database indexes the hash under this time for
+    /// active expiry; [`NO_FIELD_TTL`] when the hash is not indexed. Losing a field TTL leaves it
+    /// as it is (still a lower bound); only [`Hash::expire_fields`] raises it, so the index entry
+    /// moves only where the database sees it.
+    pub next_at: u64,
+}
+
+impl FieldTtls {
+    /// One field lost its TTL (deleted, overwritten or persisted); `next_at` stays put.
+    fn drop_one(&mut self) {
+        self.count -= 1;
+    }
+}
+
+impl Default for FieldTtls {
+    fn default() -> Self {
+        FieldTtls {
+            count: 0,
+            next_at: NO_FIELD_TTL,
+        }
+    }
+}
+
+/// [`FieldTtls::next_at`] of a hash without field TTLs.
+pub const NO_FIELD_TTL: u64 = u64::MAX;
+
+/// A field's expire time as the HEXPIRE family sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldExpire {
+    /// The field does not exist.
+    NoField,
+    /// The field exists without a TTL.
+    Persistent,
+    /// The field expires at this time (ms).
+    At(u64),
 }
 
 /// When a compact hash converts to a table, and the seed the new table hashes with.
@@ -49,12 +93,12 @@ impl Clone for Hash {
     fn clone(&self) -> Self {
         match self {
             Hash::Pairs(p) => Hash::Pairs(p.clone()),
-            Hash::Table(t) => {
+            Hash::Table(t, ttls) => {
                 let mut copy = Table::new(t.hash(b"ember-hash-seed"));
                 for e in t.iter() {
                     copy.insert_new(e.key_bytes(), e.value.clone(), e.expire_at_ms, 0);
                 }
-                Hash::Table(copy)
+                Hash::Table(copy, *ttls)
             }
         }
     }
@@ -77,7 +121,7 @@ impl Hash {
     pub fn len(&self) -> usize {
         match self {
             Hash::Pairs(p) => p.len(),
-            Hash::Table(t) => t.len(),
+            Hash::Table(t, _) => t.len(),
         }
     }
 
@@ -88,7 +132,7 @@ impl Hash {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Hash::Pairs(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+            Hash::Table(..) => "hashtable",
         }
     }
 
@@ -100,7 +144,7 @@ impl Hash {
                         .map(|(f, v)| f.heap_size() + v.heap_size())
                         .sum::<usize>()
             }
-            Hash::Table(t) => {
+            Hash::Table(t, _) => {
                 t.bucket_bytes()
                     + t.iter()
                         .map(|e| {
@@ -125,7 +169,7 @@ impl Hash {
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &CompactStr)> {
         let (pairs, table) = match self {
             Hash::Pairs(p) => (p.as_slice(), None),
-            Hash::Table(t) => (&[][..], Some(t)),
+            Hash::Table(t, _) => (&[][..], Some(t)),
         };
         pairs.iter().map(|(f, v)| (field_of(f), v)).chain(
             table
@@ -139,7 +183,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&CompactStr> {
         match self {
             Hash::Pairs(p) => p.iter().find(|(f, _)| field_of(f) == field).map(|(_, v)| v),
-            Hash::Table(t) => t.get(field).map(|e| &e.value),
+            Hash::Table(t, _) => t.get(field).map(|e| &e.value),
         }
     }
 
@@ -165,12 +209,23 @@ impl Hash {
             debug_assert!(table.get(field_of(&f)).is_none(), "duplicate field");
             table.insert_new(field_of(&f), v, NO_EXPIRE, 0);
         }
-        *self = Hash::Table(table);
+        *self = Hash::Table(table, FieldTtls::default());
     }
 
     /// Sets `field` to `value`; true when the field is new. Converts to a table first when the field
     /// or value is too long for the compact encoding, and after when there are too many pairs.
+    /// Overwriting a field clears its TTL, as HSET does in Redis.
     pub fn set(&mut self, field: &[u8], value: CompactStr, limits: &Limits) -> bool {
+        self.put(field, value, limits, false)
+    }
+
+    /// [`Hash::set`] for commands that change a field's value in place (HINCRBY, HINCRBYFLOAT):
+    /// an existing field keeps its TTL.
+    pub fn update(&mut self, field: &[u8], value: CompactStr, limits: &Limits) -> bool {
+        self.put(field, value, limits, true)
+    }
+
+    fn put(&mut self, field: &[u8], value: CompactStr, limits: &Limits, keep_ttl: bool) -> bool {
         self.convert_for([field.len(), value.len()].into_iter(), limits);
         match self {
             Hash::Pairs(p) => {
@@ -190,9 +245,13 @@ impl Hash {
                 }
                 inserted
             }
-            Hash::Table(t) => match t.get_mut(field) {
+            Hash::Table(t, ttls) => match t.get_mut(field) {
                 Some(e) => {
                     e.value = value;
+                    if !keep_ttl && e.has_expire() {
+                        e.expire_at_ms = NO_EXPIRE;
+                        ttls.drop_one();
+                    }
                     false
                 }
                 None => {
@@ -214,14 +273,124 @@ impl Hash {
                 }
                 None => false,
             },
-            Hash::Table(t) => {
-                let removed = t.remove(field).is_some();
-                if removed {
-                    t.shrink_if_sparse();
+            Hash::Table(t, ttls) => {
+                let Some(e) = t.remove(field) else {
+                    return false;
+                };
+                if e.has_expire() {
+                    ttls.drop_one();
                 }
-                removed
+                t.shrink_if_sparse();
+                true
             }
         }
+    }
+
+    /// The TTL state of `field`.
+    pub fn field_expire(&self, field: &[u8]) -> FieldExpire {
+        match self {
+            Hash::Pairs(_) if self.contains(field) => FieldExpire::Persistent,
+            Hash::Pairs(_) => FieldExpire::NoField,
+            Hash::Table(t, _) => match t.get(field) {
+                None => FieldExpire::NoField,
+                Some(e) if e.has_expire() => FieldExpire::At(e.expire_at_ms),
+                Some(_) => FieldExpire::Persistent,
+            },
+        }
+    }
+
+    /// The field TTL bookkeeping: none for a compact hash.
+    pub fn field_ttls(&self) -> FieldTtls {
+        match self {
+            Hash::Pairs(_) => FieldTtls::default(),
+            Hash::Table(_, ttls) => *ttls,
+        }
+    }
+
+    /// Whether [`Hash::expire_fields`] has work at `now_ms`: a field may have expired, or the
+    /// bookkeeping may have gone stale.
+    #[inline]
+    pub fn has_due_fields(&self, now_ms: u64) -> bool {
+        matches!(self, Hash::Table(_, ttls) if ttls.next_at <= now_ms)
+    }
+
+    /// Gives an existing `field` the expire time `at_ms` (a compact hash converts to a table, the
+    /// only encoding that stores field TTLs). Returns the hash's new [`FieldTtls::next_at`] when it
+    /// moved earlier, so the caller can re-index the hash; `None` otherwise or when the field is
+    /// absent.
+    pub fn set_field_expire(&mut self, field: &[u8], at_ms: u64, seed: u64) -> Option<u64> {
+        if matches!(self, Hash::Pairs(_)) {
+            if !self.contains(field) {
+                return None;
+            }
+            self.convert(seed);
+        }
+        let Hash::Table(t, ttls) = self else {
+            return None;
+        };
+        let e = t.get_mut(field)?;
+        if !e.has_expire() {
+            ttls.count += 1;
+        }
+        e.expire_at_ms = at_ms;
+        if at_ms < ttls.next_at {
+            ttls.next_at = at_ms;
+            return Some(at_ms);
+        }
+        None
+    }
+
+    /// Clears the TTL of `field`; true when it had one.
+    pub fn persist_field(&mut self, field: &[u8]) -> bool {
+        let Hash::Table(t, ttls) = self else {
+            return false;
+        };
+        match t.get_mut(field) {
+            Some(e) if e.has_expire() => {
+                e.expire_at_ms = NO_EXPIRE;
+                ttls.drop_one();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Deletes the fields whose TTL has passed by `now_ms`, passing each to `expired`, and
+    /// recomputes [`FieldTtls::next_at`] from the fields left. Returns how many went. O(N) in the
+    /// hash's size, and only run when [`Hash::has_due_fields`] says a field is due.
+    pub fn expire_fields(&mut self, now_ms: u64, mut expired: impl FnMut(&[u8])) -> usize {
+        let Hash::Table(t, ttls) = self else {
+            return 0;
+        };
+        if ttls.count == 0 {
+            ttls.next_at = NO_FIELD_TTL;
+            return 0;
+        }
+        let (mut gone, mut next_at) = (0, NO_FIELD_TTL);
+        let mut cursor = 0;
+        loop {
+            cursor = t.scan_remove(cursor, |e| {
+                if !e.has_expire() {
+                    return false;
+                }
+                if e.expire_at_ms <= now_ms {
+                    expired(e.key_bytes());
+                    gone += 1;
+                    return true;
+                }
+                next_at = next_at.min(e.expire_at_ms);
+                false
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        ttls.count -= gone;
+        ttls.next_at = next_at;
+        if gone > 0 {
+            t.shrink_if_sparse();
+        }
+        gone
     }
 
     /// A random field and its value, close to uniformly chosen (exactly for compact hashes and small
@@ -236,11 +405,11 @@ impl Hash {
                 let (f, v) = &p[(rand() % len as u64) as usize];
                 Some((field_of(f), v))
             }
-            Hash::Table(t) if len <= RANDOM_EXACT_MAX => {
+            Hash::Table(t, _) if len <= RANDOM_EXACT_MAX => {
                 let e = t.iter().nth((rand() % len as u64) as usize)?;
                 Some((e.key_bytes(), &e.value))
             }
-            Hash::Table(t) => {
+            Hash::Table(t, _) => {
                 let e = sample_fair(t, rand).or_else(|| t.random_entry(&mut *rand))?;
                 Some((e.key_bytes(), &e.value))
             }
@@ -309,7 +478,7 @@ impl Hash {
                 self.iter().for_each(|(f, v)| visit(f, v));
                 0
             }
-            Hash::Table(t) => t.scan_some(cursor, count.saturating_mul(2), |e| {
+            Hash::Table(t, _) => t.scan_some(cursor, count.saturating_mul(2), |e| {
                 visit(e.key_bytes(), &e.value);
                 2
             }),
