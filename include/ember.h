@@ -43,6 +43,27 @@ typedef struct ember_reply ember_reply;
 #define EMBER_DATABASES_MAX (1 << 16)
 
 /**
+ * ember_zrange()/ember_zrangebyscore(): highest scores first (ZRANGE ... REV).
+ */
+#define EMBER_ZRANGE_REV (1 << 0)
+
+/**
+ * ember_zrange()/ember_zrangebyscore(): each element is a 2-element array, the member (a string)
+ * and its score (a double), instead of the member alone (ZRANGE ... WITHSCORES).
+ */
+#define EMBER_ZRANGE_WITHSCORES (1 << 1)
+
+/**
+ * ember_zrangebyscore(): exclude scores equal to `min` (Redis's `(min`).
+ */
+#define EMBER_ZRANGE_MIN_EXCLUSIVE (1 << 2)
+
+/**
+ * ember_zrangebyscore(): exclude scores equal to `max` (Redis's `(max`).
+ */
+#define EMBER_ZRANGE_MAX_EXCLUSIVE (1 << 3)
+
+/**
  * Most keys one ember_scan() call returns.
  */
 #define EMBER_SCAN_COUNT_MAX (1 << 20)
@@ -290,6 +311,298 @@ ember_status ember_exec_resp(ember_db *db,
 void ember_bytes_free(uint8_t *ptr, size_t len);
 
 /**
+ * HSET: sets `count` fields of the hash at `key` (created if missing) to their values;
+ * `*added` (may be NULL) receives the number of fields that did not exist before. A field named
+ * twice takes its last value. `count` 0 is EMBER_ERR_INVALID (nothing runs). EMBER_ERR_WRONGTYPE
+ * when the key is not a hash.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `added` is NULL or writable.
+ * - `fields`/`fieldlens` and `vals`/`vallens` have `count` elements; `fields[i]` points to
+ *   `fieldlens[i]` readable bytes and `vals[i]` to `vallens[i]` (NULL allowed when 0).
+ */
+ember_status ember_hset(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        size_t count,
+                        const uint8_t *const *fields,
+                        const size_t *fieldlens,
+                        const uint8_t *const *vals,
+                        const size_t *vallens,
+                        size_t *added);
+
+/**
+ * HGET: reads a field without copying: `*val`/`*vallen` borrow the handle's reply buffer and stay
+ * valid until the next call on `db` (to which they may be passed). EMBER_ERR_NOT_FOUND (with
+ * ember_errmsg() "") when the key or the field does not exist, EMBER_ERR_WRONGTYPE when the key is
+ * not a hash.
+ *
+ * # Safety
+ * - `db` is a live handle; `key`/`field` point to `keylen`/`fieldlen` readable bytes (NULL if 0);
+ *   `val` and `vallen` are writable.
+ */
+ember_status ember_hget(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        const uint8_t *field,
+                        size_t fieldlen,
+                        const uint8_t **val,
+                        size_t *vallen);
+
+/**
+ * HDEL: removes `count` fields from the hash at `key` (removing the last one deletes the key);
+ * `*deleted` (may be NULL) receives how many existed. A missing key counts as an empty hash.
+ * `count` 0 is EMBER_ERR_INVALID (nothing runs). EMBER_ERR_WRONGTYPE when the key is not a hash.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `deleted` is NULL or writable.
+ * - `fields`/`fieldlens` have `count` elements; `fields[i]` points to `fieldlens[i]` readable
+ *   bytes (NULL allowed when 0).
+ */
+ember_status ember_hdel(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        size_t count,
+                        const uint8_t *const *fields,
+                        const size_t *fieldlens,
+                        size_t *deleted);
+
+/**
+ * LPUSH: inserts `count` elements at the head of the list at `key` (created if missing), one after
+ * the other, so the last one ends up first; `*len` (may be NULL) receives the list's new length.
+ * `count` 0 is EMBER_ERR_INVALID (nothing runs). EMBER_ERR_WRONGTYPE when the key is not a list.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `len` is NULL or writable.
+ * - `vals`/`vallens` have `count` elements; `vals[i]` points to `vallens[i]` readable bytes (NULL
+ *   allowed when 0).
+ */
+ember_status ember_lpush(ember_db *db,
+                         const uint8_t *key,
+                         size_t keylen,
+                         size_t count,
+                         const uint8_t *const *vals,
+                         const size_t *vallens,
+                         size_t *len);
+
+/**
+ * RPUSH: appends `count` elements at the tail of the list at `key` (created if missing), in order;
+ * `*len` (may be NULL) receives the list's new length. `count` 0 is EMBER_ERR_INVALID (nothing
+ * runs). EMBER_ERR_WRONGTYPE when the key is not a list.
+ *
+ * # Safety
+ * As ember_lpush().
+ */
+ember_status ember_rpush(ember_db *db,
+                         const uint8_t *key,
+                         size_t keylen,
+                         size_t count,
+                         const uint8_t *const *vals,
+                         const size_t *vallens,
+                         size_t *len);
+
+/**
+ * LPOP: removes and returns the first element of the list at `key` (removing the last one deletes
+ * the key). `*val`/`*vallen` borrow the handle's reply buffer and stay valid until the next call
+ * on `db` (to which they may be passed). EMBER_ERR_NOT_FOUND (with ember_errmsg() "") when the key
+ * does not exist: there is no value, which is not an error. EMBER_ERR_WRONGTYPE when the key is
+ * not a list.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `val` and `vallen` are
+ *   writable.
+ */
+ember_status ember_lpop(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        const uint8_t **val,
+                        size_t *vallen);
+
+/**
+ * RPOP: as ember_lpop(), from the tail of the list.
+ *
+ * # Safety
+ * As ember_lpop().
+ */
+ember_status ember_rpop(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        const uint8_t **val,
+                        size_t *vallen);
+
+/**
+ * LRANGE: the elements from index `start` to `stop`, both included; negative indexes count from
+ * the end (-1 is the last element) and out-of-range ones are clamped. `*out` receives an array
+ * reply of strings (empty for a missing key or an empty range) to free with ember_reply_free()
+ * exactly once. EMBER_ERR_WRONGTYPE when the key is not a list.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `out` is writable.
+ */
+ember_status ember_lrange(ember_db *db,
+                          const uint8_t *key,
+                          size_t keylen,
+                          int64_t start,
+                          int64_t stop,
+                          ember_reply **out);
+
+/**
+ * SADD: adds `count` members to the set at `key` (created if missing); `*added` (may be NULL)
+ * receives how many were not members before. `count` 0 is EMBER_ERR_INVALID (nothing runs).
+ * EMBER_ERR_WRONGTYPE when the key is not a set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `added` is NULL or writable.
+ * - `members`/`memberlens` have `count` elements; `members[i]` points to `memberlens[i]` readable
+ *   bytes (NULL allowed when 0).
+ */
+ember_status ember_sadd(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        size_t count,
+                        const uint8_t *const *members,
+                        const size_t *memberlens,
+                        size_t *added);
+
+/**
+ * SREM: removes `count` members from the set at `key` (removing the last one deletes the key);
+ * `*removed` (may be NULL) receives how many were members. A missing key counts as an empty set.
+ * `count` 0 is EMBER_ERR_INVALID (nothing runs). EMBER_ERR_WRONGTYPE when the key is not a set.
+ *
+ * # Safety
+ * As ember_sadd(), with `removed` NULL or writable.
+ */
+ember_status ember_srem(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        size_t count,
+                        const uint8_t *const *members,
+                        const size_t *memberlens,
+                        size_t *removed);
+
+/**
+ * SISMEMBER: `*is_member` receives 1 if `member` is in the set at `key`, 0 if not or if the key
+ * does not exist. EMBER_ERR_WRONGTYPE when the key is not a set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key`/`member` point to `keylen`/`memberlen` readable bytes (NULL if
+ *   0); `is_member` is writable.
+ */
+ember_status ember_sismember(ember_db *db,
+                             const uint8_t *key,
+                             size_t keylen,
+                             const uint8_t *member,
+                             size_t memberlen,
+                             int32_t *is_member);
+
+/**
+ * SMEMBERS: every member of the set at `key`, in no particular order. `*out` receives a set reply
+ * (EMBER_REPLY_SET; read it with ember_reply_len() and ember_reply_element()), empty for a missing
+ * key, to free with ember_reply_free() exactly once. EMBER_ERR_WRONGTYPE when the key is not a
+ * set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `out` is writable.
+ */
+ember_status ember_smembers(ember_db *db, const uint8_t *key, size_t keylen, ember_reply **out);
+
+/**
+ * ZADD: adds `count` members with their scores to the sorted set at `key` (created if missing),
+ * or updates the score of members already there; `*added` (may be NULL) receives how many members
+ * are new. Scores may be infinite; a NaN score or `count` 0 is EMBER_ERR_INVALID (nothing runs).
+ * EMBER_ERR_WRONGTYPE when the key is not a sorted set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `added` is NULL or writable.
+ * - `scores`, `members` and `memberlens` have `count` elements; `members[i]` points to
+ *   `memberlens[i]` readable bytes (NULL allowed when 0).
+ */
+ember_status ember_zadd(ember_db *db,
+                        const uint8_t *key,
+                        size_t keylen,
+                        size_t count,
+                        const double *scores,
+                        const uint8_t *const *members,
+                        const size_t *memberlens,
+                        size_t *added);
+
+/**
+ * ZSCORE: `*score` receives the score of `member` in the sorted set at `key`. EMBER_ERR_NOT_FOUND
+ * (ember_errmsg() "") when the key or the member does not exist, EMBER_ERR_WRONGTYPE when the key
+ * is not a sorted set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key`/`member` point to `keylen`/`memberlen` readable bytes (NULL if
+ *   0); `score` is writable.
+ */
+ember_status ember_zscore(ember_db *db,
+                          const uint8_t *key,
+                          size_t keylen,
+                          const uint8_t *member,
+                          size_t memberlen,
+                          double *score);
+
+/**
+ * ZRANK: `*rank` receives the 0-based position of `member` in the sorted set at `key`, lowest
+ * score first (ties ordered by member bytes). EMBER_ERR_NOT_FOUND (ember_errmsg() "") when the key
+ * or the member does not exist, EMBER_ERR_WRONGTYPE when the key is not a sorted set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key`/`member` point to `keylen`/`memberlen` readable bytes (NULL if
+ *   0); `rank` is writable.
+ */
+ember_status ember_zrank(ember_db *db,
+                         const uint8_t *key,
+                         size_t keylen,
+                         const uint8_t *member,
+                         size_t memberlen,
+                         size_t *rank);
+
+/**
+ * ZRANGE by rank: the members from rank `start` to `stop`, both included, lowest score first
+ * (highest first with EMBER_ZRANGE_REV); negative ranks count from the end (-1 is the last) and
+ * out-of-range ones are clamped. `flags` is 0 or a combination of EMBER_ZRANGE_REV and
+ * EMBER_ZRANGE_WITHSCORES (other bits: EMBER_ERR_INVALID). `*out` receives an array reply (empty
+ * for a missing key) of member strings, or with EMBER_ZRANGE_WITHSCORES of [member, score] pairs
+ * (2-element arrays: a string and a double), to free with ember_reply_free() exactly once.
+ * EMBER_ERR_WRONGTYPE when the key is not a sorted set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `out` is writable.
+ */
+ember_status ember_zrange(ember_db *db,
+                          const uint8_t *key,
+                          size_t keylen,
+                          int64_t start,
+                          int64_t stop,
+                          uint32_t flags,
+                          ember_reply **out);
+
+/**
+ * ZRANGE by score: the members whose score lies between `min` and `max`, both included unless
+ * EMBER_ZRANGE_MIN_EXCLUSIVE / EMBER_ZRANGE_MAX_EXCLUSIVE say otherwise; -INFINITY and INFINITY
+ * are open ends, a NaN bound is EMBER_ERR_INVALID, and `min` > `max` is an empty range. Members
+ * come lowest score first, or highest first with EMBER_ZRANGE_REV (`min` and `max` keep their
+ * meaning). Of the members in range, the first `offset` are skipped and at most `count` returned
+ * (`count` 0: all of them). `flags` combines EMBER_ZRANGE_REV, EMBER_ZRANGE_WITHSCORES and the two
+ * exclusive bits (other bits: EMBER_ERR_INVALID). `*out` receives an array reply as
+ * ember_zrange()'s, to free with ember_reply_free() exactly once. EMBER_ERR_WRONGTYPE when the key
+ * is not a sorted set.
+ *
+ * # Safety
+ * - `db` is a live handle; `key` points to `keylen` readable bytes; `out` is writable.
+ */
+ember_status ember_zrangebyscore(ember_db *db,
+                                 const uint8_t *key,
+                                 size_t keylen,
+                                 double min,
+                                 double max,
+                                 uint32_t flags,
+                                 size_t offset,
+                                 size_t count,
+                                 ember_reply **out);
+
+/**
  * The type of a reply (EMBER_REPLY_NULL for a NULL pointer).
  *
  * # Safety
@@ -351,8 +664,9 @@ ember_status ember_reply_map_entry(const ember_reply *r,
                                    const ember_reply **value);
 
 /**
- * Frees a reply returned by ember_exec() or ember_scan(), exactly once. NULL is a no-op. Never call
- * it on an element obtained with ember_reply_element()/ember_reply_map_entry().
+ * Frees a reply returned by ember_exec(), ember_scan() or a collection call (ember_lrange(),
+ * ember_smembers(), ember_zrange(), ember_zrangebyscore()), exactly once. NULL is a no-op. Never
+ * call it on an element obtained with ember_reply_element()/ember_reply_map_entry().
  *
  * # Safety
  * - `r` is NULL or a top-level reply from this library, not yet freed.
@@ -479,13 +793,14 @@ ember_status ember_scan(ember_db *db,
 ember_status ember_db_set_clock(ember_db *db, ember_clock_fn clock, void *ctx);
 
 /**
- * Background work the host schedules: active expiry (deleting expired keys nobody reads) and
- * incremental rehashing, for about `budget_us` microseconds. Call it every 100 ms or so.
+ * Background work the host schedules: active expiry (deleting expired keys and hash fields
+ * nobody reads) and incremental rehashing, for about `budget_us` microseconds. Call it every 100 ms or so.
  *
  * # Safety
  * - `db` is a live handle.
  */
-ember_status ember_db_tick(ember_db *db, uint64_t budget_us);
+ember_status ember_db_tick(ember_db *db,
+                           uint64_t budget_us);
 
 /**
  * Memory and key counts. O(keys): a stats call, not for every operation.

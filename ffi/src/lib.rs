@@ -11,6 +11,8 @@
 //! - [`reply`]: `ember_reply` accessors.
 //! - [`typed`]: typed calls for the hot paths (get/set/del/exists/expire/ttl/incr), SCAN, clock,
 //!   tick and memory figures.
+//! - [`collections`]: typed calls for hashes, lists, sets and sorted sets, run through the same
+//!   core command path as `ember_exec`.
 //!
 //! # Threading
 //! An `ember_db` must be used by one thread at a time (callers serialize access); different handles
@@ -18,6 +20,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod collections;
 pub mod reply;
 pub mod typed;
 
@@ -118,12 +121,17 @@ pub struct ember_db {
     /// Memory estimate, refreshed by ember_db_tick() and after evictions, grown by each write.
     pub(crate) used_estimate: u64,
     errmsg: CString,
-    /// The reply of the last ember_exec()/ember_exec_resp(), kept to reuse its capacity.
+    /// The reply of the last command run (ember_exec(), the collection calls), kept to reuse its
+    /// capacity. The collection calls lend bytes out of it until the next call.
     pub(crate) out: Vec<u8>,
-    /// The flat copy of ember_exec()'s arguments, or the text of an integer ember_get() lends out.
+    /// The text of an integer ember_get() lends out.
     pub(crate) scratch: Vec<u8>,
-    /// Argument ranges into `scratch`, kept to reuse their capacity.
-    ranges: Vec<std::ops::Range<usize>>,
+    /// The flat copy of a command's arguments (ember_exec(), the collection calls). Never lent
+    /// out, so a pointer the previous call lent (into `out` or `scratch`) may be passed as an
+    /// argument: it is copied here before anything it points into is overwritten.
+    pub(crate) args: Vec<u8>,
+    /// Argument ranges into `args`, kept to reuse their capacity.
+    pub(crate) ranges: Vec<std::ops::Range<usize>>,
 }
 
 /// Runs `$body` (which yields an `ember_status`) so that a panic becomes `EMBER_ERR_PANIC`.
@@ -316,6 +324,7 @@ pub unsafe extern "C" fn ember_db_open(
             errmsg: CString::default(),
             out: Vec::new(),
             scratch: Vec::new(),
+            args: Vec::new(),
             ranges: Vec::new(),
         });
         // SAFETY: `out` was checked non-NULL and the caller guarantees it is writable.
@@ -386,12 +395,26 @@ unsafe fn gather_args(
     ranges.clear();
     for i in 0..argc {
         // SAFETY: the caller guarantees `argv` and `argvlen` have `argc` readable elements.
-        let (p, len) = unsafe { (*argv.add(i), *argvlen.add(i)) };
-        let bytes = bytes_of(p, len)?;
-        ranges.push(buf.len()..buf.len() + len);
+        let bytes = unsafe { element_of(argv, argvlen, i) }?;
+        ranges.push(buf.len()..buf.len() + bytes.len());
         buf.extend_from_slice(bytes);
     }
     Ok(())
+}
+
+/// Element `i` of a C array of buffers given as parallel pointer and length arrays.
+///
+/// # Safety
+/// `ptrs` and `lens` are non-NULL with more than `i` readable elements, and `ptrs[i]` points to
+/// `lens[i]` readable bytes (NULL allowed when the length is 0).
+pub(crate) unsafe fn element_of<'a>(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    i: usize,
+) -> Result<&'a [u8], ember_status> {
+    // SAFETY: the caller guarantees both arrays have more than `i` readable elements.
+    let (p, len) = unsafe { (*ptrs.add(i), *lens.add(i)) };
+    bytes_of(p, len)
 }
 
 /// A (pointer, length) pair as a slice; NULL is allowed only with length 0.
@@ -408,7 +431,7 @@ pub(crate) fn bytes_of<'a>(p: *const u8, len: usize) -> Result<&'a [u8], ember_s
 }
 
 /// Maps a command error to a status: WRONGTYPE and OOM get their own codes.
-fn status_of(e: &CmdError) -> ember_status {
+pub(crate) fn status_of(e: &CmdError) -> ember_status {
     if e.0.starts_with("WRONGTYPE") {
         EMBER_ERR_WRONGTYPE
     } else if e.0.starts_with("OOM") {
@@ -520,12 +543,12 @@ fn exec_into_out(
         ));
     }
     // Taken out of the handle while `run` borrows it mutably, and put back for the next call.
-    let mut buf = std::mem::take(&mut db.scratch);
+    let mut buf = std::mem::take(&mut db.args);
     let mut ranges = std::mem::take(&mut db.ranges);
     // SAFETY: the caller of the entry point guarantees argv/argvlen describe `argc` buffers.
     let gathered = unsafe { gather_args(argc, argv, argvlen, &mut buf, &mut ranges) };
     let result = gathered.map(|()| db.run(Argv::new(&buf, &ranges), proto));
-    db.scratch = buf;
+    db.args = buf;
     db.ranges = ranges;
     match result {
         Err(status) => Err(db.fail(status, "NULL argument pointer with a non-zero length")),

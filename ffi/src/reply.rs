@@ -5,8 +5,9 @@ use crate::ember_status::{self, *};
 use crate::ffi_boundary;
 use ember_core::reply::Reply as Tree;
 
-/// A reply from ember_exec(). Opaque to C. Transparent over the tree so that elements of an
-/// aggregate can be handed out as `ember_reply` pointers into their parent.
+/// A reply from ember_exec() or a call returning several values. Opaque to C. Transparent over the
+/// tree so that elements of an aggregate can be handed out as `ember_reply` pointers into their
+/// parent.
 #[repr(transparent)]
 pub struct ember_reply(pub(crate) Tree);
 
@@ -212,8 +213,9 @@ pub unsafe extern "C" fn ember_reply_map_entry(
     })
 }
 
-/// Frees a reply returned by ember_exec() or ember_scan(), exactly once. NULL is a no-op. Never call
-/// it on an element obtained with ember_reply_element()/ember_reply_map_entry().
+/// Frees a reply returned by ember_exec(), ember_scan() or a collection call (ember_lrange(),
+/// ember_smembers(), ember_zrange(), ember_zrangebyscore()), exactly once. NULL is a no-op. Never
+/// call it on an element obtained with ember_reply_element()/ember_reply_map_entry().
 ///
 /// # Safety
 /// - `r` is NULL or a top-level reply from this library, not yet freed.

@@ -57,7 +57,7 @@ fn with_key(
     })
 }
 
-fn handle<'a>(db: *mut ember_db) -> Option<&'a mut ember_db> {
+pub(crate) fn handle<'a>(db: *mut ember_db) -> Option<&'a mut ember_db> {
     // SAFETY: every entry point requires `db` to be NULL or a live handle used by one thread.
     unsafe { db.as_mut() }
 }
@@ -424,8 +424,8 @@ pub unsafe extern "C" fn ember_db_set_clock(
     })
 }
 
-/// Background work the host schedules: active expiry (deleting expired keys nobody reads) and
-/// incremental rehashing, for about `budget_us` microseconds. Call it every 100 ms or so.
+/// Background work the host schedules: active expiry (deleting expired keys and hash fields
+/// nobody reads) and incremental rehashing, for about `budget_us` microseconds. Call it every 100 ms or so.
 ///
 /// # Safety
 /// - `db` is a live handle.
@@ -444,6 +444,8 @@ pub unsafe extern "C" fn ember_db_tick(db: *mut ember_db, budget_us: u64) -> emb
                 break;
             }
         }
+        // Hash fields with a TTL (HEXPIRE) expire here too.
+        db.ks.expire_field_cycle(now, 200, &mut db.journal);
         for i in 0..db.ks.db_count() {
             let t = db.ks.db_mut(i).table_mut();
             t.shrink_if_sparse();

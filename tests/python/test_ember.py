@@ -1,11 +1,13 @@
 """Checks libember through ctypes (examples/python/ember.py); run by `cargo test` with the library path
 in EMBER_LIB. Prints '<N> passed, 0 failed' on success and exits non-zero on any failure."""
+import ctypes
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
-from ember import Ember, EmberError  # noqa: E402
+from ember import EMBER_ERR_NOT_FOUND, EMBER_OK, Ember, EmberError  # noqa: E402
 
+EMBER_ERR_WRONGTYPE = 5
 checks = 0
 
 
@@ -39,5 +41,46 @@ with Ember(os.environ["EMBER_LIB"]) as db:
     except EmberError as e:
         check("unknown command" in str(e), "unknown command text")
     check(db.delete(b"k") and not db.delete(b"k"), "delete")
+
+
+def buffers(items):
+    """The (pointers, lengths) arrays of a multi-element call."""
+    return (ctypes.c_char_p * len(items))(*items), (ctypes.c_size_t * len(items))(*map(len, items))
+
+
+# The collection calls straight through ctypes (the example binding wraps only the string calls).
+with Ember(os.environ["EMBER_LIB"]) as db:
+    lib, h = db._lib, db._db
+    sz, szp, u8p = ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_uint8)
+    arr = ctypes.POINTER(ctypes.c_char_p)
+    lib.ember_rpush.argtypes = [ctypes.c_void_p, ctypes.c_char_p, sz, sz, arr, szp, szp]
+    lib.ember_lpop.argtypes = [ctypes.c_void_p, ctypes.c_char_p, sz, ctypes.POINTER(u8p), szp]
+    lib.ember_zadd.argtypes = [ctypes.c_void_p, ctypes.c_char_p, sz, sz,
+                               ctypes.POINTER(ctypes.c_double), arr, szp, szp]
+    lib.ember_zscore.argtypes = [ctypes.c_void_p, ctypes.c_char_p, sz, ctypes.c_char_p, sz,
+                                 ctypes.POINTER(ctypes.c_double)]
+    n = sz()
+    ptrs, lens = buffers([b"a", b"b\x00c"])
+    check(lib.ember_rpush(h, b"l", 1, 2, ptrs, lens, ctypes.byref(n)) == EMBER_OK and n.value == 2,
+          "rpush")
+    val, vlen = u8p(), sz()
+    popped = []
+    while lib.ember_lpop(h, b"l", 1, ctypes.byref(val), ctypes.byref(vlen)) == EMBER_OK:
+        popped.append(ctypes.string_at(val, vlen.value))  # copy: the pointer is borrowed
+    check(popped == [b"a", b"b\x00c"], "lpop order and binary safety")
+    check(lib.ember_lpop(h, b"l", 1, ctypes.byref(val), ctypes.byref(vlen)) == EMBER_ERR_NOT_FOUND,
+          "lpop on a missing key is 'no value'")
+    check(lib.ember_errmsg(h) == b"", "no value is not an error")
+    scores = (ctypes.c_double * 2)(1.5, -2.0)
+    ptrs, lens = buffers([b"x", b"y"])
+    check(lib.ember_zadd(h, b"z", 1, 2, scores, ptrs, lens, ctypes.byref(n)) == EMBER_OK
+          and n.value == 2, "zadd")
+    score = ctypes.c_double()
+    check(lib.ember_zscore(h, b"z", 1, b"y", 1, ctypes.byref(score)) == EMBER_OK
+          and score.value == -2.0, "zscore")
+    check(db.execute("ZRANGE", "z", "0", "-1") == [b"y", b"x"], "zadd seen by ember_exec")
+    check(lib.ember_rpush(h, b"z", 1, 2, ptrs, lens, ctypes.byref(n)) == EMBER_ERR_WRONGTYPE,
+          "WRONGTYPE status")
+    check(lib.ember_errmsg(h).startswith(b"WRONGTYPE "), "WRONGTYPE text")
 
 print(f"{checks} passed, 0 failed")
