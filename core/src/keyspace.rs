@@ -44,18 +44,17 @@ pub struct Db {
     log_expired: bool,
     /// Keys deleted by expiry since the host last drained them, each as a u32 length and the bytes.
     expired_log: Vec<u8>,
-    /// Hashes with field TTLs (HEXPIRE), by a time no later than their earliest field expiry, for
-    /// the active expire cycle. Entries may be stale (the key gone or re-indexed); the cycle drops
-    /// those when their time comes.
+    /// Hashes with field TTLs (HEXPIRE), by a time no later than their earliest field expiry
+    /// ([`crate::types::hash::FieldTtls::next_at`]), for the active expire cycle: one entry per
+    /// such hash, kept in step by every path that stores, removes or re-times one.
     field_ttl_index: BTreeSet<(u64, Vec<u8>)>,
 }
 
-/// The time a value is indexed under for field expiry: a hash with field TTLs.
+/// The time a value is indexed under for field expiry: a hash that is (or was, until the cycle
+/// notices) holding field TTLs.
 fn field_ttl_time(v: &Value) -> Option<u64> {
     match v {
-        Value::Hash(h) => Some(h.field_ttls())
-            .filter(|t| t.count > 0)
-            .map(|t| t.next_at),
+        Value::Hash(h) => Some(h.field_ttls().next_at).filter(|at| *at != NO_FIELD_TTL),
         _ => None,
     }
 }

@@ -979,6 +979,14 @@ mod tests {
             }
         }
         assert!(!h.ks.db(0).has_field_ttls());
+        // Also once the TTLs are gone again (persisted, overwritten by HSET).
+        for cmd in ["hpersist p FIELDS 1 a", "hset p a 2"] {
+            h.line("hset p a 1");
+            h.line("hexpire p 1000000 FIELDS 1 a");
+            h.line(cmd);
+            h.line("del p");
+            assert!(!h.ks.db(0).has_field_ttls(), "{cmd}");
+        }
         h.line("hset k a 1");
         h.line("hexpire k 100 FIELDS 1 a");
         h.line("hpersist k FIELDS 1 a");
