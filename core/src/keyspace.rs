@@ -7,6 +7,7 @@
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use bumpalo::Bump;
 
 use crate::journal::{class, Journal};
 use crate::table::{Entry, Table, NO_EXPIRE};
@@ -421,7 +422,13 @@ pub struct Keyspace {
     /// Whether the databases log expired keys (see [`Keyspace::set_log_expired`]).
     log_expired: bool,
     rng: u64,
+    /// The per-command scratch arena, lent out by [`Keyspace::take_scratch`].
+    scratch: Bump,
 }
+
+/// The scratch arena keeps up to this many bytes of chunks between commands; a command that needed
+/// more gives the excess back to the allocator.
+pub const SCRATCH_RETAIN_MAX: usize = 1 << 20;
 
 impl Keyspace {
     /// `seed` seeds the tables' hashers and the random source behind RANDOMKEY; pass something random.
@@ -438,7 +445,24 @@ impl Keyspace {
             dirty: 0,
             log_expired: false,
             rng: seed | 1,
+            scratch: Bump::new(),
         }
+    }
+
+    /// Lends the scratch arena for one command's intermediate results (set operations, SORT):
+    /// bump allocation, freed all at once by [`Keyspace::restore_scratch`].
+    pub fn take_scratch(&mut self) -> Bump {
+        core::mem::take(&mut self.scratch)
+    }
+
+    /// Takes the scratch arena back, emptied; past [`SCRATCH_RETAIN_MAX`] its chunks are freed.
+    pub fn restore_scratch(&mut self, mut scratch: Bump) {
+        if scratch.allocated_bytes() > SCRATCH_RETAIN_MAX {
+            scratch = Bump::new();
+        } else {
+            scratch.reset();
+        }
+        self.scratch = scratch;
     }
 
     pub fn db_count(&self) -> usize {
@@ -779,6 +803,25 @@ mod tests {
         assert!(ks
             .eviction_candidate(EvictionPolicy::AllKeysLru, 5, 0)
             .is_some());
+    }
+
+    #[test]
+    fn scratch_arena_is_reused_and_bounded() {
+        let mut ks = Keyspace::new(1, 1);
+        let scratch = ks.take_scratch();
+        scratch.alloc_slice_fill_copy(1000, 0u8);
+        ks.restore_scratch(scratch);
+        let scratch = ks.take_scratch();
+        let kept = scratch.allocated_bytes();
+        assert!(
+            kept > 0,
+            "a small arena keeps its chunk for the next command"
+        );
+        scratch.alloc_slice_fill_copy(4 * SCRATCH_RETAIN_MAX, 0u8);
+        ks.restore_scratch(scratch);
+        let scratch = ks.take_scratch();
+        assert!(scratch.allocated_bytes() <= SCRATCH_RETAIN_MAX);
+        ks.restore_scratch(scratch);
     }
 
     #[test]

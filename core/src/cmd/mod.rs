@@ -52,6 +52,7 @@ pub mod zset;
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
+use bumpalo::Bump;
 
 use crate::journal::{class, Journal};
 use crate::keyspace::{Db, Keyspace, KeyspaceStats};
@@ -452,6 +453,16 @@ impl<'a> ExecCtx<'a> {
     #[inline]
     pub fn now_s(&self) -> u32 {
         (self.now_ms / 1000) as u32
+    }
+
+    /// Runs `f` with the keyspace's scratch arena, for intermediate results that die with the
+    /// command (Redis would allocate them one by one from the heap). Everything `f` allocates there
+    /// is freed at once when it returns.
+    pub fn with_scratch<R>(&mut self, f: impl FnOnce(&mut Self, &Bump) -> R) -> R {
+        let scratch = self.ks.take_scratch();
+        let r = f(self, &scratch);
+        self.ks.restore_scratch(scratch);
+        r
     }
 
     /// Looks up a key for reading, counting a hit or a miss.

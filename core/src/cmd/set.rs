@@ -10,6 +10,7 @@
 use super::{KEY1, NOKEYS};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use bumpalo::collections::Vec as BumpVec;
 
 use super::keys::{parse_cursor, reply_scan, scan_options};
 use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
@@ -468,40 +469,43 @@ fn inter_generic(ctx: &mut ExecCtx<'_>, keys: &[&[u8]], mode: Inter<'_>) -> CmdR
         }
         return Ok(());
     }
-    let mut sets: Vec<&Set> = keys
-        .iter()
-        .filter_map(|k| stored(ctx.ks, ctx.db, k))
-        .collect();
-    sets.sort_by_key(|s| s.len());
-    let Some((&first, rest)) = sets.split_first() else {
-        return Ok(());
-    };
-    let common = first.iter().filter(|&m| {
-        rest.iter()
-            .all(|&s| core::ptr::eq(s, first) || s.contains_member(m))
+    ctx.with_scratch(|ctx, arena| {
+        let mut sets = BumpVec::with_capacity_in(keys.len(), arena);
+        sets.extend(keys.iter().filter_map(|k| stored(ctx.ks, ctx.db, k)));
+        sets.sort_unstable_by_key(|s| s.len());
+        let Some((&first, rest)) = sets.split_first() else {
+            return;
+        };
+        let common = first.iter().filter(|&m| {
+            rest.iter()
+                .all(|&s| core::ptr::eq(s, first) || s.contains_member(m))
+        });
+        match mode {
+            Inter::Reply => {
+                let mut found = BumpVec::new_in(arena);
+                found.extend(common);
+                ctx.out.set(found.len());
+                for &m in found.iter() {
+                    reply_member(&mut ctx.out, m);
+                }
+            }
+            Inter::Card { limit } => {
+                let n = common
+                    .take(if limit == 0 { usize::MAX } else { limit })
+                    .count();
+                ctx.out.int(n as i64);
+            }
+            Inter::Store(dst) => {
+                let mut result = Set::default();
+                for m in common {
+                    result.insert_member(m, growth);
+                }
+                // The inputs borrow the database the result goes into.
+                drop(sets);
+                store_result(ctx, dst, result, "sinterstore");
+            }
+        }
     });
-    match mode {
-        Inter::Reply => {
-            let found: Vec<Member<'_>> = common.collect();
-            ctx.out.set(found.len());
-            for m in found {
-                reply_member(&mut ctx.out, m);
-            }
-        }
-        Inter::Card { limit } => {
-            let n = common
-                .take(if limit == 0 { usize::MAX } else { limit })
-                .count();
-            ctx.out.int(n as i64);
-        }
-        Inter::Store(dst) => {
-            let mut result = Set::default();
-            for m in common {
-                result.insert_member(m, growth);
-            }
-            store_result(ctx, dst, result, "sinterstore");
-        }
-    }
     Ok(())
 }
 

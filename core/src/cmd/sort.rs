@@ -12,6 +12,8 @@
 use super::KEY1;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
 use core::cmp::Ordering;
 
 use super::{acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
@@ -20,7 +22,6 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
 use crate::types::list::{End, List};
-use crate::types::set::Member;
 use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
 use crate::types::Value;
 
@@ -119,53 +120,63 @@ fn parse(argv: Argv<'_>, readonly: bool) -> Result<Options<'_>, CmdError> {
 /// The shared body of SORT and SORT_RO (Redis's `sortCommandGeneric`).
 fn sort_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, readonly: bool) -> CmdResult {
     let mut o = parse(argv, readonly)?;
-    let value = ctx.lookup_read(argv.get(1)).map(|v| &*v);
-    // A set has no order of its own: stored without sorting, it would differ between a master and
-    // its replicas, so Redis sorts it bytewise instead.
-    if o.dontsort && o.store.is_some() && matches!(value, Some(Value::Set(_))) {
-        o.dontsort = false;
-        o.alpha = true;
-        o.by = None;
-    }
-    let (mut items, start, len) = load(value, &o)?;
-    if !o.dontsort {
-        load_sort_keys(ctx, &mut items, &o)?;
-        let (alpha, by, desc) = (o.alpha, o.by.is_some(), o.desc);
-        items.sort_by(|a, b| {
-            let cmp = compare(a, b, alpha, by);
-            if desc {
-                cmp.reverse()
-            } else {
-                cmp
-            }
-        });
-    }
-    debug_assert!(start + len <= items.len());
-    let picked = items.get(start..start + len).unwrap_or_default();
-    let gets: Vec<Pattern<'_>> = o.gets.iter().map(|p| Pattern::compile(p)).collect();
-    match o.store {
-        None => reply(ctx, picked, &gets),
-        Some(dst) => store(ctx, dst, picked, &gets),
-    }
-    Ok(())
+    // The elements, their sort keys and GET patterns live in the command's scratch arena.
+    ctx.with_scratch(|ctx, arena| {
+        let value = ctx.lookup_read(argv.get(1)).map(|v| &*v);
+        // A set has no order of its own: stored without sorting, it would differ between a master
+        // and its replicas, so Redis sorts it bytewise instead.
+        if o.dontsort && o.store.is_some() && matches!(value, Some(Value::Set(_))) {
+            o.dontsort = false;
+            o.alpha = true;
+            o.by = None;
+        }
+        let (mut items, start, len) = load(value, &o, arena)?;
+        if !o.dontsort {
+            load_sort_keys(ctx, &mut items, &o, arena)?;
+            let (alpha, by, desc) = (o.alpha, o.by.is_some(), o.desc);
+            items.sort_by(|a, b| {
+                let cmp = compare(a, b, alpha, by);
+                if desc {
+                    cmp.reverse()
+                } else {
+                    cmp
+                }
+            });
+        }
+        debug_assert!(start + len <= items.len());
+        let picked = items.get(start..start + len).unwrap_or_default();
+        let mut gets = BumpVec::with_capacity_in(o.gets.len(), arena);
+        gets.extend(o.gets.iter().map(|p| Pattern::compile(p)));
+        match o.store {
+            None => reply(ctx, picked, &gets),
+            Some(dst) => store(ctx, dst, picked, &gets),
+        }
+        Ok(())
+    })
 }
 
-/// One element to sort and what it sorts by.
-struct Item {
-    elem: CompactStr,
+/// One element to sort and what it sorts by, copied into the command's scratch arena (looking
+/// patterns up may expire keys, so nothing may point into the database).
+struct Item<'b> {
+    elem: &'b [u8],
     /// Numeric sort: the weight (0 when BY names a missing key).
     score: f64,
     /// ALPHA with BY: the looked-up value; `None` (a missing key) sorts first.
-    weight: Option<CompactStr>,
+    weight: Option<&'b [u8]>,
 }
 
-impl Item {
-    fn new(elem: CompactStr) -> Self {
+impl<'b> Item<'b> {
+    fn new(elem: &[u8], arena: &'b Bump) -> Self {
         Item {
-            elem,
+            elem: arena.alloc_slice_copy(elem),
             score: 0.0,
             weight: None,
         }
+    }
+
+    fn of_str(elem: &CompactStr, arena: &'b Bump) -> Self {
+        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+        Item::new(elem.as_bytes(&mut scratch), arena)
     }
 }
 
@@ -190,7 +201,11 @@ fn window(offset: i64, count: i64, n: usize) -> (usize, usize) {
 
 /// Copies the elements to sort out of `value`; returns them with the range of them to output.
 /// Without sorting, a list or sorted set gives only that range, in its own order (reversed by DESC).
-fn load(value: Option<&Value>, o: &Options<'_>) -> Result<(Vec<Item>, usize, usize), CmdError> {
+fn load<'b>(
+    value: Option<&Value>,
+    o: &Options<'_>,
+    arena: &'b Bump,
+) -> Result<(BumpVec<'b, Item<'b>>, usize, usize), CmdError> {
     let n = match value {
         None => 0,
         Some(Value::List(l)) => l.len(),
@@ -201,27 +216,39 @@ fn load(value: Option<&Value>, o: &Options<'_>) -> Result<(Vec<Item>, usize, usi
     let (start, len) = window(o.offset, o.count, n);
     // Positions `from..from + len`, counted from the head, hold the range in either direction.
     let from = if o.desc { n - start - len } else { start };
-    let items: Vec<Item> = match value {
+    let mut items = BumpVec::new_in(arena);
+    match value {
         Some(Value::List(l)) if o.dontsort => {
-            let range = l.range(from, from + len).cloned().map(Item::new);
+            items.reserve(len);
+            let range = l.range(from, from + len).map(|e| Item::of_str(e, arena));
             if o.desc {
-                range.rev().collect()
+                items.extend(range.rev());
             } else {
-                range.collect()
+                items.extend(range);
             }
         }
-        Some(Value::ZSet(z)) if o.dontsort => z
-            .range(from..from + len, o.desc)
-            .map(|(m, _)| Item::new(CompactStr::from_value(m)))
-            .collect(),
-        Some(Value::List(l)) => l.iter().cloned().map(Item::new).collect(),
-        Some(Value::ZSet(z)) => z
-            .iter()
-            .map(|(m, _)| Item::new(CompactStr::from_value(m)))
-            .collect(),
-        Some(Value::Set(s)) => s.iter().map(|m| Item::new(member_str(m))).collect(),
-        _ => Vec::new(),
-    };
+        Some(Value::ZSet(z)) if o.dontsort => {
+            items.reserve(len);
+            items.extend(
+                z.range(from..from + len, o.desc)
+                    .map(|(m, _)| Item::new(m, arena)),
+            );
+        }
+        Some(Value::List(l)) => {
+            items.reserve(n);
+            items.extend(l.iter().map(|e| Item::of_str(e, arena)));
+        }
+        Some(Value::ZSet(z)) => {
+            items.reserve(n);
+            items.extend(z.iter().map(|(m, _)| Item::new(m, arena)));
+        }
+        Some(Value::Set(s)) => {
+            items.reserve(n);
+            let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+            items.extend(s.iter().map(|m| Item::new(m.bytes(&mut scratch), arena)));
+        }
+        _ => {}
+    }
     let ranged = o.dontsort && matches!(value, Some(Value::List(_) | Value::ZSet(_)));
     Ok(if ranged {
         (items, 0, len)
@@ -230,26 +257,23 @@ fn load(value: Option<&Value>, o: &Options<'_>) -> Result<(Vec<Item>, usize, usi
     })
 }
 
-fn member_str(m: Member<'_>) -> CompactStr {
-    match m {
-        Member::Int(n) => CompactStr::from_i64(n),
-        Member::Bytes(b) => CompactStr::from_value(b),
-    }
-}
-
 /// Fills in what each element sorts by: its score (numeric sort, from the element or the BY
 /// lookup) or, for ALPHA with BY, the looked-up value. Every element is looked at before a score
 /// that is not a number fails the command, as in Redis.
-fn load_sort_keys(ctx: &mut ExecCtx<'_>, items: &mut [Item], o: &Options<'_>) -> CmdResult {
+fn load_sort_keys<'b>(
+    ctx: &mut ExecCtx<'_>,
+    items: &mut [Item<'b>],
+    o: &Options<'_>,
+    arena: &'b Bump,
+) -> CmdResult {
     let by = o.by.map(Pattern::compile);
     let mut reader = Reader::new(ctx);
     let mut bad = false;
     for it in items.iter_mut() {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let elem = it.elem.as_bytes(&mut scratch);
+        let elem = it.elem;
         match (&by, o.alpha) {
             (Some(by), true) => {
-                it.weight = reader.with(by, elem, |v| v.map(CompactStr::from_bytes));
+                it.weight = reader.with(by, elem, |v| v.map(|v| &*arena.alloc_slice_copy(v)));
             }
             (None, true) => {}
             (Some(by), false) => {
@@ -259,10 +283,7 @@ fn load_sort_keys(ctx: &mut ExecCtx<'_>, items: &mut [Item], o: &Options<'_>) ->
                 }
             }
             (None, false) => {
-                let score = match &it.elem {
-                    CompactStr::Int(n) => Some(*n as f64),
-                    _ => parse_score(elem),
-                };
+                let score = parse_score(elem);
                 bad |= score.is_none();
                 it.score = score.unwrap_or(0.0);
             }
@@ -278,34 +299,28 @@ fn load_sort_keys(ctx: &mut ExecCtx<'_>, items: &mut [Item], o: &Options<'_>) ->
 /// Redis's `sortCompare` before DESC: numbers by score then bytewise (so equal scores give a
 /// deterministic order); ALPHA bytewise, by the BY values when there is a BY (missing ones first,
 /// ties left in place).
-fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
+fn compare(a: &Item<'_>, b: &Item<'_>, alpha: bool, by: bool) -> Ordering {
     if !alpha {
         return match a.score.partial_cmp(&b.score) {
-            Some(Ordering::Equal) | None => bytes_cmp(&a.elem, &b.elem),
+            Some(Ordering::Equal) | None => a.elem.cmp(b.elem),
             Some(o) => o,
         };
     }
     if !by {
-        return bytes_cmp(&a.elem, &b.elem);
+        return a.elem.cmp(b.elem);
     }
-    match (&a.weight, &b.weight) {
-        (Some(x), Some(y)) => bytes_cmp(x, y),
+    match (a.weight, b.weight) {
+        (Some(x), Some(y)) => x.cmp(y),
         (x, y) => x.is_some().cmp(&y.is_some()),
     }
 }
 
-fn bytes_cmp(a: &CompactStr, b: &CompactStr) -> Ordering {
-    let (mut sa, mut sb): (IntBuf, IntBuf) = ([0; I64_DIGITS_MAX], [0; I64_DIGITS_MAX]);
-    a.as_bytes(&mut sa).cmp(b.as_bytes(&mut sb))
-}
-
 /// Replies with the sorted elements, or with the GET values for each (null where a key is missing).
-fn reply(ctx: &mut ExecCtx<'_>, items: &[Item], gets: &[Pattern<'_>]) {
+fn reply(ctx: &mut ExecCtx<'_>, items: &[Item<'_>], gets: &[Pattern<'_>]) {
     let (mut reader, out) = Reader::split(ctx);
     out.array(items.len() * gets.len().max(1));
     for it in items {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let elem = it.elem.as_bytes(&mut scratch);
+        let elem = it.elem;
         if gets.is_empty() {
             out.bulk(elem);
         }
@@ -320,12 +335,11 @@ fn reply(ctx: &mut ExecCtx<'_>, items: &[Item], gets: &[Pattern<'_>]) {
 
 /// Stores the sorted elements (or their GET values, empty where a key is missing) as a list at
 /// `dst`, replacing its value and TTL, and replies with the length. An empty result deletes `dst`.
-fn store(ctx: &mut ExecCtx<'_>, dst: &[u8], items: &[Item], gets: &[Pattern<'_>]) {
+fn store(ctx: &mut ExecCtx<'_>, dst: &[u8], items: &[Item<'_>], gets: &[Pattern<'_>]) {
     let mut list = List::new();
     let mut reader = Reader::new(ctx);
     for it in items {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let elem = it.elem.as_bytes(&mut scratch);
+        let elem = it.elem;
         if gets.is_empty() {
             list.push(End::Tail, elem);
         }

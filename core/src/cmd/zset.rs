@@ -9,8 +9,10 @@
 
 use super::KEY1;
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
 use core::cmp::Ordering;
 use core::ops::Range;
 
@@ -23,7 +25,7 @@ use crate::glob::glob_match;
 use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
-use crate::types::set::{Rng, Set};
+use crate::types::set::{Member, Rng, Set};
 use crate::types::string::{parse_canonical_i64, IntBuf, I64_DIGITS_MAX};
 use crate::types::zset::skiplist::bytes;
 use crate::types::zset::{parse_score, LexRange, Limits, ScoreRange, ScoreText, ZSet};
@@ -1083,8 +1085,9 @@ impl Aggregate {
 enum Input<'a> {
     Missing,
     Z(&'a ZSet),
-    /// A set, with its members as bytes (integers of the intset encoding formatted).
-    Set(&'a Set, Vec<Vec<u8>>),
+    /// A set, with its members as bytes (integers of the intset encoding formatted into the
+    /// command's scratch arena).
+    Set(&'a Set, &'a [&'a [u8]]),
 }
 
 struct Source<'a> {
@@ -1110,8 +1113,8 @@ impl<'a> Source<'a> {
     }
 
     /// Visits every (member, unweighted score) until `f` returns false.
-    fn visit<'s>(&'s self, mut f: impl FnMut(&'s [u8], f64) -> bool) {
-        match &self.input {
+    fn visit(&self, mut f: impl FnMut(&'a [u8], f64) -> bool) {
+        match self.input {
             Input::Missing => {}
             Input::Z(z) => {
                 for (m, s) in z.iter() {
@@ -1121,7 +1124,7 @@ impl<'a> Source<'a> {
                 }
             }
             Input::Set(_, members) => {
-                for m in members {
+                for &m in members {
                     if !f(m, 1.0) {
                         return;
                     }
@@ -1131,10 +1134,17 @@ impl<'a> Source<'a> {
     }
 }
 
-/// A set's members as bytes.
-fn set_members(s: &Set) -> Vec<Vec<u8>> {
+/// A set's members as bytes: stored bytes are borrowed, integers formatted into `arena`.
+fn set_members<'a>(s: &'a Set, arena: &'a Bump) -> &'a [&'a [u8]] {
+    let mut members = BumpVec::with_capacity_in(s.len(), arena);
     let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-    s.iter().map(|m| m.bytes(&mut scratch).to_vec()).collect()
+    for m in s.iter() {
+        members.push(match m {
+            Member::Bytes(b) => b,
+            Member::Int(_) => &*arena.alloc_slice_copy(m.bytes(&mut scratch)),
+        });
+    }
+    members.into_bump_slice()
 }
 
 /// ZUNION numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM | MIN | MAX] [WITHSCORES].
@@ -1273,28 +1283,43 @@ fn weighted(score: f64, weight: f64) -> f64 {
     }
 }
 
-/// Every member of any input, with its aggregated weighted scores.
-fn union<'s>(sources: &'s [Source<'_>], agg: Aggregate) -> Vec<(&'s [u8], f64)> {
-    let mut acc: BTreeMap<&[u8], f64> = BTreeMap::new();
+/// Every member of any input, with its aggregated weighted scores: all (member, score) pairs in
+/// the arena, sorted by member (input order kept among equals, so sums add up in Redis's order),
+/// then each run folded into one.
+fn union<'s>(
+    sources: &[Source<'s>],
+    agg: Aggregate,
+    arena: &'s Bump,
+) -> BumpVec<'s, (&'s [u8], f64)> {
+    let total = sources.iter().map(Source::len).sum();
+    let mut all: BumpVec<'s, (&'s [u8], f64, usize)> = BumpVec::with_capacity_in(total, arena);
     for src in sources {
         src.visit(|m, s| {
-            let v = weighted(s, src.weight);
-            acc.entry(m).and_modify(|t| agg.fold(t, v)).or_insert(v);
+            all.push((m, weighted(s, src.weight), all.len()));
             true
         });
     }
-    acc.into_iter().collect()
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.2.cmp(&b.2)));
+    let mut acc: BumpVec<'s, (&'s [u8], f64)> = BumpVec::with_capacity_in(all.len(), arena);
+    for &(m, v, _) in all.iter() {
+        match acc.last_mut() {
+            Some((last, t)) if *last == m => agg.fold(t, v),
+            _ => acc.push((m, v)),
+        }
+    }
+    acc
 }
 
 /// The members of every input (the smallest first), with aggregated weighted scores; with
 /// `count_only` just their number, stopping at `limit` (0: no limit).
 fn inter<'s>(
-    sources: &'s [Source<'_>],
+    sources: &[Source<'s>],
     agg: Aggregate,
     count_only: bool,
     limit: u64,
-) -> (Vec<(&'s [u8], f64)>, u64) {
-    let mut result = Vec::new();
+    arena: &'s Bump,
+) -> (BumpVec<'s, (&'s [u8], f64)>, u64) {
+    let mut result = BumpVec::new_in(arena);
     let mut count = 0u64;
     let Some((first, rest)) = sources.split_first() else {
         return (result, 0);
@@ -1318,8 +1343,8 @@ fn inter<'s>(
 }
 
 /// The members of the first input that no other input has, with their scores.
-fn diff<'s>(sources: &'s [Source<'_>]) -> Vec<(&'s [u8], f64)> {
-    let mut result = Vec::new();
+fn diff<'s>(sources: &[Source<'s>], arena: &'s Bump) -> BumpVec<'s, (&'s [u8], f64)> {
+    let mut result = BumpVec::new_in(arena);
     if let Some((first, rest)) = sources.split_first() {
         first.visit(|m, s| {
             if !rest.iter().any(|other| other.score(m).is_some()) {
@@ -1371,47 +1396,53 @@ fn setop_generic(
     let n = check_inputs(ctx, argv, numkeys_at, name)?;
     let o = parse_setop_options(argv, numkeys_at + 1 + n, n, op, dst.is_some(), card)?;
     let lim = limits(ctx);
-    let (now, keys) = (ctx.now_ms, argv.tail(numkeys_at + 1));
-    let db = ctx.ks.db(ctx.db);
-    let mut sources: Vec<Source<'_>> = (0..n)
-        .map(|i| Source {
-            input: match db.peek(keys.get(i), now).map(|e| &e.value) {
-                Some(Value::ZSet(z)) => Input::Z(z),
-                Some(Value::Set(s)) => Input::Set(s, set_members(s)),
-                _ => Input::Missing,
-            },
-            weight: o.weights.as_ref().map_or(1.0, |w| w[i]),
-        })
-        .collect();
-    if op != SetOp::Diff {
-        // Smallest first: the intersection probes the others with each of its elements.
-        sources.sort_by_key(|s| s.len());
-    }
-    let mut result = match op {
-        SetOp::Union => union(&sources, o.aggregate),
-        SetOp::Diff => diff(&sources),
-        SetOp::Inter => {
-            let (result, count) = inter(&sources, o.aggregate, card, o.limit);
-            if card {
-                ctx.out.int(count as i64);
-                return Ok(());
-            }
-            result
+    let keys = argv.tail(numkeys_at + 1);
+    ctx.with_scratch(|ctx, arena| {
+        let (db, now) = (ctx.ks.db(ctx.db), ctx.now_ms);
+        let mut sources = BumpVec::with_capacity_in(n, arena);
+        for i in 0..n {
+            sources.push(Source {
+                input: match db.peek(keys.get(i), now).map(|e| &e.value) {
+                    Some(Value::ZSet(z)) => Input::Z(z),
+                    Some(Value::Set(s)) => Input::Set(s, set_members(s, arena)),
+                    _ => Input::Missing,
+                },
+                weight: o.weights.as_ref().map_or(1.0, |w| w[i]),
+            });
         }
-    };
-    sort_result(&mut result);
-    let Some(dst) = dst else {
-        reply_elements(&mut ctx.out, result.iter().copied(), o.withscores);
-        return Ok(());
-    };
-    let z = ZSet::from_sorted(result.iter().copied(), &lim);
-    let event = match op {
-        SetOp::Union => "zunionstore",
-        SetOp::Inter => "zinterstore",
-        SetOp::Diff => "zdiffstore",
-    };
-    store_result(ctx, dst, z, event);
-    Ok(())
+        if op != SetOp::Diff {
+            // Smallest first: the intersection probes the others with each of its elements.
+            sources.sort_unstable_by_key(|s| s.len());
+        }
+        let mut result = match op {
+            SetOp::Union => union(&sources, o.aggregate, arena),
+            SetOp::Diff => diff(&sources, arena),
+            SetOp::Inter => {
+                let (result, count) = inter(&sources, o.aggregate, card, o.limit, arena);
+                if card {
+                    ctx.out.int(count as i64);
+                    return Ok(());
+                }
+                result
+            }
+        };
+        sort_result(&mut result);
+        let Some(dst) = dst else {
+            reply_elements(&mut ctx.out, result.iter().copied(), o.withscores);
+            return Ok(());
+        };
+        let z = ZSet::from_sorted(result.iter().copied(), &lim);
+        // The inputs borrow the database the result goes into.
+        drop(result);
+        drop(sources);
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
+        };
+        store_result(ctx, dst, z, event);
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2000,7 +2031,7 @@ mod tests {
             }
             t.run(&line);
             let mut cursor = String::from("0");
-            let mut seen = BTreeMap::new();
+            let mut seen = alloc::collections::BTreeMap::new();
             loop {
                 let r = t.run(&format!("zscan z {cursor} count 7"));
                 let inner = r.trim_start_matches('[').trim_end_matches(']');
