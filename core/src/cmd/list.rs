@@ -203,7 +203,7 @@ fn reply_range(out: &mut ReplyWriter<'_>, l: &List, start: i64, end: i64) {
     let end = end.min(len - 1);
     out.array((end - start + 1) as usize);
     for it in l.range(start as usize, end as usize + 1) {
-        reply_item(out, it);
+        out.bulk(it);
     }
 }
 
@@ -345,7 +345,7 @@ fn lindex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     };
     match l.get(arg_i64(argv.get(2))?) {
-        Some(it) => reply_item(out, it),
+        Some(it) => out.bulk(it),
         None => out.null(),
     }
     Ok(())
@@ -499,7 +499,7 @@ fn parse_lpos(argv: Argv<'_>) -> Result<LposOptions, CmdError> {
 /// first `skip` matches and keeping `want` at most. The result is bounded by the list's length,
 /// whatever COUNT asked for.
 fn matching<'l>(
-    items: impl Iterator<Item = (usize, &'l CompactStr)>,
+    items: impl Iterator<Item = (usize, &'l [u8])>,
     needle: &Needle<'_>,
     scan: usize,
     skip: usize,

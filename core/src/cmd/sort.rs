@@ -22,7 +22,7 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
 use crate::types::list::{End, List};
-use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
+use crate::types::string::{IntBuf, I64_DIGITS_MAX};
 use crate::types::Value;
 
 /// SORT names one key in the legacy triple; STORE's destination (anywhere among the options) makes
@@ -173,11 +173,6 @@ impl<'b> Item<'b> {
             weight: None,
         }
     }
-
-    fn of_str(elem: &CompactStr, arena: &'b Bump) -> Self {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        Item::new(elem.as_bytes(&mut scratch), arena)
-    }
 }
 
 /// Redis's LIMIT clamping over `n` elements: the first position and the number of elements wanted.
@@ -220,7 +215,7 @@ fn load<'b>(
     match value {
         Some(Value::List(l)) if o.dontsort => {
             items.reserve(len);
-            let range = l.range(from, from + len).map(|e| Item::of_str(e, arena));
+            let range = l.range(from, from + len).map(|e| Item::new(e, arena));
             if o.desc {
                 items.extend(range.rev());
             } else {
@@ -236,7 +231,7 @@ fn load<'b>(
         }
         Some(Value::List(l)) => {
             items.reserve(n);
-            items.extend(l.iter().map(|e| Item::of_str(e, arena)));
+            items.extend(l.iter().map(|e| Item::new(e, arena)));
         }
         Some(Value::ZSet(z)) => {
             items.reserve(n);

@@ -1,11 +1,18 @@
 //! Lists: a double-ended sequence of byte strings (LPUSH/RPUSH, LRANGE, ...).
 //!
-//! Elements live in a ring buffer of [`CompactStr`] (short elements inline, integers as integers), so
-//! both ends and any index are O(1). OBJECT ENCODING reports `listpack` while the list would fit one
-//! listpack node under `list-max-listpack-size` and `quicklist` beyond, with Redis 7.2's rules: a list
-//! turns `quicklist` as soon as it outgrows the limit and back to `listpack` only once it shrinks
-//! under half of it, so a list at the boundary does not flip on every push and pop. The size that
-//! rule needs is kept as a running count of the bytes the elements would take in a listpack.
+//! Like Redis's quicklist, a list is a sequence of packed nodes: each [`Node`] is one byte buffer of
+//! up to [`NODE_BYTES_MAX`] bytes holding its elements back to back, each as a varint length, the
+//! bytes, and a reversed varint of the entry's size so a node can be walked from either end (the
+//! listpack layout, without its integer encodings). A 10-byte element costs 12 bytes. The nodes
+//! sit in a ring buffer, so both ends are O(1): a node keeps free room before its first element
+//! (`start`), so pushing and popping at the head does not move the node's bytes. Finding an index
+//! is O(nodes) plus a walk inside one node, as in Redis.
+//!
+//! OBJECT ENCODING reports `listpack` while the list would fit one listpack node under
+//! `list-max-listpack-size` and `quicklist` beyond, with Redis 7.2's rules: a list turns
+//! `quicklist` as soon as it outgrows the limit and back to `listpack` only once it shrinks under
+//! half of it, so a list at the boundary does not flip on every push and pop. The size that rule
+//! needs is kept as a running count of the bytes the elements would take in a Redis listpack.
 //!
 //! Every mutation goes through a method here, which keeps that count right; commands call
 //! [`List::grew`] or [`List::shrank`] afterwards to let the encoding name follow.
@@ -27,8 +34,13 @@ const NODE_BYTES_BY_CLASS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// bytes (Redis's `SIZE_SAFETY_LIMIT`).
 const NODE_BYTES_SAFETY: usize = 8192;
 
-/// Ring-buffer slots a list keeps even when it shrinks, so small lists are never reallocated.
-const SPARE_SLOTS_MIN: usize = 16;
+/// Most bytes of elements one node holds (an element larger than this gets a node of its own).
+/// Ember's nodes are a storage choice, independent of `list-max-listpack-size`, which only decides
+/// the encoding name.
+pub const NODE_BYTES_MAX: usize = 8192;
+
+/// Free room a node makes before its first element when a push at the head finds none.
+const HEAD_ROOM_MIN: usize = 64;
 
 /// Which end of a list a command works on (Redis's `LIST_HEAD` / `LIST_TAIL`; LEFT / RIGHT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,35 +49,333 @@ pub enum End {
     Tail,
 }
 
-/// An element to look for (LINSERT's pivot, LREM, LPOS), with its integer form worked out once so
-/// integer-encoded elements compare without being formatted.
+/// An element to look for (LINSERT's pivot, LREM, LPOS).
 #[derive(Clone, Copy, Debug)]
 pub struct Needle<'a> {
     bytes: &'a [u8],
-    int: Option<i64>,
 }
 
 impl<'a> Needle<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Needle {
-            bytes,
-            int: parse_canonical_i64(bytes),
-        }
+        Needle { bytes }
     }
 
     /// Whether `item` holds exactly these bytes.
     #[inline]
-    pub fn matches(&self, item: &CompactStr) -> bool {
-        match item {
-            CompactStr::Int(n) => self.int == Some(*n),
-            other => other.raw() == Some(self.bytes),
+    pub fn matches(&self, item: &[u8]) -> bool {
+        item == self.bytes
+    }
+}
+
+/// Bytes of `v` as a LEB128 varint.
+#[inline]
+fn varint_len(v: usize) -> usize {
+    match v {
+        0..=0x7f => 1,
+        0x80..=0x3fff => 2,
+        0x4000..=0x1f_ffff => 3,
+        0x20_0000..=0xfff_ffff => 4,
+        _ => 5,
+    }
+}
+
+/// Bytes one element of `len` bytes takes in a node.
+#[inline]
+fn entry_size(len: usize) -> usize {
+    let body = varint_len(len) + len;
+    body + varint_len(body)
+}
+
+/// Writes the entry of `value` into `out` (exactly [`entry_size`] bytes).
+fn write_entry(out: &mut [u8], value: &[u8]) {
+    let mut at = 0;
+    let mut v = value.len();
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out[at] = byte;
+            at += 1;
+            break;
+        }
+        out[at] = byte | 0x80;
+        at += 1;
+    }
+    out[at..at + value.len()].copy_from_slice(value);
+    at += value.len();
+    // The body's size, readable backwards: the last byte holds the low 7 bits, each byte before it
+    // the next 7, and every byte but the first written has the continuation bit.
+    let body = at;
+    let n = varint_len(body);
+    for k in 0..n {
+        let group = ((body >> (7 * k)) & 0x7f) as u8;
+        let flag = if k + 1 < n { 0x80 } else { 0 };
+        out[at + n - 1 - k] = group | flag;
+    }
+}
+
+/// The element whose entry starts at `at`, and where the next entry starts.
+#[inline]
+fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
+    let (mut len, mut shift, mut i) = (0usize, 0, at);
+    loop {
+        let b = buf[i];
+        i += 1;
+        len |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let value = &buf[i..i + len];
+    let body = i + len - at;
+    (value, i + len + varint_len(body))
+}
+
+/// Where the entry that ends at `end` starts.
+#[inline]
+fn entry_start_before(buf: &[u8], end: usize) -> usize {
+    let (mut body, mut shift, mut i) = (0usize, 0, end);
+    loop {
+        i -= 1;
+        let b = buf[i];
+        body |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    i - body
+}
+
+/// One packed node: elements in `buf[start..]`.
+#[derive(Clone, Debug, Default)]
+struct Node {
+    buf: Vec<u8>,
+    /// Free bytes before the first element (room for pushes at the head).
+    start: usize,
+    count: usize,
+}
+
+impl Node {
+    fn used(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether an entry of `size` bytes may join (an empty node takes anything).
+    fn has_room(&self, size: usize) -> bool {
+        self.count == 0 || self.used() + size <= NODE_BYTES_MAX
+    }
+
+    fn push_tail(&mut self, value: &[u8]) {
+        let size = entry_size(value.len());
+        let at = self.buf.len();
+        self.buf.resize(at + size, 0);
+        write_entry(&mut self.buf[at..], value);
+        self.count += 1;
+    }
+
+    fn push_head(&mut self, value: &[u8]) {
+        let size = entry_size(value.len());
+        if self.start < size {
+            // Make room before the elements, in proportion to them so pushes stay amortized O(1).
+            let room = size.max(HEAD_ROOM_MIN).max(self.used() / 2);
+            let mut buf = Vec::with_capacity(room + self.used());
+            buf.resize(room, 0);
+            buf.extend_from_slice(&self.buf[self.start..]);
+            self.buf = buf;
+            self.start = room;
+        }
+        self.start -= size;
+        let at = self.start;
+        write_entry(&mut self.buf[at..at + size], value);
+        self.count += 1;
+    }
+
+    fn pop_head(&mut self) -> CompactStr {
+        let (value, next) = read_forward(&self.buf, self.start);
+        let item = CompactStr::from_value(value);
+        self.start = next;
+        self.count -= 1;
+        if self.count == 0 {
+            self.buf.clear();
+            self.start = 0;
+        }
+        item
+    }
+
+    fn pop_tail(&mut self) -> CompactStr {
+        let at = entry_start_before(&self.buf, self.buf.len());
+        let item = CompactStr::from_value(read_forward(&self.buf, at).0);
+        self.buf.truncate(at);
+        self.count -= 1;
+        if self.count == 0 {
+            self.buf.clear();
+            self.start = 0;
+        }
+        item
+    }
+
+    /// The byte offset of element `i` (`i < count`), walking from the nearer end.
+    fn offset_of(&self, i: usize) -> usize {
+        if i <= self.count / 2 {
+            let mut at = self.start;
+            for _ in 0..i {
+                at = read_forward(&self.buf, at).1;
+            }
+            at
+        } else {
+            let mut at = self.buf.len();
+            for _ in i..self.count {
+                at = entry_start_before(&self.buf, at);
+            }
+            at
+        }
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        read_forward(&self.buf, self.offset_of(i)).0
+    }
+
+    /// Replaces the entry at `at..end` with `value`'s entry (or removes it, for `None`).
+    fn splice(&mut self, at: usize, end: usize, value: Option<&[u8]>) {
+        let size = value.map_or(0, |v| entry_size(v.len()));
+        let old = end - at;
+        if size > old {
+            self.buf.splice(at..at, core::iter::repeat_n(0, size - old));
+        } else if size < old {
+            self.buf.drain(at + size..end);
+        }
+        if let Some(v) = value {
+            write_entry(&mut self.buf[at..at + size], v);
+        }
+    }
+
+    /// Every element, head to tail.
+    fn elements(&self) -> NodeIter<'_> {
+        NodeIter {
+            buf: &self.buf,
+            front: self.start,
+            back: self.buf.len(),
+        }
+    }
+
+    /// Rebuilds the node from the elements `keep` says to keep; returns how many went and their
+    /// listpack bytes.
+    fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) -> (usize, usize) {
+        let mut buf = Vec::with_capacity(self.used());
+        let (mut removed, mut freed, mut count) = (0, 0, 0);
+        for v in self.elements() {
+            if keep(v) {
+                let at = buf.len();
+                buf.resize(at + entry_size(v.len()), 0);
+                write_entry(&mut buf[at..], v);
+                count += 1;
+            } else {
+                removed += 1;
+                freed += packed_size(v);
+            }
+        }
+        if removed > 0 {
+            self.buf = buf;
+            self.start = 0;
+            self.count = count;
+        }
+        (removed, freed)
+    }
+}
+
+/// The elements of a node, from either end.
+#[derive(Clone)]
+struct NodeIter<'a> {
+    buf: &'a [u8],
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for NodeIter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.front >= self.back {
+            return None;
+        }
+        let (value, next) = read_forward(self.buf, self.front);
+        self.front = next;
+        Some(value)
+    }
+}
+
+impl<'a> DoubleEndedIterator for NodeIter<'a> {
+    #[inline]
+    fn next_back(&mut self) -> Option<&'a [u8]> {
+        if self.front >= self.back {
+            return None;
+        }
+        let at = entry_start_before(self.buf, self.back);
+        self.back = at;
+        Some(read_forward(self.buf, at).0)
+    }
+}
+
+/// Elements `front..back` (positions in the list) of a list, from either end.
+pub struct Iter<'a> {
+    nodes: &'a VecDeque<Node>,
+    /// The front cursor: node index and the elements left of it in that node.
+    front: (usize, Option<NodeIter<'a>>),
+    back: (usize, Option<NodeIter<'a>>),
+    left: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        loop {
+            if let Some(it) = self.front.1.as_mut() {
+                if let Some(v) = it.next() {
+                    self.left -= 1;
+                    return Some(v);
+                }
+            }
+            self.front.0 += 1;
+            self.front.1 = Some(self.nodes.get(self.front.0)?.elements());
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<'a> DoubleEndedIterator for Iter<'a> {
+    fn next_back(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        loop {
+            if let Some(it) = self.back.1.as_mut() {
+                if let Some(v) = it.next_back() {
+                    self.left -= 1;
+                    return Some(v);
+                }
+            }
+            self.back.0 = self.back.0.checked_sub(1)?;
+            self.back.1 = Some(self.nodes.get(self.back.0)?.elements());
         }
     }
 }
 
+impl ExactSizeIterator for Iter<'_> {}
+
 #[derive(Clone, Debug)]
 pub struct List {
-    items: VecDeque<CompactStr>,
+    nodes: VecDeque<Node>,
+    len: usize,
     /// Sum of [`packed_size`] over the elements.
     packed_bytes: usize,
     /// Whether OBJECT ENCODING says `listpack` (else `quicklist`).
@@ -81,18 +391,19 @@ impl Default for List {
 impl List {
     pub fn new() -> Self {
         List {
-            items: VecDeque::new(),
+            nodes: VecDeque::new(),
+            len: 0,
             packed_bytes: 0,
             packed: true,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len == 0
     }
 
     pub fn encoding_name(&self) -> &'static str {
@@ -104,13 +415,13 @@ impl List {
     }
 
     pub fn heap_size(&self) -> usize {
-        self.items.capacity() * core::mem::size_of::<CompactStr>()
-            + self.items.iter().map(CompactStr::heap_size).sum::<usize>()
+        self.nodes.capacity() * core::mem::size_of::<Node>()
+            + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
     }
 
     pub fn canonical(&self, out: &mut Vec<u8>) {
-        for it in &self.items {
-            put_bytes(out, &it.to_vec());
+        for it in self.iter() {
+            put_bytes(out, it);
         }
     }
 
@@ -123,15 +434,15 @@ impl List {
     }
 
     /// Lets the encoding name follow a command that removed elements: a `quicklist` list back under
-    /// half the limit becomes `listpack`. Also gives back memory once the ring buffer is mostly
-    /// empty, keeping room to grow again (amortized O(1): the buffer lost 3/4 of its capacity).
+    /// half the limit becomes `listpack`. Also gives back the node slots of a list that shrank
+    /// to a quarter of them.
     pub fn shrank(&mut self, fill: i64) {
         if !self.packed && !exceeds(fill, self.listpack_bytes(), self.len(), true) {
             self.packed = true;
         }
-        let cap = self.items.capacity();
-        if cap > SPARE_SLOTS_MIN && cap / 4 > self.len() {
-            self.items.shrink_to((2 * self.len()).max(SPARE_SLOTS_MIN));
+        let cap = self.nodes.capacity();
+        if cap > 8 && cap / 4 > self.nodes.len() {
+            self.nodes.shrink_to(2 * self.nodes.len());
         }
     }
 
@@ -147,21 +458,51 @@ impl List {
 
     /// Adds an element at one end.
     pub fn push(&mut self, end: End, value: &[u8]) {
-        let item = CompactStr::from_value(value);
-        self.packed_bytes += packed_size(&item);
+        let size = entry_size(value.len());
+        self.packed_bytes += packed_size(value);
+        self.len += 1;
         match end {
-            End::Head => self.items.push_front(item),
-            End::Tail => self.items.push_back(item),
+            End::Head => {
+                if !self.nodes.front().is_some_and(|n| n.has_room(size)) {
+                    self.nodes.push_front(Node::default());
+                }
+                if let Some(n) = self.nodes.front_mut() {
+                    n.push_head(value);
+                }
+            }
+            End::Tail => {
+                if !self.nodes.back().is_some_and(|n| n.has_room(size)) {
+                    self.nodes.push_back(Node::default());
+                }
+                if let Some(n) = self.nodes.back_mut() {
+                    n.push_tail(value);
+                }
+            }
         }
     }
 
     /// Removes and returns the element at one end.
     pub fn pop(&mut self, end: End) -> Option<CompactStr> {
         let item = match end {
-            End::Head => self.items.pop_front(),
-            End::Tail => self.items.pop_back(),
-        }?;
-        self.packed_bytes -= packed_size(&item);
+            End::Head => {
+                let n = self.nodes.front_mut()?;
+                let item = n.pop_head();
+                if n.count == 0 {
+                    self.nodes.pop_front();
+                }
+                item
+            }
+            End::Tail => {
+                let n = self.nodes.back_mut()?;
+                let item = n.pop_tail();
+                if n.count == 0 {
+                    self.nodes.pop_back();
+                }
+                item
+            }
+        };
+        self.len -= 1;
+        self.packed_bytes -= packed_size_of(&item);
         Some(item)
     }
 
@@ -173,86 +514,193 @@ impl List {
         (0..len).contains(&i).then_some(i as usize)
     }
 
+    /// The node holding position `i` (`i < len`) and the position inside it, counting from the
+    /// nearer end of the list.
+    fn locate(&self, i: usize) -> (usize, usize) {
+        debug_assert!(i < self.len);
+        if i < self.len / 2 {
+            let mut skipped = 0;
+            for (k, n) in self.nodes.iter().enumerate() {
+                if i < skipped + n.count {
+                    return (k, i - skipped);
+                }
+                skipped += n.count;
+            }
+        } else {
+            let mut end = self.len;
+            for (k, n) in self.nodes.iter().enumerate().rev() {
+                if i >= end - n.count {
+                    return (k, i - (end - n.count));
+                }
+                end -= n.count;
+            }
+        }
+        (self.nodes.len().saturating_sub(1), 0)
+    }
+
     /// The element at `index` (negative counts from the tail).
-    pub fn get(&self, index: i64) -> Option<&CompactStr> {
-        self.items.get(self.resolve(index)?)
+    pub fn get(&self, index: i64) -> Option<&[u8]> {
+        let (k, j) = self.locate(self.resolve(index)?);
+        Some(self.nodes[k].get(j))
     }
 
     /// Replaces the element at `index` (negative counts from the tail); false when out of range.
     pub fn set(&mut self, index: i64, value: &[u8]) -> bool {
-        let Some(slot) = self.resolve(index).and_then(|i| self.items.get_mut(i)) else {
+        let Some(i) = self.resolve(index) else {
             return false;
         };
-        let item = CompactStr::from_value(value);
-        self.packed_bytes = self.packed_bytes - packed_size(slot) + packed_size(&item);
-        *slot = item;
+        let (k, j) = self.locate(i);
+        let n = &mut self.nodes[k];
+        let at = n.offset_of(j);
+        let (old, end) = read_forward(&n.buf, at);
+        self.packed_bytes = self.packed_bytes - packed_size(old) + packed_size(value);
+        n.splice(at, end, Some(value));
         true
     }
 
     /// Inserts an element so that it lands at position `at` (`at <= len`).
     pub fn insert(&mut self, at: usize, value: &[u8]) {
         debug_assert!(at <= self.len());
-        let item = CompactStr::from_value(value);
-        self.packed_bytes += packed_size(&item);
-        self.items.insert(at.min(self.len()), item);
+        if at == 0 {
+            return self.push(End::Head, value);
+        }
+        if at >= self.len {
+            return self.push(End::Tail, value);
+        }
+        let (k, j) = self.locate(at);
+        self.packed_bytes += packed_size(value);
+        self.len += 1;
+        let n = &mut self.nodes[k];
+        let off = n.offset_of(j);
+        n.splice(off, off, Some(value));
+        n.count += 1;
+        if n.used() > 2 * NODE_BYTES_MAX && n.count > 1 {
+            self.split(k);
+        }
+    }
+
+    /// Splits node `k` in two halves.
+    fn split(&mut self, k: usize) {
+        let n = &mut self.nodes[k];
+        let half = n.count / 2;
+        let cut = n.offset_of(half);
+        let tail = Node {
+            buf: n.buf[cut..].to_vec(),
+            start: 0,
+            count: n.count - half,
+        };
+        n.buf.truncate(cut);
+        n.count = half;
+        self.nodes.insert(k + 1, tail);
     }
 
     /// Elements from head to tail.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &CompactStr> + ExactSizeIterator {
-        self.items.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        self.range(0, self.len)
     }
 
     /// Elements at positions `from..to` (clamped to the list).
-    pub fn range(
-        &self,
-        from: usize,
-        to: usize,
-    ) -> impl DoubleEndedIterator<Item = &CompactStr> + ExactSizeIterator {
-        let to = to.min(self.len());
-        self.items.range(from.min(to)..to)
+    pub fn range(&self, from: usize, to: usize) -> Iter<'_> {
+        let to = to.min(self.len);
+        let from = from.min(to);
+        if from == to {
+            return Iter {
+                nodes: &self.nodes,
+                front: (0, None),
+                back: (0, None),
+                left: 0,
+            };
+        }
+        let (fk, fj) = self.locate(from);
+        let (bk, bj) = self.locate(to - 1);
+        let mut front = self.nodes[fk].elements();
+        for _ in 0..fj {
+            front.next();
+        }
+        let mut back = self.nodes[bk].elements();
+        for _ in bj + 1..self.nodes[bk].count {
+            back.next_back();
+        }
+        if fk == bk {
+            // One node: one cursor serves both ends.
+            back = NodeIter {
+                buf: front.buf,
+                front: front.front,
+                back: back.back,
+            };
+            front = back.clone();
+        }
+        Iter {
+            nodes: &self.nodes,
+            front: (fk, Some(front)),
+            back: (bk, Some(back)),
+            left: to - from,
+        }
     }
 
     /// The first position holding `needle`.
     pub fn position(&self, needle: &Needle<'_>) -> Option<usize> {
-        self.items.iter().position(|it| needle.matches(it))
+        self.iter().position(|it| needle.matches(it))
     }
 
     /// Removes elements equal to `needle`: at most `limit` of them (0: all), the first ones from the
     /// head or, with `from_tail`, the last ones. Returns how many went. O(N).
     pub fn remove_matching(&mut self, needle: &Needle<'_>, limit: usize, from_tail: bool) -> usize {
-        // `retain` walks from the head, so removing the last `limit` matches means skipping the
+        // Nodes are rebuilt from the head, so removing the last `limit` matches means skipping the
         // matches before them.
         let mut skip = 0;
         if from_tail && limit > 0 {
-            let total = self.items.iter().filter(|it| needle.matches(it)).count();
+            let total = self.iter().filter(|it| needle.matches(it)).count();
             skip = total.saturating_sub(limit);
         }
         let limit = if limit == 0 { usize::MAX } else { limit };
-        let (mut seen, mut removed, mut freed) = (0usize, 0usize, 0usize);
-        self.items.retain(|it| {
-            if removed == limit || !needle.matches(it) {
-                return true;
+        let (mut seen, mut removed) = (0usize, 0usize);
+        for n in self.nodes.iter_mut() {
+            if removed == limit {
+                break;
             }
-            seen += 1;
-            if seen <= skip {
-                return true;
-            }
-            removed += 1;
-            freed += packed_size(it);
-            false
-        });
-        self.packed_bytes -= freed;
+            let (gone, freed) = n.retain(|it| {
+                if removed == limit || !needle.matches(it) {
+                    return true;
+                }
+                seen += 1;
+                if seen <= skip {
+                    return true;
+                }
+                removed += 1;
+                false
+            });
+            self.packed_bytes -= freed;
+            self.len -= gone;
+        }
+        self.nodes.retain(|n| n.count > 0);
         removed
     }
 
     /// Removes `head` elements from the head and `tail` from the tail (LTRIM); counts past the
     /// length remove everything.
     pub fn trim(&mut self, head: usize, tail: usize) {
-        let head = head.min(self.len());
-        let freed: usize = self.items.drain(..head).map(|it| packed_size(&it)).sum();
-        self.packed_bytes -= freed;
-        let keep = self.len().saturating_sub(tail);
-        let freed: usize = self.items.drain(keep..).map(|it| packed_size(&it)).sum();
+        let head = head.min(self.len);
+        let mut i = 0;
+        let keep_to = self.len.saturating_sub(tail).max(head);
+        let (mut removed, mut freed) = (0, 0);
+        for n in self.nodes.iter_mut() {
+            let (from, to) = (i, i + n.count);
+            i = to;
+            if from >= head && to <= keep_to {
+                continue;
+            }
+            let mut pos = from;
+            let (gone, f) = n.retain(|_| {
+                let keep = pos >= head && pos < keep_to;
+                pos += 1;
+                keep
+            });
+            removed += gone;
+            freed += f;
+        }
+        self.nodes.retain(|n| n.count > 0);
+        self.len -= removed;
         self.packed_bytes -= freed;
     }
 }
@@ -271,11 +719,12 @@ fn exceeds(fill: i64, bytes: usize, count: usize, shrinking: bool) -> bool {
     }
 }
 
-/// Bytes `item` takes as a listpack entry: encoding byte(s), data, and the back-length that lets a
-/// listpack be walked from the tail (Redis's `lpEncodeBacklen`).
-fn packed_size(item: &CompactStr) -> usize {
-    let entry = match item {
-        CompactStr::Int(n) => match *n {
+/// Bytes `item` takes as a Redis listpack entry: encoding byte(s), data, and the back-length that
+/// lets a listpack be walked from the tail (Redis's `lpEncodeBacklen`). Integers in canonical form
+/// take Redis's integer encodings.
+fn packed_size(item: &[u8]) -> usize {
+    let entry = match parse_canonical_i64(item) {
+        Some(n) => match n {
             0..=127 => 1,
             -4096..=4095 => 2,
             -32768..=32767 => 3,
@@ -283,8 +732,8 @@ fn packed_size(item: &CompactStr) -> usize {
             -2_147_483_648..=2_147_483_647 => 5,
             _ => 9,
         },
-        other => {
-            let len = other.len();
+        None => {
+            let len = item.len();
             len + match len {
                 0..=63 => 1,
                 64..=4095 => 2,
@@ -302,18 +751,35 @@ fn packed_size(item: &CompactStr) -> usize {
     entry + backlen
 }
 
+/// [`packed_size`] of a popped element.
+fn packed_size_of(item: &CompactStr) -> usize {
+    match item {
+        CompactStr::Int(n) => {
+            let mut scratch = [0u8; 20];
+            packed_size(super::string::format_i64(*n, &mut scratch))
+        }
+        other => packed_size(other.raw().unwrap_or(&[])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
 
     fn contents(l: &List) -> Vec<Vec<u8>> {
-        l.iter().map(CompactStr::to_vec).collect()
+        l.iter().map(<[u8]>::to_vec).collect()
     }
 
+    /// The running counts agree with the elements, and reading backwards gives the same elements.
     fn check_bytes(l: &List) {
         let sum: usize = l.iter().map(packed_size).sum();
         assert_eq!(l.packed_bytes, sum);
+        assert_eq!(l.nodes.iter().map(|n| n.count).sum::<usize>(), l.len());
+        assert!(l.nodes.iter().all(|n| n.count > 0));
+        let mut back: Vec<Vec<u8>> = l.iter().rev().map(<[u8]>::to_vec).collect();
+        back.reverse();
+        assert_eq!(back, contents(l));
     }
 
     fn list_of(items: &[&[u8]]) -> List {
@@ -334,7 +800,7 @@ mod tests {
             contents(&l),
             vec![b"a".to_vec(), b"b".to_vec(), b"12".to_vec()]
         );
-        assert!(matches!(l.get(-1), Some(CompactStr::Int(12))));
+        assert_eq!(l.get(-1), Some(&b"12"[..]));
         assert!(l.get(3).is_none() && l.get(-4).is_none() && l.get(i64::MIN).is_none());
         assert!(l.set(-3, b"x") && !l.set(3, b"y"));
         l.insert(1, b"mid");
@@ -345,13 +811,38 @@ mod tests {
     }
 
     #[test]
-    fn needle_compares_integers_and_bytes() {
-        let int = CompactStr::from_value(b"42");
-        let text = CompactStr::from_value(b"042");
-        assert!(Needle::new(b"42").matches(&int));
-        assert!(!Needle::new(b"042").matches(&int));
-        assert!(Needle::new(b"042").matches(&text));
-        assert!(!Needle::new(b"42").matches(&text));
+    fn needle_compares_bytes() {
+        assert!(Needle::new(b"42").matches(b"42"));
+        assert!(!Needle::new(b"042").matches(b"42"));
+        assert!(!Needle::new(b"42").matches(b"042"));
+    }
+
+    #[test]
+    fn entries_read_both_ways() {
+        for len in [0usize, 1, 127, 128, 200, 16_000, 20_000] {
+            let value: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let size = entry_size(len);
+            let mut buf = vec![0u8; size + 3];
+            write_entry(&mut buf[3..], &value);
+            let (got, next) = read_forward(&buf, 3);
+            assert_eq!((got, next), (&value[..], size + 3), "{len}");
+            assert_eq!(entry_start_before(&buf, size + 3), 3, "{len}");
+        }
+        assert_eq!(entry_size(10), 12);
+    }
+
+    #[test]
+    fn elements_larger_than_a_node_get_their_own() {
+        let big = vec![b'z'; NODE_BYTES_MAX * 2];
+        let mut l = list_of(&[b"a", &big, b"b"]);
+        l.push(End::Head, &big);
+        assert_eq!(l.nodes.len(), 4);
+        assert_eq!(l.get(1), Some(&b"a"[..]));
+        assert_eq!(l.get(-2), Some(&big[..]));
+        l.insert(2, b"mid");
+        assert_eq!(l.range(1, 4).count(), 3);
+        assert_eq!(l.pop(End::Head).map(|s| s.len()), Some(big.len()));
+        check_bytes(&l);
     }
 
     #[test]
@@ -407,7 +898,7 @@ mod tests {
             l.pop(End::Head);
             l.shrank(-2);
         }
-        assert!(l.items.capacity() < 64, "{}", l.items.capacity());
+        assert!(l.nodes.capacity() < 64, "{}", l.nodes.capacity());
         let mut l = list_of(&[b"a", b"b", b"c"]);
         l.fit(2);
         assert_eq!(l.encoding_name(), "quicklist");
@@ -419,14 +910,24 @@ mod tests {
 
     #[test]
     fn packed_sizes_match_listpack() {
-        assert_eq!(packed_size(&CompactStr::from_value(b"7")), 2);
-        assert_eq!(packed_size(&CompactStr::from_value(b"-1")), 3);
-        assert_eq!(packed_size(&CompactStr::from_value(b"hello")), 7);
-        assert_eq!(packed_size(&CompactStr::from_value(&[b'x'; 200])), 204);
+        assert_eq!(packed_size(b"7"), 2);
+        assert_eq!(packed_size(b"-1"), 3);
+        assert_eq!(packed_size(b"hello"), 7);
+        assert_eq!(packed_size(&[b'x'; 200]), 204);
+        assert_eq!(packed_size_of(&CompactStr::from_value(b"-1")), 3);
     }
 
     #[test]
     fn random_operations_match_a_vec() {
+        random_operations(&[b"1", b"x", b"-300", &[b'y'; 70], b""], 5000);
+        // Elements of a few KiB: nodes fill, split and empty all the time.
+        random_operations(
+            &[b"1", &[b'a'; 3000], &[b'b'; 5000], &[b'c'; 9000], b"x"],
+            3000,
+        );
+    }
+
+    fn random_operations(values: &[&[u8]; 5], steps: usize) {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -434,15 +935,23 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        let values: [&[u8]; 5] = [b"1", b"x", b"-300", &[b'y'; 70], b""];
         let (mut l, mut model) = (List::new(), Vec::<Vec<u8>>::new());
-        for _ in 0..5000 {
+        for _ in 0..steps {
             let v = values[next(5) as usize];
             let at = next(model.len() as u64 + 1) as usize;
-            match next(7) {
-                0 => {
+            match next(9) {
+                0 | 7 => {
                     l.push(End::Head, v);
                     model.insert(0, v.to_vec());
+                }
+                8 => {
+                    let got = l.pop(End::Tail).map(|s| s.to_vec());
+                    assert_eq!(got, model.pop());
+                    if let Some(i) = (!model.is_empty()).then(|| next(model.len() as u64) as i64) {
+                        assert!(l.set(i, v));
+                        model[i as usize] = v.to_vec();
+                        assert_eq!(l.get(i - model.len() as i64), Some(v));
+                    }
                 }
                 1 | 2 => {
                     l.push(End::Tail, v);
@@ -481,6 +990,22 @@ mod tests {
             l.shrank(-2);
             assert_eq!(contents(&l), model);
             check_bytes(&l);
+            let (a, b) = (
+                next(model.len() as u64 + 2) as usize,
+                next(model.len() as u64 + 2) as usize,
+            );
+            let (from, to) = (a.min(b), a.max(b));
+            let want: Vec<&[u8]> = model
+                .get(from.min(model.len())..to.min(model.len()))
+                .unwrap_or_default()
+                .iter()
+                .map(Vec::as_slice)
+                .collect();
+            assert_eq!(l.range(from, to).collect::<Vec<_>>(), want);
+            assert_eq!(l.range(from, to).len(), want.len());
+            let mut rev: Vec<&[u8]> = l.range(from, to).rev().collect();
+            rev.reverse();
+            assert_eq!(rev, want);
         }
     }
 }
