@@ -1,0 +1,294 @@
+//! Criterion benches of the collection types through the command layer: LPUSH+RPOP on a list,
+//! HSET/HGET on a hash, SADD+SREM/SISMEMBER on a set, ZADD/ZRANGE/ZRANK on a sorted set, each on
+//! one collection of 10, 1,000 and 1,000,000 elements, so both the compact encodings and the big
+//! structures show, and how each operation scales with size.
+//!
+//! Run with `cargo bench --bench types` (a few minutes), or shorter with
+//! `cargo bench --bench types -- --warm-up-time 1 --measurement-time 2`; filter with e.g.
+//! `-- zset_1M`. Each collection is built once per size, outside the timed loops, and every timed
+//! operation leaves the collection's size unchanged. Ratios between sizes matter more than
+//! absolute times on a shared machine.
+
+use std::hint::black_box;
+use std::ops::Range;
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use ember::cmd::{self, CmdResult, CoreConfig, Effects, ExecCtx};
+use ember::journal::Journal;
+use ember::keyspace::Keyspace;
+use ember::resp::{Argv, Proto, ReplyWriter};
+
+/// Collection sizes and their names in bench ids.
+const SIZES: [(usize, &str); 3] = [(10, "10"), (1_000, "1k"), (1_000_000, "1M")];
+/// Sample count for the 1M-element groups (criterion's default is 100): their setup dominates.
+const SAMPLES_BIG: usize = 10;
+/// Distinct arguments a timed loop cycles through, spread over the collection, so the big
+/// collections are probed all over rather than at one warm spot.
+const PROBES: usize = 1024;
+/// Elements per command while building a collection.
+const BUILD_CHUNK: usize = 1000;
+/// The one key each bench's keyspace holds.
+const KEY: &[u8] = b"bench:collection";
+/// The clock every command sees.
+const NOW_MS: u64 = 1_700_000_000_000;
+
+type Handler = fn(&mut ExecCtx<'_>, Argv<'_>) -> CmdResult;
+
+fn handler(name: &str) -> Handler {
+    cmd::find(name.as_bytes())
+        .map(|c| c.run)
+        .unwrap_or_else(|| panic!("{name} is a core command"))
+}
+
+/// One prepared command: its handler and its arguments (name first) in one buffer.
+struct Req {
+    run: Handler,
+    buf: Vec<u8>,
+    ranges: Vec<Range<usize>>,
+}
+
+impl Req {
+    fn new<A: AsRef<[u8]>>(name: &str, args: &[A]) -> Req {
+        let mut buf = name.as_bytes().to_vec();
+        let mut ranges = Vec::with_capacity(args.len() + 1);
+        ranges.push(0..buf.len());
+        for a in args {
+            let start = buf.len();
+            buf.extend_from_slice(a.as_ref());
+            ranges.push(start..buf.len());
+        }
+        Req {
+            run: handler(name),
+            buf,
+            ranges,
+        }
+    }
+}
+
+/// A keyspace and what a dispatcher keeps around it.
+struct Host {
+    ks: Keyspace,
+    journal: Journal,
+    config: CoreConfig,
+    out: Vec<u8>,
+}
+
+impl Host {
+    fn new() -> Host {
+        Host {
+            ks: Keyspace::new(16, 7),
+            journal: Journal::default(),
+            config: CoreConfig::default(),
+            out: Vec::with_capacity(1 << 12),
+        }
+    }
+
+    /// Runs `req` in database 0; returns the reply's length.
+    fn exec(&mut self, req: &Req) -> usize {
+        self.out.clear();
+        let mut ctx = ExecCtx {
+            ks: &mut self.ks,
+            db: 0,
+            now_ms: NOW_MS,
+            out: ReplyWriter::new(&mut self.out, Proto::Resp2),
+            config: &self.config,
+            no_touch: false,
+            effects: Effects::default(),
+            may_block: false,
+            journal: &mut self.journal,
+        };
+        if (req.run)(&mut ctx, Argv::new(&req.buf, &req.ranges)).is_err() {
+            self.out.clear();
+            self.out.extend_from_slice(b"-ERR");
+        }
+        self.out.len()
+    }
+
+    /// Runs `req` outside the timed loops and checks that it did not fail.
+    fn check(&mut self, req: &Req) {
+        self.exec(req);
+        assert!(
+            !self.out.starts_with(b"-"),
+            "{} replied {}",
+            req.buf.escape_ascii(),
+            self.out.escape_ascii()
+        );
+    }
+
+    /// Runs `req` outside the timed loops and checks its raw reply.
+    fn expect(&mut self, req: &Req, reply: &[u8]) {
+        self.exec(req);
+        assert_eq!(
+            self.out.escape_ascii().to_string(),
+            reply.escape_ascii().to_string(),
+            "{}",
+            req.buf.escape_ascii()
+        );
+    }
+
+    /// Fills `KEY` with `n` elements through `name` (RPUSH, HSET, SADD, ZADD): `args(i)` gives
+    /// element i's arguments.
+    fn build(&mut self, name: &str, n: usize, args: impl Fn(usize) -> Vec<Vec<u8>>) {
+        for start in (0..n).step_by(BUILD_CHUNK) {
+            let mut all: Vec<Vec<u8>> = vec![KEY.to_vec()];
+            for i in start..n.min(start + BUILD_CHUNK) {
+                all.extend(args(i));
+            }
+            self.check(&Req::new(name, &all));
+        }
+    }
+}
+
+fn member(i: usize) -> Vec<u8> {
+    format!("member:{i}").into_bytes()
+}
+
+/// PROBES indexes spread evenly over 0..n (repeating when n < PROBES).
+fn probes(n: usize) -> impl Iterator<Item = usize> {
+    (0..PROBES).map(move |k| (k * n / PROBES + k) % n)
+}
+
+/// Times `reqs` in turn, one per iteration.
+fn bench_cycle(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, host: &mut Host, reqs: &[Req]) {
+    reqs.iter().for_each(|r| host.check(r));
+    let mut k = 0;
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            k = (k + 1) % reqs.len();
+            black_box(host.exec(&reqs[k]))
+        })
+    });
+}
+
+/// Times pairs of requests (a change and its undo), both in one iteration.
+fn bench_pairs(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    host: &mut Host,
+    pairs: &[(Req, Req)],
+) {
+    for (first, second) in pairs {
+        host.check(first);
+        host.check(second);
+    }
+    let mut k = 0;
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            k = (k + 1) % pairs.len();
+            let (first, second) = &pairs[k];
+            black_box(host.exec(first) + host.exec(second))
+        })
+    });
+}
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    ty: &str,
+    n: usize,
+    label: &str,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(format!("{ty}_{label}"));
+    if n >= 1_000_000 {
+        g.sample_size(SAMPLES_BIG);
+    }
+    g
+}
+
+fn list(c: &mut Criterion) {
+    for (n, label) in SIZES {
+        let mut host = Host::new();
+        host.build("rpush", n, |i| {
+            vec![format!("item{:06}", i % 1_000_000).into_bytes()]
+        });
+        host.expect(&Req::new("llen", &[KEY]), format!(":{n}\r\n").as_bytes());
+        // LPUSH at the head, RPOP at the tail: the list keeps its length and rotates.
+        let pairs = [(
+            Req::new("lpush", &[KEY, b"item999999"]),
+            Req::new("rpop", &[KEY]),
+        )];
+        let mut g = group(c, "list", n, label);
+        bench_pairs(&mut g, "lpush_rpop", &mut host, &pairs);
+        g.finish();
+    }
+}
+
+fn hash(c: &mut Criterion) {
+    for (n, label) in SIZES {
+        let mut host = Host::new();
+        host.build("hset", n, |i| {
+            vec![
+                format!("field:{i}").into_bytes(),
+                format!("value:{i}").into_bytes(),
+            ]
+        });
+        host.expect(&Req::new("hlen", &[KEY]), format!(":{n}\r\n").as_bytes());
+        let fields: Vec<Vec<u8>> = probes(n)
+            .map(|i| format!("field:{i}").into_bytes())
+            .collect();
+        // Overwrites an existing field: the hash keeps its size.
+        let hset: Vec<Req> = fields
+            .iter()
+            .map(|f| Req::new("hset", &[KEY, f, b"value:updated"]))
+            .collect();
+        let hget: Vec<Req> = fields.iter().map(|f| Req::new("hget", &[KEY, f])).collect();
+        let mut g = group(c, "hash", n, label);
+        bench_cycle(&mut g, "hset_existing", &mut host, &hset);
+        bench_cycle(&mut g, "hget", &mut host, &hget);
+        g.finish();
+    }
+}
+
+fn set(c: &mut Criterion) {
+    for (n, label) in SIZES {
+        let mut host = Host::new();
+        host.build("sadd", n, |i| vec![member(i)]);
+        host.expect(&Req::new("scard", &[KEY]), format!(":{n}\r\n").as_bytes());
+        // Adds a member that is not there, then removes it.
+        let pairs: Vec<(Req, Req)> = (0..PROBES)
+            .map(|k| {
+                let m = format!("absent:{k}").into_bytes();
+                (Req::new("sadd", &[KEY, &m]), Req::new("srem", &[KEY, &m]))
+            })
+            .collect();
+        let sismember: Vec<Req> = probes(n)
+            .map(|i| Req::new("sismember", &[KEY.to_vec(), member(i)]))
+            .collect();
+        let mut g = group(c, "set", n, label);
+        bench_pairs(&mut g, "sadd_srem", &mut host, &pairs);
+        bench_cycle(&mut g, "sismember", &mut host, &sismember);
+        g.finish();
+    }
+}
+
+fn zset(c: &mut Criterion) {
+    for (n, label) in SIZES {
+        let mut host = Host::new();
+        host.build("zadd", n, |i| vec![i.to_string().into_bytes(), member(i)]);
+        host.expect(&Req::new("zcard", &[KEY]), format!(":{n}\r\n").as_bytes());
+        // Moves a member half the set away, then back to its own score: each ZADD changes a
+        // score and the member's rank.
+        let pairs: Vec<(Req, Req)> = probes(n)
+            .map(|i| {
+                let far = ((i + n / 2) % n) as f64 + 0.5;
+                let (m, far, own) = (member(i), far.to_string(), i.to_string());
+                (
+                    Req::new("zadd", &[KEY, far.as_bytes(), &m]),
+                    Req::new("zadd", &[KEY, own.as_bytes(), &m]),
+                )
+            })
+            .collect();
+        let zrange = [Req::new("zrange", &[KEY, b"0", b"9"])];
+        let zrank: Vec<Req> = probes(n)
+            .map(|i| Req::new("zrank", &[KEY.to_vec(), member(i)]))
+            .collect();
+        let mut g = group(c, "zset", n, label);
+        bench_pairs(&mut g, "zadd_move_x2", &mut host, &pairs);
+        bench_cycle(&mut g, "zrange_0_9", &mut host, &zrange);
+        bench_cycle(&mut g, "zrank", &mut host, &zrank);
+        g.finish();
+    }
+}
+
+criterion_group!(benches, list, hash, set, zset);
+criterion_main!(benches);
