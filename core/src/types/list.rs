@@ -148,6 +148,19 @@ fn entry_start_before(buf: &[u8], end: usize) -> usize {
     i - body
 }
 
+/// Grows `buf` for `extra` more bytes by doubling, but never past the node size (a full node then
+/// holds [`NODE_BYTES_MAX`] bytes, not the next power of two's worth).
+fn reserve_capped(buf: &mut Vec<u8>, extra: usize) {
+    let need = buf.len() + extra;
+    if need > buf.capacity() {
+        let target = (buf.capacity() * 2)
+            .max(need)
+            .max(HEAD_ROOM_MIN)
+            .min(NODE_BYTES_MAX.max(need));
+        buf.reserve_exact(target - buf.len());
+    }
+}
+
 /// One packed node: elements in `buf[start..]`.
 #[derive(Clone, Debug, Default)]
 struct Node {
@@ -170,6 +183,7 @@ impl Node {
     fn push_tail(&mut self, value: &[u8]) {
         let size = entry_size(value.len());
         let at = self.buf.len();
+        reserve_capped(&mut self.buf, size);
         self.buf.resize(at + size, 0);
         write_entry(&mut self.buf[at..], value);
         self.count += 1;
@@ -178,8 +192,13 @@ impl Node {
     fn push_head(&mut self, value: &[u8]) {
         let size = entry_size(value.len());
         if self.start < size {
-            // Make room before the elements, in proportion to them so pushes stay amortized O(1).
-            let room = size.max(HEAD_ROOM_MIN).max(self.used() / 2);
+            // Make room before the elements, in proportion to them so pushes stay amortized O(1),
+            // without taking the node past its size.
+            let room = size
+                .max(HEAD_ROOM_MIN)
+                .max(self.used() / 2)
+                .min(NODE_BYTES_MAX.saturating_sub(self.used()))
+                .max(size);
             let mut buf = Vec::with_capacity(room + self.used());
             buf.resize(room, 0);
             buf.extend_from_slice(&self.buf[self.start..]);
@@ -829,6 +848,25 @@ mod tests {
             assert_eq!(entry_start_before(&buf, size + 3), 3, "{len}");
         }
         assert_eq!(entry_size(10), 12);
+    }
+
+    #[test]
+    fn full_nodes_waste_little() {
+        let mut l = List::new();
+        for i in 0..100_000u32 {
+            l.push(End::Tail, alloc::format!("item{i:06}").as_bytes());
+        }
+        for i in 0..100_000u32 {
+            l.push(End::Head, alloc::format!("item{i:06}").as_bytes());
+        }
+        // 12 bytes per 10-byte element, and node buffers no larger than a node.
+        let used: usize = l.nodes.iter().map(|n| n.buf.len() - n.start).sum();
+        assert_eq!(used, 12 * 200_000);
+        assert!(
+            l.heap_size() < used + used / 20,
+            "{} for {used}",
+            l.heap_size()
+        );
     }
 
     #[test]
