@@ -439,6 +439,45 @@ impl<V> Table<V> {
         v
     }
 
+    /// Visits the entries of up to `buckets` consecutive bucket indexes from `start` (wrapping, each
+    /// index at most once), in both tables while rehashing, until `visit` returns false: the raw walk behind fair random
+    /// sampling (Redis's `dictGetSomeKeys`), without SCAN's cursor bookkeeping.
+    pub fn visit_from<'a>(
+        &'a self,
+        start: u64,
+        buckets: usize,
+        mut visit: impl FnMut(&'a Entry<V>) -> bool,
+    ) {
+        if self.is_empty() {
+            return;
+        }
+        let rehashing = self.rehash_idx;
+        let tables = if rehashing.is_some() { 2 } else { 1 };
+        let size = self.ht[..tables]
+            .iter()
+            .map(|b| b.slots.len())
+            .max()
+            .unwrap_or(1);
+        let mut i = start as usize & (size - 1);
+        // Each index once at most, so a walk of the whole table sees every entry once.
+        for _ in 0..buckets.min(size) {
+            for (j, b) in self.ht[..tables].iter().enumerate() {
+                // Buckets below the rehash index have moved to the new table.
+                if (j == 0 && rehashing.is_some_and(|r| i < r)) || i >= b.slots.len() {
+                    continue;
+                }
+                let mut cur = b.slots[i].as_deref();
+                while let Some(e) = cur {
+                    if !visit(e) {
+                        return;
+                    }
+                    cur = e.next.as_deref();
+                }
+            }
+            i = (i + 1) & (size - 1);
+        }
+    }
+
     /// One call of a SCAN-family command: scans from `cursor` until the scan wraps, `count` reply
     /// elements were gathered (`visit` returns how many an entry gave: 0 when filtered out, 2 for
     /// a field and its value), or, as Redis bounds it, `10 * count` buckets were visited so a

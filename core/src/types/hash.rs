@@ -494,18 +494,13 @@ fn sample_fair<'a>(
 ) -> Option<&'a Entry<CompactStr>> {
     let mut picked = None;
     let mut seen = 0u64;
-    let mut cursor = rand();
-    for _ in 0..RANDOM_SAMPLE_STEPS_MAX {
-        cursor = t.scan(cursor, |e| {
-            seen += 1;
-            if rand().is_multiple_of(seen) {
-                picked = Some(e);
-            }
-        });
-        if seen >= RANDOM_SAMPLE {
-            break;
+    t.visit_from(rand(), RANDOM_SAMPLE_STEPS_MAX, |e| {
+        seen += 1;
+        if rand().is_multiple_of(seen) {
+            picked = Some(e);
         }
-    }
+        seen < RANDOM_SAMPLE
+    });
     picked
 }
 

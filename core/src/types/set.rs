@@ -394,32 +394,22 @@ pub fn difference(mut sets: Vec<Option<&Set>>, growth: Growth) -> Set {
     result
 }
 
-/// A fair random member of a non-empty table: starting at a random bucket, walk buckets until at
-/// least [`FAIR_SAMPLE`] members were seen and pick one of them uniformly (reservoir sampling).
-/// While rehashing, the table has two power-of-two bucket arrays and scanning index `i` of the
-/// smaller visits every member whose hash ends in `i`, in both; so the indexes of the smaller array
-/// partition the members and a walk over them visits whole chains.
+/// A fair random member of a non-empty table: starting at a random bucket, walk consecutive
+/// buckets (of both arrays while rehashing, as Redis's `dictGetSomeKeys` does) until
+/// [`FAIR_SAMPLE`] members were seen, and pick one of them uniformly (reservoir sampling). A member
+/// alone in its bucket is then not favoured over one sharing a chain.
 fn fair_random<'a>(t: &'a Table<()>, rng: &mut Rng) -> Option<&'a [u8]> {
     if t.is_empty() {
         return None;
     }
-    let total = t.bucket_count();
-    let groups = 1usize << total.trailing_zeros();
-    debug_assert!(t.is_rehashing() || groups == total);
-    let start = rng.below(groups);
     let (mut seen, mut pick) = (0usize, None);
-    for step in 0..groups.min(FAIR_WALK_BUCKETS_MAX) {
-        let index = (start + step) & (groups - 1);
-        t.scan(index as u64, |e| {
-            seen += 1;
-            if rng.below(seen) == 0 {
-                pick = Some(e.key_bytes());
-            }
-        });
-        if seen >= FAIR_SAMPLE {
-            break;
+    t.visit_from(rng.next_u64(), FAIR_WALK_BUCKETS_MAX, |e| {
+        seen += 1;
+        if rng.below(seen) == 0 {
+            pick = Some(e.key_bytes());
         }
-    }
+        seen < FAIR_SAMPLE
+    });
     pick.or_else(|| t.random_entry(|| rng.next_u64()).map(|e| e.key_bytes()))
 }
 
