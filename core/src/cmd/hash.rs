@@ -21,7 +21,7 @@ use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
 use crate::types::hash::{FieldExpire, Hash, Limits};
-use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
+use crate::types::string::{format_i64, parse_canonical_i64, IntBuf, I64_DIGITS_MAX};
 use crate::types::Value;
 
 const RW: u32 = acl::WRITE | acl::HASH;
@@ -135,10 +135,10 @@ fn upsert<R>(
     Ok(r)
 }
 
-/// A bulk reply of a stored value (integers are formatted).
-fn bulk_value(out: &mut ReplyWriter<'_>, v: &CompactStr) {
-    let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-    out.bulk(v.as_bytes(&mut scratch));
+/// A bulk reply of a stored value.
+#[inline]
+fn bulk_value(out: &mut ReplyWriter<'_>, v: &[u8]) {
+    out.bulk(v);
 }
 
 /// HSET key field value [field value ...], and the deprecated HMSET (which replies OK instead of the
@@ -158,8 +158,7 @@ fn hset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         h.convert_for(pairs.iter().map(<[u8]>::len), &limits);
         let mut created = 0;
         for i in (0..pairs.len()).step_by(2) {
-            let value = CompactStr::from_value(pairs.get(i + 1));
-            created += h.set(pairs.get(i), value, &limits) as i64;
+            created += h.set(pairs.get(i), pairs.get(i + 1), &limits) as i64;
         }
         Ok(created)
     })?;
@@ -182,7 +181,7 @@ fn hsetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             return Ok(false);
         }
         h.convert_for([field.len(), value.len()].into_iter(), &limits);
-        h.set(field, CompactStr::from_value(value), &limits);
+        h.set(field, value, &limits);
         Ok(true)
     })?;
     if set {
@@ -260,7 +259,7 @@ fn hlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 fn hstrlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let field = argv.get(2);
     with_hash(ctx, argv.get(1), |h, out| {
-        let n = h.and_then(|h| h.get(field)).map_or(0, CompactStr::len);
+        let n = h.and_then(|h| h.get(field)).map_or(0, <[u8]>::len);
         out.int(n as i64);
     })
 }
@@ -316,10 +315,11 @@ fn hincrby(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let n = upsert(ctx, key, |h| {
         let cur = match h.get(field) {
             None => 0,
-            Some(v) => v.as_i64().ok_or(NOT_INTEGER)?,
+            Some(v) => parse_canonical_i64(v).ok_or(NOT_INTEGER)?,
         };
         let n = cur.checked_add(incr).ok_or(err::OVERFLOW)?;
-        h.update(field, CompactStr::from_i64(n), &limits);
+        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+        h.update(field, format_i64(n, &mut scratch), &limits);
         Ok(n)
     })?;
     ctx.wrote(class::HASH, "hincrby", key);
@@ -339,18 +339,14 @@ fn hincrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let text = upsert(ctx, key, |h| {
         let cur = match h.get(field) {
             None => 0.0,
-            Some(CompactStr::Int(n)) => *n as f64,
-            Some(v) => {
-                let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-                parse_f64(v.as_bytes(&mut scratch)).ok_or(NOT_FLOAT)?
-            }
+            Some(v) => parse_f64(v).ok_or(NOT_FLOAT)?,
         };
         let sum = cur + incr;
         if !sum.is_finite() {
             return Err(CmdError::new("ERR increment would produce NaN or Infinity"));
         }
         let text = format_human(sum);
-        h.update(field, CompactStr::from_value(text.as_bytes()), &limits);
+        h.update(field, text.as_bytes(), &limits);
         Ok(text)
     })?;
     ctx.wrote(class::HASH, "hincrbyfloat", key);
@@ -441,7 +437,7 @@ fn hrandfield(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 /// One HRANDFIELD element: the field, with its value when asked (a pair array in RESP3).
-fn reply_pair(out: &mut ReplyWriter<'_>, withvalues: bool, field: &[u8], v: &CompactStr) {
+fn reply_pair(out: &mut ReplyWriter<'_>, withvalues: bool, field: &[u8], v: &[u8]) {
     if withvalues && out.resp3() {
         out.array(2);
     }
@@ -754,7 +750,7 @@ fn hscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             return Ok(());
         };
         let opts = scan_options(argv, 3, false)?;
-        let mut found: Vec<(&[u8], &CompactStr)> = Vec::new();
+        let mut found: Vec<(&[u8], &[u8])> = Vec::new();
         let next = h.scan(cursor, opts.count, |field, v| found.push((field, v)));
         if let Some(p) = opts.pattern {
             found.retain(|(field, _)| glob_match(p, field, false));
@@ -1049,8 +1045,12 @@ mod tests {
     #[test]
     fn wrong_type() {
         let mut h = Host::new();
-        h.ks.db_mut(0)
-            .set(b"s", Value::Str(CompactStr::from_value(b"v")), None, 0);
+        h.ks.db_mut(0).set(
+            b"s",
+            Value::Str(crate::types::string::CompactStr::from_value(b"v")),
+            None,
+            0,
+        );
         let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value";
         for args in [
             &["hset", "s", "a", "1"][..],

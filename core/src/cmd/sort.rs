@@ -470,13 +470,13 @@ impl<'k> Reader<'k> {
         self.key.extend_from_slice(elem);
         self.key.extend_from_slice(suffix);
         let value = super::lookup(self.ks, self.db, self.now_ms, self.touch, true, &self.key);
+        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
         let found = match (value, field) {
-            (Some(Value::Str(s)), None) => Some(&*s),
+            (Some(Value::Str(s)), None) => Some(s.as_bytes(&mut scratch)),
             (Some(Value::Hash(h)), Some(field)) => h.get(field),
             _ => None,
         };
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        f(found.map(|v| v.as_bytes(&mut scratch)))
+        f(found)
     }
 }
 

@@ -81,13 +81,13 @@ fn varint_len(v: usize) -> usize {
 
 /// Bytes one element of `len` bytes takes in a node.
 #[inline]
-fn entry_size(len: usize) -> usize {
+pub(crate) fn entry_size(len: usize) -> usize {
     let body = varint_len(len) + len;
     body + varint_len(body)
 }
 
 /// Writes the entry of `value` into `out` (exactly [`entry_size`] bytes).
-fn write_entry(out: &mut [u8], value: &[u8]) {
+pub(crate) fn write_entry(out: &mut [u8], value: &[u8]) {
     let mut at = 0;
     let mut v = value.len();
     loop {
@@ -116,7 +116,7 @@ fn write_entry(out: &mut [u8], value: &[u8]) {
 
 /// The element whose entry starts at `at`, and where the next entry starts.
 #[inline]
-fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
+pub(crate) fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
     let (mut len, mut shift, mut i) = (0usize, 0, at);
     loop {
         let b = buf[i];
