@@ -134,7 +134,7 @@ pub(crate) fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
 
 /// Where the entry that ends at `end` starts.
 #[inline]
-fn entry_start_before(buf: &[u8], end: usize) -> usize {
+pub(crate) fn entry_start_before(buf: &[u8], end: usize) -> usize {
     let (mut body, mut shift, mut i) = (0usize, 0, end);
     loop {
         i -= 1;

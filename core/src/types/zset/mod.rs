@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::ops::Range;
 
+use super::list::{entry_size, entry_start_before, read_forward, write_entry};
 use super::put_bytes;
 use super::string::CompactStr;
 use crate::table::Table;
@@ -41,14 +42,137 @@ pub struct ZSet {
 
 #[derive(Clone, Debug)]
 enum Encoding {
-    /// (score, member) in (score, member) order.
-    Packed(Vec<(f64, CompactStr)>),
+    /// (member, score) entries in (score, member) order, packed into one buffer.
+    Packed(Packed),
     Indexed(Box<Indexed>),
 }
 
 impl Default for Encoding {
     fn default() -> Self {
-        Encoding::Packed(Vec::new())
+        Encoding::Packed(Packed::default())
+    }
+}
+
+/// The compact encoding: each element is a member entry and a score entry in the list-node entry
+/// format (varint length, bytes, reversed varint size), so it reads from either end. A score that
+/// is an integer below 2^48 in magnitude is stored as a zigzag varint (1-7 bytes), any other as
+/// its 8 IEEE bytes. A 10-byte member with a small integer score takes 15 bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Packed {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// Integer scores below this magnitude are stored as varints.
+const SCORE_INT_LIMIT: f64 = (1u64 << 48) as f64;
+
+/// Writes the bytes of `score` into `out` (at most 8) and returns how many.
+fn encode_score(score: f64, out: &mut [u8; 8]) -> usize {
+    let integral = score > -SCORE_INT_LIMIT
+        && score < SCORE_INT_LIMIT
+        && (score as i64) as f64 == score
+        && !(score == 0.0 && score.is_sign_negative());
+    if !integral {
+        *out = score.to_bits().to_le_bytes();
+        return 8;
+    }
+    let n = score as i64;
+    let mut v = ((n << 1) ^ (n >> 63)) as u64;
+    let mut len = 0;
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out[len] = byte;
+            return len + 1;
+        }
+        out[len] = byte | 0x80;
+        len += 1;
+    }
+}
+
+fn decode_score(b: &[u8]) -> f64 {
+    if let Ok(raw) = <[u8; 8]>::try_from(b) {
+        return f64::from_bits(u64::from_le_bytes(raw));
+    }
+    let mut v = 0u64;
+    for (k, byte) in b.iter().enumerate() {
+        v |= u64::from(byte & 0x7f) << (7 * k);
+    }
+    (((v >> 1) as i64) ^ -((v & 1) as i64)) as f64
+}
+
+impl Packed {
+    /// The element whose member entry starts at `at`: (member, score, next element's offset).
+    #[inline]
+    fn read(&self, at: usize) -> (&[u8], f64, usize) {
+        let (m, score_at) = read_forward(&self.buf, at);
+        let (s, next) = read_forward(&self.buf, score_at);
+        (m, decode_score(s), next)
+    }
+
+    /// Where the element that ends at `end` starts.
+    #[inline]
+    fn start_before(&self, end: usize) -> usize {
+        entry_start_before(&self.buf, entry_start_before(&self.buf, end))
+    }
+
+    /// Every element with its byte range, in order.
+    fn elements(&self) -> impl Iterator<Item = (usize, &[u8], f64, usize)> {
+        let mut at = 0;
+        core::iter::from_fn(move || {
+            (at < self.buf.len()).then(|| {
+                let (m, s, next) = self.read(at);
+                let item = (at, m, s, next);
+                at = next;
+                item
+            })
+        })
+    }
+
+    /// The byte offset of the element at `rank` (`rank <= len`; `len` gives the end).
+    fn offset_of(&self, rank: usize) -> usize {
+        if rank >= self.len {
+            return self.buf.len();
+        }
+        if rank <= self.len / 2 {
+            self.elements().nth(rank).map_or(self.buf.len(), |e| e.0)
+        } else {
+            let mut at = self.buf.len();
+            for _ in rank..self.len {
+                at = self.start_before(at);
+            }
+            at
+        }
+    }
+
+    fn find(&self, member: &[u8]) -> Option<(usize, f64, usize, usize)> {
+        self.elements()
+            .enumerate()
+            .find(|(_, e)| e.1 == member)
+            .map(|(rank, (at, _, s, end))| (rank, s, at, end))
+    }
+
+    /// Inserts (member, score) in order.
+    fn insert(&mut self, member: &[u8], score: f64) {
+        let at = self
+            .elements()
+            .find(|&(_, m, s, _)| !(s < score || (s == score && m < member)))
+            .map_or(self.buf.len(), |e| e.0);
+        let mut sb = [0u8; 8];
+        let slen = encode_score(score, &mut sb);
+        let (msize, ssize) = (entry_size(member.len()), entry_size(slen));
+        self.buf.reserve_exact(msize + ssize);
+        self.buf
+            .splice(at..at, core::iter::repeat_n(0, msize + ssize));
+        write_entry(&mut self.buf[at..at + msize], member);
+        write_entry(&mut self.buf[at + msize..at + msize + ssize], &sb[..slen]);
+        self.len += 1;
+    }
+
+    fn remove_bytes(&mut self, from: usize, to: usize, count: usize) {
+        self.buf.drain(from..to);
+        self.len -= count;
     }
 }
 
@@ -100,11 +224,20 @@ impl ZSet {
         let packed = items.len() <= limits.entries_max
             && items.clone().all(|(m, _)| m.len() <= limits.value_max);
         let enc = if packed {
-            let v = items
-                .map(|(m, s)| (s, CompactStr::from_bytes(m)))
-                .collect::<Vec<_>>();
-            debug_assert!(v.windows(2).all(|w| before(&w[0], &w[1])));
-            Encoding::Packed(v)
+            let mut p = Packed::default();
+            for (m, s) in items {
+                // Appending in order: the insertion point is the end.
+                let mut sb = [0u8; 8];
+                let slen = encode_score(s, &mut sb);
+                let at = p.buf.len();
+                let (msize, ssize) = (entry_size(m.len()), entry_size(slen));
+                p.buf.resize(at + msize + ssize, 0);
+                write_entry(&mut p.buf[at..at + msize], m);
+                write_entry(&mut p.buf[at + msize..], &sb[..slen]);
+                p.len += 1;
+            }
+            p.buf.shrink_to_fit();
+            Encoding::Packed(p)
         } else {
             let mut ix = Indexed::new(limits.seed);
             for (m, s) in items {
@@ -117,7 +250,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match &self.enc {
-            Encoding::Packed(v) => v.len(),
+            Encoding::Packed(p) => p.len,
             Encoding::Indexed(ix) => ix.list.len(),
         }
     }
@@ -136,10 +269,7 @@ impl ZSet {
     /// Heap bytes owned beyond the `ZSet` itself; O(1) for the skip list.
     pub fn heap_size(&self) -> usize {
         match &self.enc {
-            Encoding::Packed(v) => {
-                v.capacity() * core::mem::size_of::<(f64, CompactStr)>()
-                    + v.iter().map(|(_, m)| m.heap_size()).sum::<usize>()
-            }
+            Encoding::Packed(p) => p.buf.capacity(),
             Encoding::Indexed(ix) => {
                 // The table holds its own copy of each member, in a boxed entry.
                 let entry = core::mem::size_of::<crate::table::Entry<f64>>();
@@ -165,7 +295,7 @@ impl ZSet {
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.enc {
-            Encoding::Packed(v) => v.iter().find(|(_, m)| bytes(m) == member).map(|e| e.0),
+            Encoding::Packed(p) => p.find(member).map(|e| e.1),
             Encoding::Indexed(ix) => ix.scores.get(member).map(|e| e.value),
         }
     }
@@ -173,7 +303,7 @@ impl ZSet {
     /// The 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.enc {
-            Encoding::Packed(v) => v.iter().position(|(_, m)| bytes(m) == member),
+            Encoding::Packed(p) => p.find(member).map(|e| e.0),
             Encoding::Indexed(ix) => {
                 let score = ix.scores.get(member)?.value;
                 ix.list.rank(score, member)
@@ -185,18 +315,16 @@ impl ZSet {
     /// when it outgrows `limits`. The score must not be NaN.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {
         debug_assert!(!score.is_nan());
-        if let Encoding::Packed(v) = &mut self.enc {
-            if let Some(i) = v.iter().position(|(_, m)| bytes(m) == member) {
-                if v[i].0 != score {
-                    let (_, m) = v.remove(i);
-                    let at = v.partition_point(|(s, m)| skiplist_before(*s, m, score, member));
-                    v.insert(at, (score, m));
+        if let Encoding::Packed(p) = &mut self.enc {
+            if let Some((_, old, at, end)) = p.find(member) {
+                if old != score {
+                    p.remove_bytes(at, end, 1);
+                    p.insert(member, score);
                 }
                 return false;
             }
-            if v.len() < limits.entries_max && member.len() <= limits.value_max {
-                let at = v.partition_point(|(s, m)| skiplist_before(*s, m, score, member));
-                v.insert(at, (score, CompactStr::from_bytes(member)));
+            if p.len < limits.entries_max && member.len() <= limits.value_max {
+                p.insert(member, score);
                 return true;
             }
             self.convert(limits.seed);
@@ -222,12 +350,12 @@ impl ZSet {
 
     /// Moves the elements to the skip list encoding.
     fn convert(&mut self, seed: u64) {
-        let Encoding::Packed(v) = &mut self.enc else {
+        let Encoding::Packed(p) = &mut self.enc else {
             return;
         };
         let mut ix = Indexed::new(seed);
-        for (score, member) in core::mem::take(v) {
-            ix.push(score, member);
+        for (_, member, score, _) in p.elements() {
+            ix.push(score, CompactStr::from_bytes(member));
         }
         self.enc = Encoding::Indexed(Box::new(ix));
     }
@@ -235,9 +363,9 @@ impl ZSet {
     /// Removes `member`; true when it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.enc {
-            Encoding::Packed(v) => match v.iter().position(|(_, m)| bytes(m) == member) {
-                Some(i) => {
-                    v.remove(i);
+            Encoding::Packed(p) => match p.find(member) {
+                Some((_, _, at, end)) => {
+                    p.remove_bytes(at, end, 1);
                     true
                 }
                 None => false,
@@ -256,7 +384,7 @@ impl ZSet {
     /// of the order only. O(log n).
     pub fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.enc {
-            Encoding::Packed(v) => v.partition_point(|(s, m)| pred(*s, bytes(m))),
+            Encoding::Packed(p) => p.elements().take_while(|&(_, m, s, _)| pred(s, m)).count(),
             Encoding::Indexed(ix) => ix.list.count_while(pred),
         }
     }
@@ -278,7 +406,10 @@ impl ZSet {
     /// The element at 0-based `rank`.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
         match &self.enc {
-            Encoding::Packed(v) => v.get(rank).map(|(s, m)| (bytes(m), *s)),
+            Encoding::Packed(p) => (rank < p.len).then(|| {
+                let (m, s, _) = p.read(p.offset_of(rank));
+                (m, s)
+            }),
             Encoding::Indexed(ix) => match ix.list.at_rank(rank) {
                 NIL => None,
                 x => Some(ix.list.entry(x)),
@@ -291,7 +422,11 @@ impl ZSet {
         let end = ranks.end.min(self.len());
         let start = ranks.start.min(end);
         let inner = match &self.enc {
-            Encoding::Packed(v) => Inner::Packed(&v[start..end]),
+            Encoding::Packed(p) => Inner::Packed {
+                buf: p,
+                front: p.offset_of(start),
+                back: p.offset_of(end),
+            },
             Encoding::Indexed(ix) => {
                 let node = match (start == end, rev) {
                     (true, _) => NIL,
@@ -323,8 +458,9 @@ impl ZSet {
         let end = ranks.end.min(self.len());
         let start = ranks.start.min(end);
         match &mut self.enc {
-            Encoding::Packed(v) => {
-                v.drain(start..end);
+            Encoding::Packed(p) => {
+                let (from, to) = (p.offset_of(start), p.offset_of(end));
+                p.remove_bytes(from, to, end - start);
                 end - start
             }
             Encoding::Indexed(ix) => {
@@ -341,11 +477,14 @@ impl ZSet {
     /// Removes and returns the lowest (or with `max`, the highest) element.
     pub fn pop(&mut self, max: bool) -> Option<(CompactStr, f64)> {
         match &mut self.enc {
-            Encoding::Packed(v) => {
-                if v.is_empty() {
+            Encoding::Packed(p) => {
+                if p.len == 0 {
                     return None;
                 }
-                let (s, m) = if max { v.pop()? } else { v.remove(0) };
+                let at = if max { p.start_before(p.buf.len()) } else { 0 };
+                let (m, s, end) = p.read(at);
+                let m = CompactStr::from_bytes(m);
+                p.remove_bytes(at, end, 1);
                 Some((m, s))
             }
             Encoding::Indexed(ix) => {
@@ -376,9 +515,9 @@ impl ZSet {
         mut visit: impl FnMut(&'a [u8], f64),
     ) -> u64 {
         match &self.enc {
-            Encoding::Packed(v) => {
-                for (s, m) in v {
-                    visit(bytes(m), *s);
+            Encoding::Packed(p) => {
+                for (_, m, s, _) in p.elements() {
+                    visit(m, s);
                 }
                 0
             }
@@ -393,7 +532,13 @@ impl ZSet {
     #[cfg(test)]
     fn check(&self) {
         match &self.enc {
-            Encoding::Packed(v) => assert!(v.windows(2).all(|w| before(&w[0], &w[1]))),
+            Encoding::Packed(p) => {
+                let all: Vec<(&[u8], f64)> = p.elements().map(|e| (e.1, e.2)).collect();
+                assert_eq!(all.len(), p.len);
+                assert!(all
+                    .windows(2)
+                    .all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+            }
             Encoding::Indexed(ix) => {
                 ix.list.check();
                 assert_eq!(ix.scores.len(), ix.list.len());
@@ -403,15 +548,6 @@ impl ZSet {
             }
         }
     }
-}
-
-#[inline]
-fn skiplist_before(a_score: f64, a_member: &CompactStr, b_score: f64, b_member: &[u8]) -> bool {
-    a_score < b_score || (a_score == b_score && bytes(a_member) < b_member)
-}
-
-fn before(a: &(f64, CompactStr), b: &(f64, CompactStr)) -> bool {
-    skiplist_before(a.0, &a.1, b.0, bytes(&b.1))
 }
 
 /// Iterates a rank range of a [`ZSet`], yielding (member, score).
@@ -424,8 +560,15 @@ pub struct Iter<'a> {
 
 #[derive(Clone)]
 enum Inner<'a> {
-    Packed(&'a [(f64, CompactStr)]),
-    Indexed { list: &'a SkipList, node: u32 },
+    Packed {
+        buf: &'a Packed,
+        front: usize,
+        back: usize,
+    },
+    Indexed {
+        list: &'a SkipList,
+        node: u32,
+    },
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -437,15 +580,16 @@ impl<'a> Iterator for Iter<'a> {
         }
         self.remaining -= 1;
         match &mut self.inner {
-            Inner::Packed(items) => {
-                let ((s, m), rest) = if self.rev {
-                    let (last, rest) = items.split_last()?;
-                    (last, rest)
+            Inner::Packed { buf, front, back } => {
+                if self.rev {
+                    *back = buf.start_before(*back);
+                    let (m, s, _) = buf.read(*back);
+                    Some((m, s))
                 } else {
-                    items.split_first()?
-                };
-                *items = rest;
-                Some((bytes(m), *s))
+                    let (m, s, next) = buf.read(*front);
+                    *front = next;
+                    Some((m, s))
+                }
             }
             Inner::Indexed { list, node } => {
                 let x = *node;
@@ -705,6 +849,64 @@ impl<'a> LexRange<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn packed_scores_round_trip() {
+        let limit = (1u64 << 48) as f64;
+        for score in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            100.0,
+            -12345.0,
+            limit - 1.0,
+            -(limit - 1.0),
+            limit,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            1e300,
+        ] {
+            let mut b = [0u8; 8];
+            let n = encode_score(score, &mut b);
+            let back = decode_score(&b[..n]);
+            assert_eq!(back.to_bits(), score.to_bits(), "{score}");
+        }
+        let mut b = [0u8; 8];
+        assert_eq!(encode_score(5.0, &mut b), 1);
+        assert_eq!(encode_score(0.5, &mut b), 8);
+    }
+
+    #[test]
+    fn packed_members_are_compact() {
+        let limits = Limits {
+            entries_max: 128,
+            value_max: 64,
+            seed: 1,
+        };
+        let mut z = ZSet::default();
+        for i in 0..100 {
+            z.insert(
+                alloc::format!("member:{i:03}").as_bytes(),
+                i as f64,
+                &limits,
+            );
+        }
+        assert_eq!(z.encoding_name(), "listpack");
+        // A 10-byte member and a small integer score: 12 + 3 bytes (+1 for scores from 64 on,
+        // whose zigzag varint takes 2 bytes).
+        let Encoding::Packed(p) = &z.enc else {
+            panic!("packed")
+        };
+        assert_eq!(p.buf.len(), 100 * 15 + 36);
+        assert_eq!(
+            z.range(97..100, true).map(|e| e.1).collect::<Vec<_>>(),
+            [99.0, 98.0, 97.0]
+        );
+        z.check();
+    }
+
     use super::*;
     use alloc::format;
 
