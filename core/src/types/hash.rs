@@ -643,7 +643,7 @@ mod tests {
         }
         // 10 pairs of 7 + 6 bytes take 17 bytes each, in one exactly sized buffer.
         assert_eq!(h.heap_size(), 170);
-        assert!(h.set(b"field:3", b"longer value", &limits) == false);
+        assert!(!h.set(b"field:3", b"longer value", &limits));
         assert!(h.remove(b"field:0"));
         assert_eq!(h.get(b"field:3"), Some(&b"longer value"[..]));
         assert_eq!(h.len(), 9);
