@@ -439,9 +439,12 @@ impl<V> Table<V> {
         v
     }
 
-    /// Visits the entries of up to `buckets` consecutive bucket indexes from `start` (wrapping, each
-    /// index at most once), in both tables while rehashing, until `visit` returns false: the raw walk behind fair random
-    /// sampling (Redis's `dictGetSomeKeys`), without SCAN's cursor bookkeeping.
+    /// Visits the entries of up to `buckets` consecutive indexes of the smaller bucket array from
+    /// `start` (wrapping, each index at most once) until `visit` returns false: the raw walk behind
+    /// fair random sampling, without SCAN's cursor bookkeeping. While rehashing, index `i` also
+    /// covers the larger array's buckets `i`, `i + small`, ..., so the indexes partition the
+    /// entries (by hash modulo the smaller size) whatever has moved: a walk has no empty stretches
+    /// that would favour the entries after them.
     pub fn visit_from<'a>(
         &'a self,
         start: u64,
@@ -451,30 +454,32 @@ impl<V> Table<V> {
         if self.is_empty() {
             return;
         }
-        let rehashing = self.rehash_idx;
-        let tables = if rehashing.is_some() { 2 } else { 1 };
-        let size = self.ht[..tables]
+        let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
+        let small = self.ht[..tables]
             .iter()
             .map(|b| b.slots.len())
-            .max()
+            .min()
             .unwrap_or(1);
-        let mut i = start as usize & (size - 1);
-        // Each index once at most, so a walk of the whole table sees every entry once.
-        for _ in 0..buckets.min(size) {
+        let moved = self.rehash_idx.unwrap_or(0);
+        let mut i = start as usize & (small - 1);
+        for _ in 0..buckets.min(small) {
             for (j, b) in self.ht[..tables].iter().enumerate() {
-                // Buckets below the rehash index have moved to the new table.
-                if (j == 0 && rehashing.is_some_and(|r| i < r)) || i >= b.slots.len() {
-                    continue;
-                }
-                let mut cur = b.slots[i].as_deref();
-                while let Some(e) = cur {
-                    if !visit(e) {
-                        return;
+                let mut bucket = i;
+                while bucket < b.slots.len() {
+                    // Buckets of the old array below the rehash index have moved.
+                    if !(j == 0 && tables == 2 && bucket < moved) {
+                        let mut cur = b.slots[bucket].as_deref();
+                        while let Some(e) = cur {
+                            if !visit(e) {
+                                return;
+                            }
+                            cur = e.next.as_deref();
+                        }
                     }
-                    cur = e.next.as_deref();
+                    bucket += small;
                 }
             }
-            i = (i + 1) & (size - 1);
+            i = (i + 1) & (small - 1);
         }
     }
 

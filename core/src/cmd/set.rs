@@ -127,6 +127,8 @@ fn lookup_all(ctx: &mut ExecCtx<'_>, keys: &[&[u8]]) -> Result<bool, CmdError> {
 fn growth(ctx: &mut ExecCtx<'_>) -> Growth {
     Growth {
         intset_entries_max: ctx.config.set_max_intset_entries,
+        listpack_entries_max: ctx.config.set_max_listpack_entries,
+        listpack_value_max: ctx.config.set_max_listpack_value,
         seed: ctx.ks.random(),
     }
 }
@@ -626,6 +628,11 @@ fn sscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             found.extend(v.iter().map(|&n| Member::Int(n)));
             cursor = 0;
         }
+        // Like an intset, a packed set is returned whole.
+        Some(s @ Set::Packed(_)) => {
+            found.extend(s.iter());
+            cursor = 0;
+        }
         Some(Set::Table(t)) => {
             cursor = t.scan_some(cursor, opts.count, |e| {
                 found.push(Member::Bytes(e.key_bytes()));
@@ -689,7 +696,7 @@ mod tests {
     fn add_remove_and_membership() {
         let mut w = Host::with_seed(0x5eed);
         assert_eq!(w.int("sadd s foo"), 1);
-        assert_eq!(w.encoding("s"), "hashtable");
+        assert_eq!(w.encoding("s"), "listpack");
         assert_eq!(w.int("sadd s bar bar foo"), 1);
         assert_eq!(w.events(), ["new:s", "sadd:s", "sadd:s"]);
         assert_eq!(w.int("sadd s foo"), 0);
@@ -718,7 +725,7 @@ mod tests {
         assert_eq!(w.int("sismember i 16"), 1);
         assert_eq!(w.int("sismember i 016"), 0);
         assert_eq!(w.int("sadd i 213244124402402314402033402"), 1);
-        assert_eq!(w.encoding("i"), "hashtable");
+        assert_eq!(w.encoding("i"), "listpack");
         assert_eq!(w.int("sismember i 213244124402402314402033402"), 1);
         assert_eq!(
             w.int("srem i 1 2 3 16 17 -5 213244124402402314402033402"),
@@ -734,10 +741,17 @@ mod tests {
         assert_eq!(w.int("sadd i 1 2 3 4"), 4);
         assert_eq!(w.encoding("i"), "intset");
         assert_eq!(w.int("sadd i 5"), 1);
+        // Redis 7.2: an intset past its limit becomes packed while it fits.
+        assert_eq!(w.encoding("i"), "listpack");
+        w.config.set_max_listpack_entries = 5;
+        assert_eq!(w.int("sadd i 6"), 1);
         assert_eq!(w.encoding("i"), "hashtable");
         w.config.set_max_intset_entries = 0;
         assert_eq!(w.int("sadd z 1"), 1);
-        assert_eq!(w.encoding("z"), "hashtable");
+        assert_eq!(w.encoding("z"), "listpack");
+        w.config.set_max_listpack_entries = 0;
+        assert_eq!(w.int("sadd y 1"), 1);
+        assert_eq!(w.encoding("y"), "hashtable");
     }
 
     #[test]
@@ -779,6 +793,8 @@ mod tests {
     #[test]
     fn spop_paths() {
         let mut w = Host::with_seed(0x5eed);
+        // The table paths: no packed encoding.
+        w.config.set_max_listpack_entries = 0;
         let all: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
         w.ok(&alloc::format!("sadd s {}", all.join(" ")));
         w.events();
@@ -898,6 +914,8 @@ mod tests {
     #[test]
     fn smove_semantics() {
         let mut w = Host::with_seed(0x5eed);
+        // The table paths: no packed encoding.
+        w.config.set_max_listpack_entries = 0;
         let setup = |w: &mut Host| {
             w.ok("del a b c");
             w.ok("sadd a 1 x y");
@@ -932,6 +950,8 @@ mod tests {
     #[test]
     fn algebra() {
         let mut w = Host::with_seed(0x5eed);
+        // The table paths: no packed encoding.
+        w.config.set_max_listpack_entries = 0;
         w.ok("sadd s1 0 1 2 3 4 195 199 foo");
         w.ok("sadd s2 195 196 197 198 199 foo");
         w.ok("sadd s3 199 195 1000 2000");

@@ -1,10 +1,12 @@
 //! Sets: unordered collections of unique byte strings (SADD, SISMEMBER, ...).
 //!
-//! Like Redis 7.0, a set has two encodings. While every member is the canonical decimal form of an
-//! `i64` and there are at most `set-max-intset-entries` of them, the set is a sorted vector of `i64`
-//! (Redis's intset): 8 bytes a member, membership by binary search. The first other member, or one
-//! integer too many, converts it for good to Ember's hash table, which also gives SSCAN its cursor
-//! guarantee (Redis never converts back either).
+//! Like Redis 7.2, a set has three encodings. While every member is the canonical decimal form of
+//! an `i64` and there are at most `set-max-intset-entries` of them, the set is a sorted vector of
+//! `i64` (Redis's intset): 8 bytes a member, membership by binary search. A small set of other
+//! members (at most `set-max-listpack-entries`, none longer than `set-max-listpack-value`) is one
+//! packed buffer in the list-node entry format, like Redis's listpack: 12 bytes for a 10-byte
+//! member, linear lookups. Past those limits it converts for good to Ember's hash table, which also
+//! gives SSCAN its cursor guarantee (Redis never converts back either).
 //!
 //! The set algebra the commands share ([`union`], [`difference`]) builds its result the way SADD
 //! builds a set, so a STORE gets the encoding Redis would give it.
@@ -17,6 +19,7 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
+use super::list::{entry_size, read_forward, write_entry};
 use super::put_bytes;
 use super::string::{format_i64, parse_canonical_i64, IntBuf, I64_DIGITS_MAX};
 use crate::table::Table;
@@ -94,7 +97,47 @@ impl OwnedMember {
 #[derive(Clone, Copy, Debug)]
 pub struct Growth {
     pub intset_entries_max: usize,
+    /// `set-max-listpack-entries`.
+    pub listpack_entries_max: usize,
+    /// `set-max-listpack-value`: the longest member the packed encoding holds.
+    pub listpack_value_max: usize,
     pub seed: u64,
+}
+
+/// A small set of members packed into one buffer (entries in the list-node format).
+#[derive(Clone, Debug, Default)]
+pub struct Packed {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Packed {
+    fn members(&self) -> impl Iterator<Item = (usize, &[u8], usize)> {
+        let mut at = 0;
+        core::iter::from_fn(move || {
+            (at < self.buf.len()).then(|| {
+                let (m, next) = read_forward(&self.buf, at);
+                let item = (at, m, next);
+                at = next;
+                item
+            })
+        })
+    }
+
+    fn find(&self, m: &[u8]) -> Option<(usize, usize)> {
+        self.members()
+            .find(|(_, x, _)| *x == m)
+            .map(|(at, _, end)| (at, end))
+    }
+
+    fn push(&mut self, m: &[u8]) {
+        let at = self.buf.len();
+        let n = entry_size(m.len());
+        self.buf.reserve_exact(n);
+        self.buf.resize(at + n, 0);
+        write_entry(&mut self.buf[at..], m);
+        self.len += 1;
+    }
 }
 
 /// A small pseudo-random generator (SplitMix64) for random picks, seeded by the host's randomness.
@@ -125,6 +168,8 @@ impl Rng {
 pub enum Set {
     /// Sorted, unique integers.
     Ints(Vec<i64>),
+    /// A few members, packed, in insertion order.
+    Packed(Packed),
     /// Members (the table's values are unused).
     Table(Table<()>),
 }
@@ -133,6 +178,7 @@ impl Clone for Set {
     fn clone(&self) -> Self {
         match self {
             Set::Ints(v) => Set::Ints(v.clone()),
+            Set::Packed(p) => Set::Packed(p.clone()),
             Set::Table(t) => {
                 let mut copy = Table::new(t.hash(b"ember-set-seed"));
                 for e in t.iter() {
@@ -154,6 +200,7 @@ impl Set {
     pub fn len(&self) -> usize {
         match self {
             Set::Ints(v) => v.len(),
+            Set::Packed(p) => p.len,
             Set::Table(t) => t.len(),
         }
     }
@@ -165,6 +212,7 @@ impl Set {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Set::Ints(_) => "intset",
+            Set::Packed(_) => "listpack",
             Set::Table(_) => "hashtable",
         }
     }
@@ -172,6 +220,7 @@ impl Set {
     pub fn heap_size(&self) -> usize {
         match self {
             Set::Ints(v) => v.capacity() * 8,
+            Set::Packed(p) => p.buf.capacity(),
             Set::Table(t) => {
                 t.bucket_bytes()
                     + t.iter()
@@ -188,6 +237,7 @@ impl Set {
                 .iter()
                 .map(|n| alloc::format!("{n}").into_bytes())
                 .collect(),
+            Set::Packed(p) => p.members().map(|(_, m, _)| m.to_vec()).collect(),
             Set::Table(t) => t.iter().map(|e| e.key_bytes().to_vec()).collect(),
         };
         members.sort();
@@ -203,6 +253,10 @@ impl Set {
     pub fn contains_member(&self, m: Member<'_>) -> bool {
         match self {
             Set::Ints(v) => m.as_i64().is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Packed(p) => {
+                let mut scratch = [0u8; I64_DIGITS_MAX];
+                p.find(m.bytes(&mut scratch)).is_some()
+            }
             Set::Table(t) => {
                 let mut scratch = [0u8; I64_DIGITS_MAX];
                 t.get(m.bytes(&mut scratch)).is_some()
@@ -215,9 +269,12 @@ impl Set {
         self.insert_member(Member::Bytes(m), growth)
     }
 
-    /// Adds `m`, converting an intset to a table for a non-integer or for one integer too many
-    /// (Redis's `setTypeAdd`); false when it was already a member.
+    /// Adds `m`, converting the encoding as Redis 7.2's `setTypeAdd` does: an intset takes a
+    /// non-integer by becoming packed (or a table when that would pass the packed limits) and
+    /// converts when it passes its own limit; a packed set becomes a table past its limits. False
+    /// when `m` was already a member.
     pub fn insert_member(&mut self, m: Member<'_>, growth: Growth) -> bool {
+        let mut scratch = [0u8; I64_DIGITS_MAX];
         if let Set::Ints(v) = self {
             if let Some(n) = m.as_i64() {
                 let Err(at) = v.binary_search(&n) else {
@@ -225,14 +282,30 @@ impl Set {
                 };
                 v.insert(at, n);
                 if v.len() > growth.intset_entries_max.min(INTSET_ENTRIES_MAX) {
-                    self.convert_to_table(growth.seed);
+                    let fits = v.len() <= growth.listpack_entries_max;
+                    self.convert(fits, growth.seed);
                 }
                 return true;
             }
+            let bytes = m.bytes(&mut scratch);
+            let fits =
+                v.len() < growth.listpack_entries_max && bytes.len() <= growth.listpack_value_max;
+            self.convert(fits, growth.seed);
         }
-        let t = self.convert_to_table(growth.seed);
-        let mut scratch = [0u8; I64_DIGITS_MAX];
         let bytes = m.bytes(&mut scratch);
+        if let Set::Packed(p) = self {
+            if p.find(bytes).is_some() {
+                return false;
+            }
+            if p.len < growth.listpack_entries_max && bytes.len() <= growth.listpack_value_max {
+                p.push(bytes);
+                return true;
+            }
+            self.convert(false, growth.seed);
+        }
+        let Set::Table(t) = self else {
+            unreachable!("converted to a table above");
+        };
         if t.get(bytes).is_some() {
             return false;
         }
@@ -254,6 +327,17 @@ impl Set {
                 }
                 _ => false,
             },
+            Set::Packed(p) => {
+                let mut scratch = [0u8; I64_DIGITS_MAX];
+                match p.find(m.bytes(&mut scratch)) {
+                    Some((at, end)) => {
+                        p.buf.drain(at..end);
+                        p.len -= 1;
+                        true
+                    }
+                    None => false,
+                }
+            }
             Set::Table(t) => {
                 let mut scratch = [0u8; I64_DIGITS_MAX];
                 let removed = t.remove(m.bytes(&mut scratch)).is_some();
@@ -265,34 +349,59 @@ impl Set {
         }
     }
 
-    /// The table encoding, converting an intset first (Redis's `setTypeConvert`).
-    fn convert_to_table(&mut self, seed: u64) -> &mut Table<()> {
-        if let Set::Ints(v) = self {
-            let mut t = Table::new(seed);
-            let mut scratch = [0u8; I64_DIGITS_MAX];
-            for &n in v.iter() {
-                t.insert_new(format_i64(n, &mut scratch), (), 0, 0);
+    /// Converts an intset to the packed encoding (`packed`) or a table, or a packed set to a table
+    /// (Redis's `setTypeConvert`).
+    fn convert(&mut self, packed: bool, seed: u64) {
+        let mut scratch = [0u8; I64_DIGITS_MAX];
+        let next = match self {
+            Set::Ints(v) if packed => {
+                let mut p = Packed::default();
+                for &n in v.iter() {
+                    p.push(format_i64(n, &mut scratch));
+                }
+                Set::Packed(p)
             }
-            *self = Set::Table(t);
-        }
-        match self {
-            Set::Table(t) => t,
-            Set::Ints(_) => unreachable!("an intset was just converted"),
-        }
+            Set::Ints(v) => {
+                let mut t = Table::new(seed);
+                for &n in v.iter() {
+                    t.insert_new(format_i64(n, &mut scratch), (), 0, 0);
+                }
+                Set::Table(t)
+            }
+            Set::Packed(p) => {
+                let mut t = Table::new(seed);
+                for (_, m, _) in p.members() {
+                    t.insert_new(m, (), 0, 0);
+                }
+                Set::Table(t)
+            }
+            Set::Table(_) => return,
+        };
+        *self = next;
     }
 
-    /// Every member: integers in ascending order, table members in table order.
+    /// Every member: integers in ascending order, packed members in insertion order, table
+    /// members in table order.
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
-        let (ints, table) = match self {
-            Set::Ints(v) => (Some(v.iter()), None),
-            Set::Table(t) => (None, Some(t.iter())),
+        let (ints, packed, table) = match self {
+            Set::Ints(v) => (Some(v.iter()), None, None),
+            Set::Packed(p) => (None, Some(p), None),
+            Set::Table(t) => (None, None, Some(t.iter())),
         };
-        ints.into_iter().flatten().map(|&n| Member::Int(n)).chain(
-            table
-                .into_iter()
-                .flatten()
-                .map(|e| Member::Bytes(e.key_bytes())),
-        )
+        ints.into_iter()
+            .flatten()
+            .map(|&n| Member::Int(n))
+            .chain(
+                packed
+                    .into_iter()
+                    .flat_map(|p| p.members().map(|(_, m, _)| Member::Bytes(m))),
+            )
+            .chain(
+                table
+                    .into_iter()
+                    .flatten()
+                    .map(|e| Member::Bytes(e.key_bytes())),
+            )
     }
 
     /// A uniformly chosen member; `None` when the set is empty.
@@ -300,6 +409,11 @@ impl Set {
         match self {
             Set::Ints(v) if v.is_empty() => None,
             Set::Ints(v) => Some(Member::Int(v[rng.below(v.len())])),
+            Set::Packed(p) if p.len == 0 => None,
+            Set::Packed(p) => p
+                .members()
+                .nth(rng.below(p.len))
+                .map(|(_, m, _)| Member::Bytes(m)),
             Set::Table(t) => fair_random(t, rng).map(Member::Bytes),
         }
     }
@@ -421,6 +535,8 @@ mod tests {
 
     const GROW: Growth = Growth {
         intset_entries_max: 512,
+        listpack_entries_max: 128,
+        listpack_value_max: 64,
         seed: 7,
     };
 
@@ -440,12 +556,14 @@ mod tests {
         assert!(!s.insert(b"5", GROW));
         assert!(s.insert(b"-3", GROW));
         assert!(s.insert(b"007", GROW), "not canonical: a string member");
-        assert_eq!(s.encoding_name(), "hashtable");
+        assert_eq!(s.encoding_name(), "listpack");
         assert!(s.contains(b"5") && s.contains(b"-3") && s.contains(b"007"));
         assert!(!s.contains(b"7"));
 
         let small = Growth {
             intset_entries_max: 3,
+            listpack_entries_max: 0,
+            listpack_value_max: 0,
             seed: 1,
         };
         let mut s = Set::default();
@@ -473,8 +591,60 @@ mod tests {
         let s_first = b"213244124402402314402033402";
         let mut s = Set::default();
         assert!(s.insert(s_first, GROW));
-        assert_eq!(s.encoding_name(), "hashtable");
+        assert_eq!(s.encoding_name(), "listpack");
         assert!(s.contains(s_first));
+    }
+
+    #[test]
+    fn packed_sets_follow_redis_7_2_conversions() {
+        let g = Growth {
+            intset_entries_max: 4,
+            listpack_entries_max: 6,
+            listpack_value_max: 8,
+            seed: 3,
+        };
+        // Integers past the intset limit, within the packed one: packed.
+        let mut s = Set::default();
+        for n in 0..5 {
+            s.insert(format!("{n}").as_bytes(), g);
+        }
+        assert_eq!(s.encoding_name(), "listpack");
+        assert!(s.contains(b"3") && !s.contains(b"9"));
+        assert!(!s.insert(b"3", g));
+        s.insert(b"x", g);
+        assert_eq!(s.encoding_name(), "listpack");
+        assert!(s.remove(b"0") && !s.remove(b"0"));
+        assert_eq!(s.len(), 5);
+        // A 12-byte member entry for a 10-byte member, in one exactly sized buffer.
+        let mut p = Set::default();
+        p.insert(
+            b"abcdefghij",
+            Growth {
+                listpack_value_max: 64,
+                ..g
+            },
+        );
+        assert_eq!(p.heap_size(), 12);
+        // Past the entry limit, or a member too long: a table, for good.
+        s.insert(b"y", g);
+        s.insert(b"z", g);
+        assert_eq!(s.encoding_name(), "hashtable");
+        let mut s = Set::default();
+        s.insert(b"a", g);
+        s.insert(b"123456789", g);
+        assert_eq!(s.encoding_name(), "hashtable");
+        assert_eq!(members(&s), vec![b"123456789".to_vec(), b"a".to_vec()]);
+        // A non-integer into a full intset goes straight to a table when the packed limit is lower.
+        let tight = Growth {
+            listpack_entries_max: 2,
+            ..g
+        };
+        let mut s = Set::default();
+        for n in 0..3 {
+            s.insert(format!("{n}").as_bytes(), tight);
+        }
+        s.insert(b"x", tight);
+        assert_eq!(s.encoding_name(), "hashtable");
     }
 
     #[test]
@@ -501,8 +671,12 @@ mod tests {
     fn random_picks_cover_a_rehashing_table() {
         let mut s = Set::default();
         let mut i = 0;
+        let table = Growth {
+            listpack_entries_max: 0,
+            ..GROW
+        };
         while !(matches!(&s, Set::Table(t) if t.is_rehashing()) && s.len() > 16) {
-            s.insert(format!("k{i}").as_bytes(), GROW);
+            s.insert(format!("k{i}").as_bytes(), table);
             i += 1;
         }
         let mut rng = Rng::new(11);
