@@ -473,7 +473,7 @@ impl<'k> Reader<'k> {
         let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
         let found = match (value, field) {
             (Some(Value::Str(s)), None) => Some(s.as_bytes(&mut scratch)),
-            (Some(Value::Hash(h)), Some(field)) => h.get(field),
+            (Some(Value::Hash(h)), Some(field)) => h.get_live(field, self.now_ms),
             _ => None,
         };
         f(found)
@@ -571,7 +571,7 @@ fn parse_hex(text: &[u8]) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::cmd::find;
-    use crate::cmd::testing::{bulks, StepHost};
+    use crate::cmd::testing::{bulks, Host, StepHost};
     use crate::resp::Proto;
     use alloc::string::String;
 
@@ -672,6 +672,25 @@ mod tests {
             // The first BY without `*` wins.
             ("sort l by nosort by w_*", &bulks("5 3 4 1 2")),
         ]);
+    }
+
+    #[test]
+    fn hash_fields_past_their_ttl_read_as_missing() {
+        let mut h = Host::new();
+        h.line("rpush l a b");
+        h.line("hset h_a f 1");
+        h.line("hset h_b f 2");
+        h.line("hpexpire h_b 10 FIELDS 1 f");
+        assert_eq!(
+            h.text(&["sort", "l", "alpha", "get", "h_*->f"]),
+            bulks("1 2")
+        );
+        // Not yet deleted by any cycle, but past its TTL: SORT does not see it.
+        h.now_ms += 10;
+        assert_eq!(
+            h.text(&["sort", "l", "alpha", "get", "h_*->f"]),
+            bulks("1 ~")
+        );
     }
 
     #[test]

@@ -257,6 +257,18 @@ impl Hash {
         }
     }
 
+    /// The value of `field` unless its TTL has passed by `now_ms`: for readers that do not delete
+    /// expired fields themselves (SORT's BY and GET patterns).
+    pub fn get_live(&self, field: &[u8], now_ms: u64) -> Option<&[u8]> {
+        match self {
+            Hash::Table(t, _) => t
+                .get(field)
+                .filter(|e| !e.has_expire() || e.expire_at_ms > now_ms)
+                .map(|e| bytes_of(&e.value)),
+            Hash::Pairs(_) => self.get(field),
+        }
+    }
+
     pub fn contains(&self, field: &[u8]) -> bool {
         self.get(field).is_some()
     }
