@@ -1,8 +1,9 @@
 //! Hashes: field -> value maps (HSET, HGET, ...).
 //!
-//! Small hashes (within `hash-max-listpack-entries`/`-value`) are a vector of pairs in insertion
-//! order, like Redis's listpack: lookups are linear, but a few dozen short pairs cost one allocation
-//! and scan faster than they hash. A hash that outgrows either limit converts to Ember's hash table for
+//! Small hashes (within `hash-max-listpack-entries`/`-value`) are their pairs packed into one
+//! buffer in insertion order ([`Packed`], the list-node entry format), like Redis's listpack:
+//! lookups are linear, but a few dozen short pairs cost one allocation and scan faster than they
+//! hash. A hash that outgrows either limit converts to Ember's hash table for
 //! good (Redis never converts back either); the table also gives HSCAN its cursor guarantee. The
 //! conversion rules are Redis's `hashTypeTryConversion` and `hashTypeSet`, so OBJECT ENCODING reports
 //! `listpack` or `hashtable` exactly when Redis would.

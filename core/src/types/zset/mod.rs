@@ -1,8 +1,9 @@
 //! Sorted sets: unique members ordered by a float score, ties broken by member bytes (ZADD, ZRANGE...).
 //!
 //! Two encodings, with Redis's thresholds and names. A small set (at most `zset-max-listpack-entries`
-//! members, none longer than `zset-max-listpack-value` bytes) is a vector of (score, member) kept in
-//! order, like Redis's listpack: compact, and fast enough at that size with linear member lookups.
+//! members, none longer than `zset-max-listpack-value` bytes) is its (member, score) entries packed
+//! into one buffer in order ([`Packed`]), like Redis's listpack: compact, and fast enough at that
+//! size with linear member lookups.
 //! Past either limit it converts for good to a skip list with spans ([`skiplist`]) for O(log n)
 //! ranks and ranges, plus a member -> score hash table ([`Table`]) for O(1) scores and ZSCAN's
 //! cursor guarantee. Redis never converts back either, except for freshly built results
