@@ -1,6 +1,6 @@
 //! Lists: a double-ended sequence of byte strings (LPUSH/RPUSH, LRANGE, ...).
 //!
-//! Like Redis's quicklist, a list is a sequence of packed nodes: each [`Node`] is one byte buffer of
+//! Like Redis's quicklist, a list is a sequence of packed nodes: each node is one byte buffer of
 //! up to [`NODE_BYTES_MAX`] bytes holding its elements back to back, each as a varint length, the
 //! bytes, and a reversed varint of the entry's size so a node can be walked from either end (the
 //! listpack layout, without its integer encodings). A 10-byte element costs 12 bytes. The nodes
