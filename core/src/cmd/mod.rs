@@ -42,6 +42,10 @@ pub mod hash;
 pub mod hll;
 pub mod keys;
 pub mod list;
+/// A reference model and command generator for the model-based test and fuzz target.
+#[cfg(any(test, feature = "fuzz-model"))]
+#[doc(hidden)]
+pub mod model;
 pub mod set;
 pub mod sort;
 pub mod string;
