@@ -85,6 +85,7 @@ fn ember_answers_as_the_model() {
         ("hash", "listpack"),
         ("hash", "hashtable"),
         ("set", "intset"),
+        ("set", "listpack"),
         ("set", "hashtable"),
         ("zset", "listpack"),
         ("zset", "skiplist"),
