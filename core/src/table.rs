@@ -26,6 +26,22 @@ const EMPTY_VISITS_PER_STEP: usize = 10;
 /// A table shrinks when fewer than one in `SHRINK_RATIO` buckets would be used.
 const SHRINK_RATIO: usize = 8;
 
+/// How many buckets ahead [`Table::visit_from`] asks the CPU to fetch entries.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Hints the CPU to bring `*p` into cache; no effect on memory or on other targets.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults nor changes memory, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 pub struct Entry<V> {
     next: Option<Box<Entry<V>>>,
     pub key: CompactStr,
@@ -462,7 +478,21 @@ impl<V> Table<V> {
             .unwrap_or(1);
         let moved = self.rehash_idx.unwrap_or(0);
         let mut i = start as usize & (small - 1);
+        // The bucket heads are independent loads: asking for the next few early lets their cache
+        // misses overlap instead of paying for them one after another (a sample of ~15 entries
+        // otherwise costs ~15 serial misses).
+        let prefetch_bucket = |at: usize| {
+            for b in &self.ht[..tables] {
+                if let Some(Some(e)) = b.slots.get(at) {
+                    prefetch(&**e);
+                }
+            }
+        };
+        for k in 0..PREFETCH_AHEAD.min(buckets) {
+            prefetch_bucket((i + k) & (small - 1));
+        }
         for _ in 0..buckets.min(small) {
+            prefetch_bucket((i + PREFETCH_AHEAD) & (small - 1));
             for (j, b) in self.ht[..tables].iter().enumerate() {
                 let mut bucket = i;
                 while bucket < b.slots.len() {

@@ -746,7 +746,7 @@ impl Server {
         let start_us = sys::now_us();
         self.executing = true;
         let result = match self.commands.entries[idx].handler {
-            Handler::Core(run) => self.run_core(c, run, argv),
+            Handler::Core(run) => self.run_core(c, run, argv, start_us / 1000),
             Handler::Server(run) => run(self, c, argv),
         };
         let duration_us = sys::now_us().saturating_sub(start_us);
@@ -1015,11 +1015,12 @@ impl Server {
         c: &mut Client,
         run: fn(&mut ExecCtx<'_>, Argv<'_>) -> CmdResult,
         argv: Argv<'_>,
+        now_ms: u64,
     ) -> CmdResult {
         let mut ctx = ExecCtx {
             ks: &mut self.ks,
             db: c.db,
-            now_ms: sys::now_ms(),
+            now_ms,
             out: ReplyWriter::new(&mut c.out, c.proto),
             config: &self.core_cfg,
             no_touch: c.no_touch,

@@ -55,6 +55,7 @@ pub mod zset;
 
 use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use bumpalo::Bump;
 
@@ -266,20 +267,43 @@ pub const NAME_MAX: usize = 32;
 /// Command names to positions in a dispatcher's table, looked up case-insensitively without
 /// allocating: the per-command lookup of the server and of ember_exec().
 pub struct NameIndex {
-    /// Lowercase names and their positions, sorted by name.
-    sorted: Vec<(&'static str, usize)>,
+    /// Lowercase names and their positions in the command table.
+    names: Vec<(&'static str, usize)>,
+    /// Open addressing over `names` by [`name_hash`], linear probing; [`NO_SLOT`] marks a free
+    /// slot. At most a quarter full, so a lookup is one hash and usually one comparison.
+    slots: Vec<u16>,
+}
+
+/// A free slot of [`NameIndex::slots`].
+const NO_SLOT: u16 = u16::MAX;
+
+/// FNV-1a over the bytes of a lowercase name.
+#[inline]
+fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl NameIndex {
     /// Indexes `names` (lowercase, as command tables spell them) by their position.
     pub fn new<'a>(names: impl IntoIterator<Item = &'a CommandInfo>) -> Self {
-        let mut sorted: Vec<(&'static str, usize)> = names
+        let names: Vec<(&'static str, usize)> = names
             .into_iter()
             .enumerate()
             .map(|(i, info)| (info.name, i))
             .collect();
-        sorted.sort_unstable();
-        NameIndex { sorted }
+        assert!(names.len() < NO_SLOT as usize, "command table too large");
+        let size = (names.len() * 4).next_power_of_two().max(8);
+        let mut slots = vec![NO_SLOT; size];
+        for (at, (name, _)) in names.iter().enumerate() {
+            let mut i = name_hash(name.as_bytes()) as usize & (size - 1);
+            while slots[i] != NO_SLOT {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = at as u16;
+        }
+        NameIndex { names, slots }
     }
 
     /// The position of the command called `name`, in any case.
@@ -291,10 +315,15 @@ impl NameIndex {
         let lower = &mut buf[..name.len()];
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        let found = self
-            .sorted
-            .binary_search_by(|(n, _)| n.as_bytes().cmp(lower));
-        found.ok().map(|at| self.sorted[at].1)
+        let mask = self.slots.len() - 1;
+        let mut i = name_hash(lower) as usize & mask;
+        loop {
+            let (n, at) = *self.names.get(usize::from(self.slots[i]))?;
+            if n.as_bytes() == &*lower {
+                return Some(at);
+            }
+            i = (i + 1) & mask;
+        }
     }
 }
 

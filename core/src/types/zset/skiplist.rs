@@ -3,16 +3,20 @@
 //! Redis's `zskiplist` (William Pugh's skip list with Redis's span augmentation and backward links).
 //!
 //! Nodes live in one arena vector and point at each other through 32-bit handles instead of pointers:
-//! no unsafe code, half the link size, and a freed slot is reused by the next insert. Slot 0 is the
+//! no unsafe code, half the link size, and a freed slot is reused by the next insert. A node is one
+//! cache line holding its member (inline up to 22 bytes), score and links on levels 0 and 1, so a
+//! search step costs one cache miss; the links above level 1 (one node in sixteen has any) are a run
+//! in a second arena, `uppers`, so no node needs a heap block of its own; freed runs are kept by
+//! length for the next node of that height. Slot 0 is the
 //! header, which holds no element and has every level. When free slots come to outnumber live nodes
 //! three to one (after mass deletions) the arena is rebuilt compactly, so memory follows the live size.
 //! Handles are therefore only valid until the next mutation; callers never keep them.
 
-use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::mem::{replace, size_of, take};
+use core::mem::{replace, size_of};
 
+use crate::table::prefetch;
 use crate::types::string::CompactStr;
 
 /// No node: the end of a level, or the `prev` of the first node.
@@ -35,6 +39,7 @@ struct Link {
 const END: Link = Link { next: NIL, span: 0 };
 
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Node {
     member: CompactStr,
     score: f64,
@@ -42,9 +47,17 @@ struct Node {
     prev: u32,
     /// Level 0, inline: three nodes in four have no other level.
     base: Link,
-    /// Levels 1 and up (an empty box does not allocate).
-    upper: Box<[Link]>,
+    /// Level 1, inline too (meaningful when `levels >= 2`).
+    l1: Link,
+    /// Where levels 2 and up start in [`SkipList::uppers`] (`levels - 2` links).
+    upper_at: u32,
+    /// The node's height (at least 1).
+    levels: u8,
 }
+
+// A node is one cache line: the member (inline up to 22 bytes), the score, the links of levels 0
+// and 1, the back link and where its higher links are.
+const _: () = assert!(size_of::<Node>() == 64);
 
 /// The bytes of a member (members are stored with `CompactStr::from_bytes`, never integer-encoded).
 #[inline]
@@ -68,21 +81,24 @@ pub struct SkipList {
     level: usize,
     /// xorshift64* state for level draws.
     rng: u64,
-    /// Heap bytes of the `upper` arrays, kept for O(1) memory accounting.
-    upper_heap: usize,
+    /// The links above level 0 of every node, a run per node.
+    uppers: Vec<Link>,
+    /// Freed runs of `uppers`, by length - 1.
+    free_uppers: Vec<Vec<u32>>,
     /// Heap bytes of long (not inline) members.
     member_heap: usize,
 }
 
 impl SkipList {
     pub fn new(seed: u64) -> Self {
-        let upper = vec![END; LEVEL_MAX - 1].into_boxed_slice();
         let head = Node {
             member: CompactStr::EMPTY,
             score: 0.0,
             prev: NIL,
             base: END,
-            upper,
+            l1: END,
+            upper_at: 0,
+            levels: LEVEL_MAX as u8,
         };
         SkipList {
             nodes: vec![head],
@@ -91,7 +107,8 @@ impl SkipList {
             len: 0,
             level: 1,
             rng: seed | 1,
-            upper_heap: (LEVEL_MAX - 1) * size_of::<Link>(),
+            uppers: vec![END; LEVEL_MAX - 2],
+            free_uppers: Vec::new(),
             member_heap: 0,
         }
     }
@@ -110,7 +127,13 @@ impl SkipList {
     pub fn heap_size(&self) -> usize {
         self.nodes.capacity() * size_of::<Node>()
             + self.free.capacity() * size_of::<u32>()
-            + self.upper_heap
+            + self.uppers.capacity() * size_of::<Link>()
+            + self.free_uppers.capacity() * size_of::<Vec<u32>>()
+            + self
+                .free_uppers
+                .iter()
+                .map(|f| f.capacity() * size_of::<u32>())
+                .sum::<usize>()
             + self.member_heap
     }
 
@@ -124,8 +147,10 @@ impl SkipList {
         let n = &self.nodes[x as usize];
         if i == 0 {
             n.base
+        } else if i == 1 {
+            n.l1
         } else {
-            n.upper[i - 1]
+            self.uppers[n.upper_at as usize + i - 2]
         }
     }
 
@@ -134,8 +159,21 @@ impl SkipList {
         let n = &mut self.nodes[x as usize];
         if i == 0 {
             &mut n.base
+        } else if i == 1 {
+            &mut n.l1
         } else {
-            &mut n.upper[i - 1]
+            &mut self.uppers[n.upper_at as usize + i - 2]
+        }
+    }
+
+    /// Starts loading the node a search drops to when it stops at `x` on level `i`, while the
+    /// comparison on level `i` is still waiting for its own node: the two cache misses overlap.
+    #[inline(always)]
+    fn prefetch_below(&self, x: u32, i: usize) {
+        if i > 0 {
+            if let Some(n) = self.nodes.get(self.link(x, i - 1).next as usize) {
+                prefetch(n);
+            }
         }
     }
 
@@ -200,12 +238,34 @@ impl SkipList {
         }
     }
 
+    /// A run of `n` links in `uppers` for a new node (a freed run of that length when there is one).
+    fn alloc_uppers(&mut self, n: usize) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if let Some(at) = self.free_uppers.get_mut(n - 1).and_then(Vec::pop) {
+            self.uppers[at as usize..at as usize + n].fill(END);
+            return at;
+        }
+        let at = self.uppers.len();
+        self.uppers.resize(at + n, END);
+        // The arena holds at most LEVEL_MAX links per node: far below u32::MAX for any list whose
+        // nodes fit in memory.
+        at as u32
+    }
+
     /// Frees the slot of an unlinked node and returns its member.
     fn release(&mut self, x: u32) -> CompactStr {
         let n = &mut self.nodes[x as usize];
         let member = replace(&mut n.member, CompactStr::EMPTY);
-        let upper = take(&mut n.upper);
-        self.upper_heap -= upper.len() * size_of::<Link>();
+        let (at, runs) = (n.upper_at, (n.levels as usize).saturating_sub(2));
+        n.levels = 1;
+        if runs > 0 {
+            if self.free_uppers.len() < runs {
+                self.free_uppers.resize_with(runs, Vec::new);
+            }
+            self.free_uppers[runs - 1].push(at);
+        }
         self.member_heap -= member.heap_size();
         self.free.push(x);
         member
@@ -220,6 +280,7 @@ impl SkipList {
             rank[i] = if i + 1 == self.level { 0 } else { rank[i + 1] };
             loop {
                 let l = self.link(x, i);
+                self.prefetch_below(x, i);
                 if l.next != NIL && self.node_before(l.next, score, bytes(&member)) {
                     rank[i] += l.span as usize;
                     x = l.next;
@@ -238,14 +299,16 @@ impl SkipList {
             }
             self.level = level;
         }
-        self.upper_heap += (level - 1) * size_of::<Link>();
         self.member_heap += member.heap_size();
+        let upper_at = self.alloc_uppers(level.saturating_sub(2));
         let x = self.alloc(Node {
             member,
             score,
             prev: NIL,
             base: END,
-            upper: vec![END; level - 1].into_boxed_slice(),
+            l1: END,
+            upper_at,
+            levels: level as u8,
         });
         for i in 0..level {
             let u = self.link(update[i], i);
@@ -278,6 +341,7 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let next = self.link(x, i).next;
+                self.prefetch_below(x, i);
                 if next != NIL && self.node_before(next, score, member) {
                     x = next;
                 } else {
@@ -365,6 +429,7 @@ impl SkipList {
                 if l.next == NIL {
                     break;
                 }
+                self.prefetch_below(x, i);
                 let n = &self.nodes[l.next as usize];
                 if n.score < score || (n.score == score && bytes(&n.member) <= member) {
                     traversed += l.span as usize;
@@ -537,9 +602,15 @@ impl SkipList {
             .enumerate()
             .filter(|(i, _)| ranks.contains_key(&(*i as u32)));
         let (upper, members) = live.fold((0, 0), |(u, m), (_, n)| {
-            (u + n.upper.len(), m + n.member.heap_size())
+            (
+                u + (n.levels as usize).saturating_sub(2),
+                m + n.member.heap_size(),
+            )
         });
-        assert_eq!(self.upper_heap, (upper + LEVEL_MAX - 1) * size_of::<Link>());
+        let freed: usize = (1..=self.free_uppers.len())
+            .map(|len| len * self.free_uppers[len - 1].len())
+            .sum();
+        assert_eq!(self.uppers.len(), upper + freed + LEVEL_MAX - 2);
         assert_eq!(self.member_heap, members);
         assert_eq!(self.nodes.len() - 1, self.len + self.free.len());
     }
