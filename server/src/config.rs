@@ -195,7 +195,7 @@ pub static PARAMS: &[Param] = &[
     aka("hash-max-listpack-entries", "hash-max-ziplist-entries", LONG, "512"),
     aka("hash-max-listpack-value", "hash-max-ziplist-value", LONG, "64"),
     aka("list-max-listpack-size", "list-max-ziplist-size", INT, "-2"),
-    p("list-compress-depth", UINT, "0"),
+    p("list-compress-depth", UINT, "1"),
     p("set-max-intset-entries", LONG, "512"),
     p("set-max-listpack-entries", LONG, "128"),
     p("set-max-listpack-value", LONG, "64"),

@@ -19,6 +19,7 @@ use crate::resp::{Argv, ReplyWriter};
 use crate::types::list::{End, List, Needle};
 use crate::types::string::{CompactStr, IntBuf, I64_DIGITS_MAX};
 use crate::types::Value;
+use bumpalo::Bump;
 
 const RW: u32 = acl::WRITE | acl::LIST;
 const RO: u32 = acl::READ | acl::LIST;
@@ -192,7 +193,7 @@ fn reply_item(out: &mut ReplyWriter<'_>, item: &CompactStr) {
 
 /// Replies with the elements from `start` to `end` inclusive, negative indexes counting from the
 /// tail (Redis's `addListRangeReply`). Writes as it walks: nothing is allocated for the range.
-fn reply_range(out: &mut ReplyWriter<'_>, l: &List, start: i64, end: i64) {
+fn reply_range(out: &mut ReplyWriter<'_>, l: &List, start: i64, end: i64, scratch: &Bump) {
     let len = l.len() as i64;
     let start = if start < 0 { len + start } else { start }.max(0);
     let end = if end < 0 { len + end } else { end };
@@ -202,7 +203,7 @@ fn reply_range(out: &mut ReplyWriter<'_>, l: &List, start: i64, end: i64) {
     }
     let end = end.min(len - 1);
     out.array((end - start + 1) as usize);
-    for it in l.range(start as usize, end as usize + 1) {
+    for it in l.range(start as usize, end as usize + 1, scratch) {
         out.bulk(it);
     }
 }
@@ -235,7 +236,7 @@ fn push_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, end: End, existing_only: 
             return Ok(());
         }
         (None, _) => {
-            let mut l = List::new();
+            let mut l = List::with_compress_depth(ctx.config.list_compress_depth);
             values.iter().for_each(|v| l.push(end, v));
             l.grew(fill);
             let n = l.len();
@@ -330,25 +331,29 @@ fn llen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// LRANGE key start stop. O(S+N): S to reach start, N elements returned.
 fn lrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let (start, end) = (arg_i64(argv.get(2))?, arg_i64(argv.get(3))?);
-    match list_at(ctx, argv.get(1), true)? {
-        (Some(l), out) => reply_range(out, l, start, end),
-        (None, out) => out.array(0),
-    }
-    Ok(())
+    ctx.with_scratch(|ctx, scratch| {
+        match list_at(ctx, argv.get(1), true)? {
+            (Some(l), out) => reply_range(out, l, start, end, scratch),
+            (None, out) => out.array(0),
+        }
+        Ok(())
+    })
 }
 
 /// LINDEX key index. O(1).
 fn lindex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     // Redis looks the key up (null, WRONGTYPE) before it parses the index.
-    let (Some(l), out) = list_at(ctx, argv.get(1), true)? else {
-        ctx.out.null();
-        return Ok(());
-    };
-    match l.get(arg_i64(argv.get(2))?) {
-        Some(it) => out.bulk(it),
-        None => out.null(),
-    }
-    Ok(())
+    ctx.with_scratch(|ctx, scratch| {
+        let (Some(l), out) = list_at(ctx, argv.get(1), true)? else {
+            ctx.out.null();
+            return Ok(());
+        };
+        match l.get(arg_i64(argv.get(2))?, scratch) {
+            Some(it) => out.bulk(it),
+            None => out.null(),
+        }
+        Ok(())
+    })
 }
 
 /// LSET key index element. O(1).
@@ -380,7 +385,7 @@ fn linsert(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let Some(at) = l.position(&Needle::new(argv.get(3))) else {
+    let Some(at) = l.position(&Needle::new(argv.get(3)), &Bump::new()) else {
         out.int(-1);
         return Ok(());
     };
@@ -517,43 +522,49 @@ fn matching<'l>(
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. O(N).
 fn lpos(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let o = parse_lpos(argv)?;
-    let (Some(l), out) = list_at(ctx, argv.get(1), true)? else {
+    ctx.with_scratch(|ctx, scratch| {
+        let (Some(l), out) = list_at(ctx, argv.get(1), true)? else {
+            match o.count {
+                Some(_) => ctx.out.array(0),
+                None => ctx.out.null(),
+            }
+            return Ok(());
+        };
+        let needle = Needle::new(argv.get(2));
+        let len = l.len();
+        let scan = if o.maxlen == 0 {
+            len
+        } else {
+            o.maxlen.min(len)
+        };
+        let skip = usize::try_from(o.rank.unsigned_abs() - 1).unwrap_or(usize::MAX);
+        let want = match o.count {
+            None => 1,
+            Some(0) => usize::MAX,
+            Some(n) => n,
+        };
+        let found = if o.rank < 0 {
+            let from_tail = l
+                .iter(scratch)
+                .rev()
+                .enumerate()
+                .map(|(k, it)| (len - 1 - k, it));
+            matching(from_tail, &needle, scan, skip, want)
+        } else {
+            matching(l.iter(scratch).enumerate(), &needle, scan, skip, want)
+        };
         match o.count {
-            Some(_) => ctx.out.array(0),
-            None => ctx.out.null(),
+            Some(_) => {
+                out.array(found.len());
+                found.iter().for_each(|&i| out.int(i));
+            }
+            None => match found.first() {
+                Some(&i) => out.int(i),
+                None => out.null(),
+            },
         }
-        return Ok(());
-    };
-    let needle = Needle::new(argv.get(2));
-    let len = l.len();
-    let scan = if o.maxlen == 0 {
-        len
-    } else {
-        o.maxlen.min(len)
-    };
-    let skip = usize::try_from(o.rank.unsigned_abs() - 1).unwrap_or(usize::MAX);
-    let want = match o.count {
-        None => 1,
-        Some(0) => usize::MAX,
-        Some(n) => n,
-    };
-    let found = if o.rank < 0 {
-        let from_tail = l.iter().rev().enumerate().map(|(k, it)| (len - 1 - k, it));
-        matching(from_tail, &needle, scan, skip, want)
-    } else {
-        matching(l.iter().enumerate(), &needle, scan, skip, want)
-    };
-    match o.count {
-        Some(_) => {
-            out.array(found.len());
-            found.iter().for_each(|&i| out.int(i));
-        }
-        None => match found.first() {
-            Some(&i) => out.int(i),
-            None => out.null(),
-        },
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The shared body of LMOVE, RPOPLPUSH and, once an element is there, BLMOVE and BRPOPLPUSH.
@@ -578,7 +589,7 @@ fn move_generic(ctx: &mut ExecCtx<'_>, src: &[u8], dst: &[u8], from: End, to: En
             l.grew(fill);
         }
     } else {
-        let mut l = List::new();
+        let mut l = List::with_compress_depth(ctx.config.list_compress_depth);
         l.push(to, bytes);
         l.grew(fill);
         add_list(ctx, dst, l);

@@ -395,7 +395,15 @@ pub struct CoreConfig {
     pub zset_max_listpack_value: usize,
     /// `list-max-listpack-size` (negative: a size class, positive: elements per node).
     pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: list nodes kept uncompressed at each end of a new list (0: none).
+    /// Ember's default is 1 where Redis's is 0: interior nodes are LZ4-compressed.
+    pub list_compress_depth: usize,
 }
+
+/// Ember's default `list-compress-depth` (Redis's is 0): lists longer than three nodes keep their
+/// interior nodes LZ4-compressed, which makes a long list of short items cost less than its
+/// payload while pushes and pops at the ends never touch a compressed node.
+pub const LIST_COMPRESS_DEPTH_DEFAULT: usize = 1;
 
 impl Default for CoreConfig {
     fn default() -> Self {
@@ -409,6 +417,7 @@ impl Default for CoreConfig {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            list_compress_depth: LIST_COMPRESS_DEPTH_DEFAULT,
         }
     }
 }

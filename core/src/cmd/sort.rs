@@ -215,7 +215,9 @@ fn load<'b>(
     match value {
         Some(Value::List(l)) if o.dontsort => {
             items.reserve(len);
-            let range = l.range(from, from + len).map(|e| Item::new(e, arena));
+            let range = l
+                .range(from, from + len, arena)
+                .map(|e| Item::new(e, arena));
             if o.desc {
                 items.extend(range.rev());
             } else {
@@ -231,7 +233,7 @@ fn load<'b>(
         }
         Some(Value::List(l)) => {
             items.reserve(n);
-            items.extend(l.iter().map(|e| Item::new(e, arena)));
+            items.extend(l.iter(arena).map(|e| Item::new(e, arena)));
         }
         Some(Value::ZSet(z)) => {
             items.reserve(n);
@@ -331,7 +333,7 @@ fn reply(ctx: &mut ExecCtx<'_>, items: &[Item<'_>], gets: &[Pattern<'_>]) {
 /// Stores the sorted elements (or their GET values, empty where a key is missing) as a list at
 /// `dst`, replacing its value and TTL, and replies with the length. An empty result deletes `dst`.
 fn store(ctx: &mut ExecCtx<'_>, dst: &[u8], items: &[Item<'_>], gets: &[Pattern<'_>]) {
-    let mut list = List::new();
+    let mut list = List::with_compress_depth(ctx.config.list_compress_depth);
     let mut reader = Reader::new(ctx);
     for it in items {
         let elem = it.elem;

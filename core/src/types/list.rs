@@ -16,9 +16,19 @@
 //!
 //! Every mutation goes through a method here, which keeps that count right; commands call
 //! [`List::grew`] or [`List::shrank`] afterwards to let the encoding name follow.
+//!
+//! With a compress depth `d` (`list-compress-depth`), every node but the `d` first and `d` last is
+//! kept LZ4-compressed when that saves at least an eighth of it, as Redis compresses quicklist
+//! nodes. Pushes and pops work on the uncompressed end nodes; a node that becomes interior is
+//! compressed, one that becomes an end node is expanded. Readers expand compressed nodes into the
+//! command's scratch arena and leave the list as it was; writers in the middle expand the node
+//! in place and compress it again.
 
 use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
+
+use bumpalo::Bump;
 
 use super::put_bytes;
 use super::string::{parse_canonical_i64, CompactStr};
@@ -41,6 +51,12 @@ pub const NODE_BYTES_MAX: usize = 8192;
 
 /// Free room a node makes before its first element when a push at the head finds none.
 const HEAD_ROOM_MIN: usize = 64;
+
+/// Nodes smaller than this are never compressed (Redis's `MIN_COMPRESS_BYTES`).
+const COMPRESS_MIN_BYTES: usize = 48;
+
+/// The deepest `list-compress-depth` a list applies (Redis caps it at 2^16 - 1 the same way).
+pub const COMPRESS_DEPTH_MAX: usize = u16::MAX as usize;
 
 /// Which end of a list a command works on (Redis's `LIST_HEAD` / `LIST_TAIL`; LEFT / RIGHT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,16 +177,91 @@ fn reserve_capped(buf: &mut Vec<u8>, extra: usize) {
     }
 }
 
-/// One packed node: elements in `buf[start..]`.
+/// One packed node: elements in `buf[start..]`, or, when `raw_len` is not 0, an LZ4 block in
+/// `buf` that expands to `raw_len` bytes of elements.
 #[derive(Clone, Debug, Default)]
 struct Node {
     buf: Vec<u8>,
-    /// Free bytes before the first element (room for pushes at the head).
+    /// Free bytes before the first element (room for pushes at the head); 0 when compressed.
     start: usize,
     count: usize,
+    /// The uncompressed size of a compressed node; 0 for a plain one.
+    raw_len: u32,
+    /// A compression attempt found too little to gain; not tried again until the node changes.
+    incompressible: bool,
 }
 
 impl Node {
+    fn is_compressed(&self) -> bool {
+        self.raw_len != 0
+    }
+
+    /// Stores the node LZ4-compressed when that saves at least an eighth of it.
+    fn compress(&mut self) {
+        if self.is_compressed() || self.incompressible {
+            return;
+        }
+        let raw = &self.buf[self.start..];
+        if raw.len() < COMPRESS_MIN_BYTES || raw.len() > u32::MAX as usize {
+            self.incompressible = true;
+            return;
+        }
+        let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(raw.len())];
+        match lz4_flex::block::compress_into(raw, &mut out) {
+            Ok(n) if n <= raw.len() - raw.len() / 8 => {
+                out.truncate(n);
+                out.shrink_to_fit();
+                self.raw_len = raw.len() as u32;
+                self.buf = out;
+                self.start = 0;
+            }
+            _ => self.incompressible = true,
+        }
+    }
+
+    /// Expands `block` (a compressed node's buffer) into `out`, which has its uncompressed size.
+    fn expand_into(block: &[u8], out: &mut [u8]) {
+        let done = lz4_flex::block::decompress_into(block, out);
+        // The block was written by `compress` from exactly `out.len()` bytes.
+        debug_assert_eq!(
+            done.ok(),
+            Some(out.len()),
+            "list node block does not expand"
+        );
+    }
+
+    /// Stores the node plainly again (before a change, or when it becomes an end node).
+    fn expand(&mut self) {
+        if self.is_compressed() {
+            let mut raw = vec![0u8; self.raw_len as usize];
+            Self::expand_into(&self.buf, &mut raw);
+            self.buf = raw;
+            self.start = 0;
+            self.raw_len = 0;
+        }
+        self.incompressible = false;
+    }
+
+    /// The node's element bytes, expanded into `scratch` when it is compressed.
+    fn bytes_in<'a>(&'a self, scratch: &'a Bump) -> &'a [u8] {
+        if !self.is_compressed() {
+            return &self.buf[self.start..];
+        }
+        let out = scratch.alloc_slice_fill_copy(self.raw_len as usize, 0u8);
+        Self::expand_into(&self.buf, out);
+        out
+    }
+
+    /// Every element, head to tail, of a node that may be compressed.
+    fn elements_in<'a>(&'a self, scratch: &'a Bump) -> NodeIter<'a> {
+        let buf = self.bytes_in(scratch);
+        NodeIter {
+            buf,
+            front: 0,
+            back: buf.len(),
+        }
+    }
+
     fn used(&self) -> usize {
         self.buf.len() - self.start
     }
@@ -181,6 +272,8 @@ impl Node {
     }
 
     fn push_tail(&mut self, value: &[u8]) {
+        debug_assert!(!self.is_compressed());
+        self.incompressible = false;
         let size = entry_size(value.len());
         let at = self.buf.len();
         reserve_capped(&mut self.buf, size);
@@ -190,6 +283,8 @@ impl Node {
     }
 
     fn push_head(&mut self, value: &[u8]) {
+        debug_assert!(!self.is_compressed());
+        self.incompressible = false;
         let size = entry_size(value.len());
         if self.start < size {
             // Make room before the elements, in proportion to them so pushes stay amortized O(1),
@@ -212,6 +307,7 @@ impl Node {
     }
 
     fn pop_head(&mut self) -> CompactStr {
+        self.expand();
         let (value, next) = read_forward(&self.buf, self.start);
         let item = CompactStr::from_value(value);
         self.start = next;
@@ -224,6 +320,7 @@ impl Node {
     }
 
     fn pop_tail(&mut self) -> CompactStr {
+        self.expand();
         let at = entry_start_before(&self.buf, self.buf.len());
         let item = CompactStr::from_value(read_forward(&self.buf, at).0);
         self.buf.truncate(at);
@@ -237,6 +334,7 @@ impl Node {
 
     /// The byte offset of element `i` (`i < count`), walking from the nearer end.
     fn offset_of(&self, i: usize) -> usize {
+        debug_assert!(!self.is_compressed());
         if i <= self.count / 2 {
             let mut at = self.start;
             for _ in 0..i {
@@ -252,12 +350,19 @@ impl Node {
         }
     }
 
-    fn get(&self, i: usize) -> &[u8] {
-        read_forward(&self.buf, self.offset_of(i)).0
+    /// Element `i` of a node that may be compressed.
+    fn get_in<'a>(&'a self, i: usize, scratch: &'a Bump) -> &'a [u8] {
+        if !self.is_compressed() {
+            return read_forward(&self.buf, self.offset_of(i)).0;
+        }
+        let mut it = self.elements_in(scratch);
+        it.nth(i).unwrap_or(&[])
     }
 
     /// Replaces the entry at `at..end` with `value`'s entry (or removes it, for `None`).
     fn splice(&mut self, at: usize, end: usize, value: Option<&[u8]>) {
+        debug_assert!(!self.is_compressed());
+        self.incompressible = false;
         let size = value.map_or(0, |v| entry_size(v.len()));
         let old = end - at;
         if size > old {
@@ -272,6 +377,7 @@ impl Node {
 
     /// Every element, head to tail.
     fn elements(&self) -> NodeIter<'_> {
+        debug_assert!(!self.is_compressed());
         NodeIter {
             buf: &self.buf,
             front: self.start,
@@ -282,6 +388,7 @@ impl Node {
     /// Rebuilds the node from the elements `keep` says to keep; returns how many went and their
     /// listpack bytes.
     fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) -> (usize, usize) {
+        self.expand();
         let mut buf = Vec::with_capacity(self.used());
         let (mut removed, mut freed, mut count) = (0, 0, 0);
         for v in self.elements() {
@@ -341,6 +448,8 @@ impl<'a> DoubleEndedIterator for NodeIter<'a> {
 /// Elements `front..back` (positions in the list) of a list, from either end.
 pub struct Iter<'a> {
     nodes: &'a VecDeque<Node>,
+    /// Where compressed nodes are expanded.
+    scratch: &'a Bump,
     /// The front cursor: node index and the elements left of it in that node.
     front: (usize, Option<NodeIter<'a>>),
     back: (usize, Option<NodeIter<'a>>),
@@ -362,7 +471,7 @@ impl<'a> Iterator for Iter<'a> {
                 }
             }
             self.front.0 += 1;
-            self.front.1 = Some(self.nodes.get(self.front.0)?.elements());
+            self.front.1 = Some(self.nodes.get(self.front.0)?.elements_in(self.scratch));
         }
     }
 
@@ -384,7 +493,7 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
                 }
             }
             self.back.0 = self.back.0.checked_sub(1)?;
-            self.back.1 = Some(self.nodes.get(self.back.0)?.elements());
+            self.back.1 = Some(self.nodes.get(self.back.0)?.elements_in(self.scratch));
         }
     }
 }
@@ -399,6 +508,8 @@ pub struct List {
     packed_bytes: usize,
     /// Whether OBJECT ENCODING says `listpack` (else `quicklist`).
     packed: bool,
+    /// Nodes kept uncompressed at each end; 0 compresses nothing (`list-compress-depth`).
+    depth: u16,
 }
 
 impl Default for List {
@@ -414,6 +525,57 @@ impl List {
             len: 0,
             packed_bytes: 0,
             packed: true,
+            depth: 0,
+        }
+    }
+
+    /// An empty list that keeps all but `depth` nodes at each end compressed (0: none).
+    pub fn with_compress_depth(depth: usize) -> Self {
+        List {
+            depth: depth.min(COMPRESS_DEPTH_MAX) as u16,
+            ..List::new()
+        }
+    }
+
+    /// How many nodes are compressed (for tests and introspection).
+    pub fn compressed_nodes(&self) -> usize {
+        self.nodes.iter().filter(|n| n.is_compressed()).count()
+    }
+
+    /// Whether node `k` lies deeper than the compress depth from both ends.
+    fn interior(&self, k: usize) -> bool {
+        let d = usize::from(self.depth);
+        d > 0 && k >= d && k + d < self.nodes.len()
+    }
+
+    /// Puts the nodes next to the ends in their state after one node joined or left at an end:
+    /// the `depth` nodes at each end plain, the first interior node at each side compressed.
+    fn settle_ends(&mut self) {
+        let (d, n) = (usize::from(self.depth), self.nodes.len());
+        if d == 0 {
+            return;
+        }
+        for k in (0..d.min(n)).chain(n.saturating_sub(d)..n) {
+            self.nodes[k].expand();
+        }
+        for k in [d, n.wrapping_sub(d + 1)] {
+            if k < n && self.interior(k) {
+                self.nodes[k].compress();
+            }
+        }
+    }
+
+    /// Puts every node in its state (after nodes were added or removed in the middle).
+    fn settle_all(&mut self) {
+        if self.depth == 0 {
+            return;
+        }
+        for k in 0..self.nodes.len() {
+            if self.interior(k) {
+                self.nodes[k].compress();
+            } else {
+                self.nodes[k].expand();
+            }
         }
     }
 
@@ -439,7 +601,8 @@ impl List {
     }
 
     pub fn canonical(&self, out: &mut Vec<u8>) {
-        for it in self.iter() {
+        let scratch = Bump::new();
+        for it in self.iter(&scratch) {
             put_bytes(out, it);
         }
     }
@@ -484,16 +647,20 @@ impl List {
             End::Head => {
                 if !self.nodes.front().is_some_and(|n| n.has_room(size)) {
                     self.nodes.push_front(Node::default());
+                    self.settle_ends();
                 }
                 if let Some(n) = self.nodes.front_mut() {
+                    n.expand();
                     n.push_head(value);
                 }
             }
             End::Tail => {
                 if !self.nodes.back().is_some_and(|n| n.has_room(size)) {
                     self.nodes.push_back(Node::default());
+                    self.settle_ends();
                 }
                 if let Some(n) = self.nodes.back_mut() {
+                    n.expand();
                     n.push_tail(value);
                 }
             }
@@ -508,6 +675,7 @@ impl List {
                 let item = n.pop_head();
                 if n.count == 0 {
                     self.nodes.pop_front();
+                    self.settle_ends();
                 }
                 item
             }
@@ -516,6 +684,7 @@ impl List {
                 let item = n.pop_tail();
                 if n.count == 0 {
                     self.nodes.pop_back();
+                    self.settle_ends();
                 }
                 item
             }
@@ -557,10 +726,11 @@ impl List {
         (self.nodes.len().saturating_sub(1), 0)
     }
 
-    /// The element at `index` (negative counts from the tail).
-    pub fn get(&self, index: i64) -> Option<&[u8]> {
+    /// The element at `index` (negative counts from the tail); a compressed node is expanded into
+    /// `scratch`.
+    pub fn get<'a>(&'a self, index: i64, scratch: &'a Bump) -> Option<&'a [u8]> {
         let (k, j) = self.locate(self.resolve(index)?);
-        Some(self.nodes[k].get(j))
+        Some(self.nodes[k].get_in(j, scratch))
     }
 
     /// Replaces the element at `index` (negative counts from the tail); false when out of range.
@@ -570,10 +740,14 @@ impl List {
         };
         let (k, j) = self.locate(i);
         let n = &mut self.nodes[k];
+        n.expand();
         let at = n.offset_of(j);
         let (old, end) = read_forward(&n.buf, at);
         self.packed_bytes = self.packed_bytes - packed_size(old) + packed_size(value);
         n.splice(at, end, Some(value));
+        if self.interior(k) {
+            self.nodes[k].compress();
+        }
         true
     }
 
@@ -590,11 +764,15 @@ impl List {
         self.packed_bytes += packed_size(value);
         self.len += 1;
         let n = &mut self.nodes[k];
+        n.expand();
         let off = n.offset_of(j);
         n.splice(off, off, Some(value));
         n.count += 1;
         if n.used() > 2 * NODE_BYTES_MAX && n.count > 1 {
             self.split(k);
+            self.settle_all();
+        } else if self.interior(k) {
+            self.nodes[k].compress();
         }
     }
 
@@ -605,26 +783,28 @@ impl List {
         let cut = n.offset_of(half);
         let tail = Node {
             buf: n.buf[cut..].to_vec(),
-            start: 0,
             count: n.count - half,
+            ..Node::default()
         };
         n.buf.truncate(cut);
         n.count = half;
         self.nodes.insert(k + 1, tail);
     }
 
-    /// Elements from head to tail.
-    pub fn iter(&self) -> Iter<'_> {
-        self.range(0, self.len)
+    /// Elements from head to tail; compressed nodes are expanded into `scratch`.
+    pub fn iter<'a>(&'a self, scratch: &'a Bump) -> Iter<'a> {
+        self.range(0, self.len, scratch)
     }
 
-    /// Elements at positions `from..to` (clamped to the list).
-    pub fn range(&self, from: usize, to: usize) -> Iter<'_> {
+    /// Elements at positions `from..to` (clamped to the list); compressed nodes are expanded into
+    /// `scratch`.
+    pub fn range<'a>(&'a self, from: usize, to: usize, scratch: &'a Bump) -> Iter<'a> {
         let to = to.min(self.len);
         let from = from.min(to);
         if from == to {
             return Iter {
                 nodes: &self.nodes,
+                scratch,
                 front: (0, None),
                 back: (0, None),
                 left: 0,
@@ -632,11 +812,15 @@ impl List {
         }
         let (fk, fj) = self.locate(from);
         let (bk, bj) = self.locate(to - 1);
-        let mut front = self.nodes[fk].elements();
+        let mut front = self.nodes[fk].elements_in(scratch);
         for _ in 0..fj {
             front.next();
         }
-        let mut back = self.nodes[bk].elements();
+        let mut back = if fk == bk {
+            front.clone()
+        } else {
+            self.nodes[bk].elements_in(scratch)
+        };
         for _ in bj + 1..self.nodes[bk].count {
             back.next_back();
         }
@@ -651,6 +835,7 @@ impl List {
         }
         Iter {
             nodes: &self.nodes,
+            scratch,
             front: (fk, Some(front)),
             back: (bk, Some(back)),
             left: to - from,
@@ -658,8 +843,8 @@ impl List {
     }
 
     /// The first position holding `needle`.
-    pub fn position(&self, needle: &Needle<'_>) -> Option<usize> {
-        self.iter().position(|it| needle.matches(it))
+    pub fn position(&self, needle: &Needle<'_>, scratch: &Bump) -> Option<usize> {
+        self.iter(scratch).position(|it| needle.matches(it))
     }
 
     /// Removes elements equal to `needle`: at most `limit` of them (0: all), the first ones from the
@@ -669,7 +854,8 @@ impl List {
         // matches before them.
         let mut skip = 0;
         if from_tail && limit > 0 {
-            let total = self.iter().filter(|it| needle.matches(it)).count();
+            let scratch = Bump::new();
+            let total = self.iter(&scratch).filter(|it| needle.matches(it)).count();
             skip = total.saturating_sub(limit);
         }
         let limit = if limit == 0 { usize::MAX } else { limit };
@@ -693,6 +879,7 @@ impl List {
             self.len -= gone;
         }
         self.nodes.retain(|n| n.count > 0);
+        self.settle_all();
         removed
     }
 
@@ -719,6 +906,7 @@ impl List {
             freed += f;
         }
         self.nodes.retain(|n| n.count > 0);
+        self.settle_all();
         self.len -= removed;
         self.packed_bytes -= freed;
     }
@@ -787,18 +975,28 @@ mod tests {
     use alloc::vec;
 
     fn contents(l: &List) -> Vec<Vec<u8>> {
-        l.iter().map(<[u8]>::to_vec).collect()
+        let bump = Bump::new();
+        l.iter(&bump).map(<[u8]>::to_vec).collect()
     }
 
     /// The running counts agree with the elements, and reading backwards gives the same elements.
     fn check_bytes(l: &List) {
-        let sum: usize = l.iter().map(packed_size).sum();
+        let bump = Bump::new();
+        let sum: usize = l.iter(&bump).map(packed_size).sum();
         assert_eq!(l.packed_bytes, sum);
         assert_eq!(l.nodes.iter().map(|n| n.count).sum::<usize>(), l.len());
         assert!(l.nodes.iter().all(|n| n.count > 0));
-        let mut back: Vec<Vec<u8>> = l.iter().rev().map(<[u8]>::to_vec).collect();
+        let mut back: Vec<Vec<u8>> = l.iter(&bump).rev().map(<[u8]>::to_vec).collect();
         back.reverse();
         assert_eq!(back, contents(l));
+        // Exactly the interior nodes are compressed, unless compression would gain too little.
+        for (k, n) in l.nodes.iter().enumerate() {
+            if l.interior(k) {
+                assert!(n.is_compressed() || n.incompressible, "node {k} left plain");
+            } else {
+                assert!(!n.is_compressed(), "end node {k} compressed");
+            }
+        }
     }
 
     fn list_of(items: &[&[u8]]) -> List {
@@ -811,6 +1009,7 @@ mod tests {
 
     #[test]
     fn ends_and_indexes() {
+        let bump = Bump::new();
         let mut l = List::new();
         l.push(End::Tail, b"b");
         l.push(End::Head, b"a");
@@ -819,8 +1018,12 @@ mod tests {
             contents(&l),
             vec![b"a".to_vec(), b"b".to_vec(), b"12".to_vec()]
         );
-        assert_eq!(l.get(-1), Some(&b"12"[..]));
-        assert!(l.get(3).is_none() && l.get(-4).is_none() && l.get(i64::MIN).is_none());
+        assert_eq!(l.get(-1, &bump), Some(&b"12"[..]));
+        assert!(
+            l.get(3, &bump).is_none()
+                && l.get(-4, &bump).is_none()
+                && l.get(i64::MIN, &bump).is_none()
+        );
         assert!(l.set(-3, b"x") && !l.set(3, b"y"));
         l.insert(1, b"mid");
         assert_eq!(l.pop(End::Head).map(|s| s.to_vec()), Some(b"x".to_vec()));
@@ -871,14 +1074,15 @@ mod tests {
 
     #[test]
     fn elements_larger_than_a_node_get_their_own() {
+        let bump = Bump::new();
         let big = vec![b'z'; NODE_BYTES_MAX * 2];
         let mut l = list_of(&[b"a", &big, b"b"]);
         l.push(End::Head, &big);
         assert_eq!(l.nodes.len(), 4);
-        assert_eq!(l.get(1), Some(&b"a"[..]));
-        assert_eq!(l.get(-2), Some(&big[..]));
+        assert_eq!(l.get(1, &bump), Some(&b"a"[..]));
+        assert_eq!(l.get(-2, &bump), Some(&big[..]));
         l.insert(2, b"mid");
-        assert_eq!(l.range(1, 4).count(), 3);
+        assert_eq!(l.range(1, 4, &bump).count(), 3);
         assert_eq!(l.pop(End::Head).map(|s| s.len()), Some(big.len()));
         check_bytes(&l);
     }
@@ -901,10 +1105,11 @@ mod tests {
 
     #[test]
     fn trim_and_range() {
+        let bump = Bump::new();
         let mut l = list_of(&[b"a", b"b", b"c", b"d", b"e"]);
-        assert_eq!(l.range(1, 3).count(), 2);
-        assert_eq!(l.range(4, 100).count(), 1);
-        assert_eq!(l.range(7, 100).count(), 0);
+        assert_eq!(l.range(1, 3, &bump).count(), 2);
+        assert_eq!(l.range(4, 100, &bump).count(), 1);
+        assert_eq!(l.range(7, 100, &bump).count(), 0);
         l.trim(1, 2);
         assert_eq!(contents(&l), vec![b"b".to_vec(), b"c".to_vec()]);
         l.trim(usize::MAX, usize::MAX);
@@ -957,15 +1162,66 @@ mod tests {
 
     #[test]
     fn random_operations_match_a_vec() {
-        random_operations(&[b"1", b"x", b"-300", &[b'y'; 70], b""], 5000);
-        // Elements of a few KiB: nodes fill, split and empty all the time.
-        random_operations(
-            &[b"1", &[b'a'; 3000], &[b'b'; 5000], &[b'c'; 9000], b"x"],
-            3000,
-        );
+        random_operations(&[b"1", b"x", b"-300", &[b'y'; 70], b""], 5000, 0);
+        // Elements of a few KiB: nodes fill, split and empty all the time, and with a compress
+        // depth, nodes move between the ends and the compressed interior.
+        for (depth, steps) in [(0, 3000), (1, 400), (2, 400)] {
+            random_operations(
+                &[b"1", &[b'a'; 3000], &[b'b'; 5000], &[b'c'; 9000], b"x"],
+                steps,
+                depth,
+            );
+        }
     }
 
-    fn random_operations(values: &[&[u8]; 5], steps: usize) {
+    #[test]
+    fn interior_nodes_compress_and_read_back() {
+        let bump = Bump::new();
+        let item = |i: usize| alloc::format!("item{:06}", i).into_bytes();
+        let (mut plain, mut packed) = (List::new(), List::with_compress_depth(1));
+        for i in 0..100_000 {
+            plain.push(End::Tail, &item(i));
+            packed.push(End::Tail, &item(i));
+        }
+        check_bytes(&packed);
+        assert!(packed.compressed_nodes() + 2 == packed.nodes.len());
+        assert!(
+            packed.heap_size() * 2 < plain.heap_size(),
+            "{} vs {}",
+            packed.heap_size(),
+            plain.heap_size()
+        );
+        for i in [0, 1, 999, 50_000, 99_998, 99_999] {
+            assert_eq!(packed.get(i as i64, &bump), Some(&item(i)[..]));
+        }
+        let middle: Vec<&[u8]> = packed.range(49_000, 51_000, &bump).collect();
+        assert_eq!(middle.len(), 2000);
+        assert_eq!(middle[1500], &item(50_500)[..]);
+        // Change the middle, then pop everything from alternating ends.
+        assert!(packed.set(60_000, b"changed"));
+        packed.insert(70_000, b"inserted");
+        assert_eq!(packed.get(60_000, &bump), Some(&b"changed"[..]));
+        assert_eq!(packed.get(70_000, &bump), Some(&b"inserted"[..]));
+        check_bytes(&packed);
+        let mut model: alloc::collections::VecDeque<Vec<u8>> =
+            packed.iter(&bump).map(<[u8]>::to_vec).collect();
+        let mut n = 0;
+        while let Some(v) = packed.pop(if n % 2 == 0 { End::Head } else { End::Tail }) {
+            let want = if n % 2 == 0 {
+                model.pop_front()
+            } else {
+                model.pop_back()
+            };
+            assert_eq!(Some(v.to_vec()), want);
+            n += 1;
+            if n % 10_000 == 0 {
+                check_bytes(&packed);
+            }
+        }
+        assert_eq!(n, 100_001);
+    }
+
+    fn random_operations(values: &[&[u8]; 5], steps: usize, depth: usize) {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -973,8 +1229,9 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        let (mut l, mut model) = (List::new(), Vec::<Vec<u8>>::new());
+        let (mut l, mut model) = (List::with_compress_depth(depth), Vec::<Vec<u8>>::new());
         for _ in 0..steps {
+            let bump = Bump::new();
             let v = values[next(5) as usize];
             let at = next(model.len() as u64 + 1) as usize;
             match next(9) {
@@ -988,7 +1245,7 @@ mod tests {
                     if let Some(i) = (!model.is_empty()).then(|| next(model.len() as u64) as i64) {
                         assert!(l.set(i, v));
                         model[i as usize] = v.to_vec();
-                        assert_eq!(l.get(i - model.len() as i64), Some(v));
+                        assert_eq!(l.get(i - model.len() as i64, &bump), Some(v));
                     }
                 }
                 1 | 2 => {
@@ -1039,9 +1296,9 @@ mod tests {
                 .iter()
                 .map(Vec::as_slice)
                 .collect();
-            assert_eq!(l.range(from, to).collect::<Vec<_>>(), want);
-            assert_eq!(l.range(from, to).len(), want.len());
-            let mut rev: Vec<&[u8]> = l.range(from, to).rev().collect();
+            assert_eq!(l.range(from, to, &bump).collect::<Vec<_>>(), want);
+            assert_eq!(l.range(from, to, &bump).len(), want.len());
+            let mut rev: Vec<&[u8]> = l.range(from, to, &bump).rev().collect();
             rev.reverse();
             assert_eq!(rev, want);
         }
