@@ -177,6 +177,8 @@ fn section_memory(s: &Server, out: &mut String) {
     kv.put("used_memory_overhead", &overhead);
     kv.put("used_memory_startup", &0);
     kv.put("allocator_allocated", &used);
+    // Small blocks live in the size classes' chunks, used or free.
+    kv.put("allocator_slab", &crate::alloc::slab_bytes());
     kv.put("allocator_resident", &rss);
     kv.put("total_system_memory", &total_system_memory());
     kv.put("used_memory_lua", &0);
@@ -190,7 +192,7 @@ fn section_memory(s: &Server, out: &mut String) {
         &format!("{:.2}", rss as f64 / used.max(1) as f64),
     );
     kv.put("mem_not_counted_for_evict", &0);
-    kv.put("mem_allocator", &"libc");
+    kv.put("mem_allocator", &"ember-slab+libc");
     kv.put("lazyfree_pending_objects", &0);
 }
 
