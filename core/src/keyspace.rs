@@ -12,6 +12,7 @@ use bumpalo::Bump;
 use crate::journal::{class, Journal};
 use crate::table::{Entry, Table, NO_EXPIRE};
 use crate::types::hash::NO_FIELD_TTL;
+use crate::types::lz::{self, DictId};
 use crate::types::Value;
 
 /// Default number of databases (`databases` config).
@@ -424,6 +425,51 @@ pub struct Keyspace {
     rng: u64,
     /// The per-command scratch arena, lent out by [`Keyspace::take_scratch`].
     scratch: Bump,
+    /// The dictionary string values are compressed against, and its training.
+    pub compression: Compression,
+}
+
+/// Values sampled before a keyspace trains its compression dictionary.
+pub const DICT_SAMPLES: usize = 64;
+/// Bytes of a value a sample keeps (dictionaries are a few KiB; the start of values of one kind
+/// shows what they share).
+const DICT_SAMPLE_BYTES: usize = 2048;
+
+/// A keyspace's value-compression dictionary: none until [`DICT_SAMPLES`] compressible values were
+/// seen, then one trained from them and registered for the life of the process. Values written
+/// before it stay readable (they carry dictionary id 0).
+#[derive(Default)]
+pub struct Compression {
+    dict: DictId,
+    samples: Vec<Vec<u8>>,
+    /// Registration failed (the process-wide table is full): compress without a dictionary.
+    exhausted: bool,
+}
+
+impl Compression {
+    /// The dictionary to compress `value` against; while there is none yet, `value` may become a
+    /// training sample.
+    pub fn dict_for(&mut self, value: &[u8]) -> DictId {
+        if self.dict != 0 || self.exhausted {
+            return self.dict;
+        }
+        self.samples
+            .push(value[..value.len().min(DICT_SAMPLE_BYTES)].to_vec());
+        if self.samples.len() >= DICT_SAMPLES {
+            let dict = lz::train(&self.samples, lz::DICT_BYTES);
+            self.samples = Vec::new();
+            match lz::register_dict(dict) {
+                Some(id) => self.dict = id,
+                None => self.exhausted = true,
+            }
+        }
+        self.dict
+    }
+
+    /// The current dictionary's id (0: none yet).
+    pub fn dict(&self) -> DictId {
+        self.dict
+    }
 }
 
 /// The scratch arena keeps up to this many bytes of chunks between commands; a command that needed
@@ -446,6 +492,7 @@ impl Keyspace {
             log_expired: false,
             rng: seed | 1,
             scratch: Bump::new(),
+            compression: Compression::default(),
         }
     }
 

@@ -16,7 +16,8 @@
 
 #![no_std]
 // Unsafe code is denied except where a module allows it for a measured reason (table.rs: zeroed
-// bucket arrays), each block with a SAFETY comment.
+// bucket arrays and prefetch hints; types/lz.rs: reading the leaked, never-freed dictionaries),
+// each block with a SAFETY comment.
 #![deny(unsafe_code)]
 
 extern crate alloc;

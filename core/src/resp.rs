@@ -448,6 +448,16 @@ impl<'a> ReplyWriter<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// A bulk reply of `len` bytes that `fill` writes in place (a compressed value expanding
+    /// straight into the output buffer).
+    pub fn bulk_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        self.line(b'$', len as i64);
+        let at = self.buf.len();
+        self.buf.resize(at + len, 0);
+        fill(&mut self.buf[at..]);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
     /// A bulk reply of a formatted integer.
     pub fn bulk_i64(&mut self, n: i64) {
         let mut scratch: IntBuf = [0; 20];

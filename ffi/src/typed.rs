@@ -100,12 +100,10 @@ pub unsafe extern "C" fn ember_set(
         };
         db.used_estimate += (key.len() + val.len() + 96) as u64;
         let i = db.db;
-        db.ks.db_mut(i).set(
-            key,
-            Value::Str(CompactStr::from_value(val)),
-            Some(expire),
-            (now / 1000) as u32,
-        );
+        let value = ember_core::cmd::string_value(&mut db.ks, &db.config, val);
+        db.ks
+            .db_mut(i)
+            .set(key, value, Some(expire), (now / 1000) as u32);
         db.ks.dirty += 1;
         db.clear_error();
         EMBER_OK
@@ -135,6 +133,14 @@ pub unsafe extern "C" fn ember_get(
             None => {
                 stats.keyspace_misses += 1;
                 return EMBER_ERR_NOT_FOUND;
+            }
+            Some(Value::Lz(z)) => {
+                stats.keyspace_hits += 1;
+                // Compressed values expand into the handle's scratch space.
+                db.scratch.clear();
+                db.scratch.resize(z.raw_len(), 0);
+                z.expand_into(&mut db.scratch);
+                (db.scratch.as_ptr(), db.scratch.len())
             }
             Some(Value::Str(s)) => {
                 stats.keyspace_hits += 1;
@@ -294,6 +300,10 @@ pub unsafe extern "C" fn ember_incr(
                 };
                 *s = CompactStr::from_i64(n);
                 n
+            }
+            // A compressed value is long text, never an integer.
+            Some(Value::Lz(_)) => {
+                return db.fail(EMBER_ERR_COMMAND, &err::NOT_INTEGER.0);
             }
             None => {
                 d.set(

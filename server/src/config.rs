@@ -196,6 +196,9 @@ pub static PARAMS: &[Param] = &[
     aka("hash-max-listpack-value", "hash-max-ziplist-value", LONG, "64"),
     aka("list-max-listpack-size", "list-max-ziplist-size", INT, "-2"),
     p("list-compress-depth", UINT, "1"),
+    // Ember's own: string values set whole are stored LZ4-compressed (see ember_core::types::lz).
+    p("value-compression", B, "yes"),
+    p("value-compression-min-size", UINT, "64"),
     p("set-max-intset-entries", LONG, "512"),
     p("set-max-listpack-entries", LONG, "128"),
     p("set-max-listpack-value", LONG, "64"),

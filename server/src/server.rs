@@ -284,6 +284,8 @@ impl Server {
         self.core_cfg.zset_max_listpack_value = size("zset-max-listpack-value");
         self.core_cfg.list_max_listpack_size = self.config.get_int("list-max-listpack-size");
         self.core_cfg.list_compress_depth = size("list-compress-depth");
+        self.core_cfg.value_compression = self.config.get_bool("value-compression");
+        self.core_cfg.value_compression_min_size = size("value-compression-min-size");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig::new(&self.config);
         crate::log::set_level(&self.config.get_str("loglevel"));

@@ -447,3 +447,112 @@ fn incrbyfloat_long_double_results() {
     c.check(&["SET", "h", "1"], OK);
     c.check(&["INCRBYFLOAT", "h", "0x10"], b"$2\r\n17\r\n");
 }
+
+/// A JSON-like document that LZ4 compresses well, distinct per `i`.
+fn doc(i: usize) -> String {
+    let item = format!("{{\"sku\":\"KB-{i:05}\",\"name\":\"Mechanical keyboard\",\"qty\":2}}");
+    format!(
+        "{{\"id\":{i},\"type\":\"order\",\"status\":\"paid\",\"items\":[{}],\"notes\":\"gift\"}}",
+        vec![item; 6].join(",")
+    )
+}
+
+/// Bulk reply bytes for `s`.
+fn bulk(s: &str) -> Vec<u8> {
+    format!("${}\r\n{s}\r\n", s.len()).into_bytes()
+}
+
+/// String values stored compressed (value-compression, on by default) read and write exactly as
+/// plain ones through every string command, before and after the keyspace trains its dictionary,
+/// and `value-compression no` stores them plain.
+#[test]
+fn compressed_values_behave_as_plain_strings() {
+    let s = Server::start();
+    let mut c = s.connect();
+    // Enough values to train the dictionary (64 samples), then more written against it.
+    for i in 0..100 {
+        c.check(&["SET", &format!("doc:{i}"), &doc(i)], OK);
+    }
+    let info = c.cmd(&["INFO", "memory"]).text();
+    let field = |name: &str| -> i64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    assert!(field("compressed_values") >= 100, "{info}");
+    assert!(field("compression_bytes_saved") > 100 * 200, "{info}");
+    assert!(field("compression_dictionary") >= 1, "{info}");
+    for i in [0, 63, 64, 99] {
+        let (k, v) = (format!("doc:{i}"), doc(i));
+        c.check(&["GET", &k], &bulk(&v));
+        c.check(&["STRLEN", &k], format!(":{}\r\n", v.len()).as_bytes());
+        c.check(&["GETRANGE", &k, "5", "20"], &bulk(&v[5..=20]));
+        c.check(&["GETRANGE", &k, "-10", "-1"], &bulk(&v[v.len() - 10..]));
+        c.check(&["TYPE", &k], b"+string\r\n");
+        c.check(&["OBJECT", "ENCODING", &k], b"$3\r\nraw\r\n");
+    }
+    let (v0, v1) = (doc(0), doc(1));
+    let mget = c.cmd(&["MGET", "doc:0", "nokey", "doc:1"]);
+    assert_eq!(mget.items()[0].bytes(), v0.as_bytes());
+    assert_eq!(mget.items()[2].bytes(), v1.as_bytes());
+    c.check(&["SET", "doc:0", "small", "GET"], &bulk(&v0));
+    c.check(&["GET", "doc:0"], &bulk("small"));
+    c.check(&["GETSET", "doc:1", "x"], &bulk(&v1));
+    c.check(&["GETDEL", "doc:2"], &bulk(&doc(2)));
+    c.check(&["EXISTS", "doc:2"], b":0\r\n");
+    c.check(&["GETEX", "doc:3", "EX", "100"], &bulk(&doc(3)));
+    // In-place writers see the plain bytes and keep the result right.
+    let v4 = doc(4);
+    c.check(
+        &["APPEND", "doc:4", "!!"],
+        format!(":{}\r\n", v4.len() + 2).as_bytes(),
+    );
+    c.check(&["GET", "doc:4"], &bulk(&format!("{v4}!!")));
+    let v5 = doc(5);
+    c.check(
+        &["SETRANGE", "doc:5", "0", "XY"],
+        format!(":{}\r\n", v5.len()).as_bytes(),
+    );
+    c.check(&["GET", "doc:5"], &bulk(&format!("XY{}", &v5[2..])));
+    c.check(&["INCR", "doc:6"], NOT_INT);
+    let ones: i64 = doc(7).bytes().map(|b| b.count_ones() as i64).sum();
+    c.check(&["BITCOUNT", "doc:7"], format!(":{ones}\r\n").as_bytes());
+    c.check(&["SETBIT", "doc:8", "0", "1"], b":0\r\n");
+    let mut v8 = doc(8).into_bytes();
+    v8[0] |= 0x80;
+    assert_eq!(c.cmd(&["GET", "doc:8"]).bytes(), &v8[..]);
+    c.check(&["COPY", "doc:9", "copy"], b":1\r\n");
+    c.check(&["GET", "copy"], &bulk(&doc(9)));
+    c.check(&["RENAME", "doc:10", "renamed"], OK);
+    c.check(&["GET", "renamed"], &bulk(&doc(10)));
+    c.check(
+        &["BITOP", "AND", "dest", "doc:11", "doc:11"],
+        format!(":{}\r\n", doc(11).len()).as_bytes(),
+    );
+    c.check(&["GET", "dest"], &bulk(&doc(11)));
+    c.check(
+        &["LCS", "doc:12", "doc:12", "LEN"],
+        format!(":{}\r\n", doc(12).len()).as_bytes(),
+    );
+    c.check(&["RPUSH", "l", "12"], b":1\r\n");
+    let sorted = c.cmd(&["SORT", "l", "BY", "nosort", "GET", "doc:*"]);
+    assert_eq!(sorted.items()[0].bytes(), doc(12).as_bytes());
+    c.check(
+        &["HSET", "doc:13", "f", "v"],
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
+    // With compression off, new values are stored plain (and old ones still read back).
+    c.check(&["CONFIG", "SET", "value-compression", "no"], OK);
+    c.check(&["SET", "plain", &doc(1000)], OK);
+    c.check(&["OBJECT", "ENCODING", "plain"], b"$3\r\nraw\r\n");
+    c.check(&["GET", "plain"], &bulk(&doc(1000)));
+    c.check(&["GET", "doc:99"], &bulk(&doc(99)));
+    // Values that do not compress by an eighth, or are short, stay plain too.
+    c.check(&["CONFIG", "SET", "value-compression", "yes"], OK);
+    let noise: String = (0..200u32)
+        .map(|i| char::from(b'!' + (i.wrapping_mul(2654435761) >> 26) as u8))
+        .collect();
+    c.check(&["SET", "noise", &noise], OK);
+    c.check(&["GET", "noise"], &bulk(&noise));
+}

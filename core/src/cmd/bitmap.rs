@@ -344,8 +344,7 @@ fn setbit(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 fn getbit(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let offset = bit_offset(argv.get(2), None, ctx.config.proto_max_bulk_len)?;
     ctx.with_str(argv.get(1), |s, out| {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let bytes = s.map_or(&[][..], |s| s.as_bytes(&mut scratch));
+        let bytes = s.unwrap_or_default();
         let byte = bytes.get((offset >> 3) as usize).copied().unwrap_or(0);
         out.int((byte >> (7 - (offset & 7)) & 1) as i64);
     })
@@ -355,12 +354,10 @@ fn getbit(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 fn bitcount(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     // Redis looks the key up (0 when absent, WRONGTYPE) before it reads the range.
     ctx.with_str(argv.get(1), |s, out| {
-        let Some(s) = s else {
+        let Some(bytes) = s else {
             out.int(0);
             return Ok(());
         };
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let bytes = s.as_bytes(&mut scratch);
         let range = match argv.len() {
             2 => resolve_range(bytes.len(), 0, -1, false),
             4 | 5 => {
@@ -389,12 +386,10 @@ fn bitpos(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     ctx.with_str(argv.get(1), |s, out| {
         // An absent key is an endless run of zeros.
-        let Some(s) = s else {
+        let Some(bytes) = s else {
             out.int(if bit { -1 } else { 0 });
             return Ok(());
         };
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let bytes = s.as_bytes(&mut scratch);
         let len = bytes.len();
         let (range, end_given) = match argv.len() {
             3 => (resolve_range(len, 0, -1, false), false),
@@ -488,12 +483,12 @@ fn bitop(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     let dest = argv.get(2);
     let mut res = Vec::new();
+    let mut big = Vec::new();
     for i in 3..argv.len() {
         let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
         let src: &[u8] = match ctx.lookup_read(argv.get(i)) {
             None => &[],
-            Some(Value::Str(s)) => s.as_bytes(&mut scratch),
-            Some(_) => return Err(err::WRONGTYPE),
+            Some(v) => v.str_bytes(&mut scratch, &mut big).ok_or(err::WRONGTYPE)?,
         };
         fold_source(op, &mut res, src, i == 3)?;
     }
@@ -790,8 +785,7 @@ fn bitfield_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, read_only: bool) -> C
     let Some(highest) = highest else {
         // Only GETs: a read, which neither creates nor grows the string.
         return ctx.with_str(key, |s, out| {
-            let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-            let bytes = s.map_or(&[][..], |s| s.as_bytes(&mut scratch));
+            let bytes = s.unwrap_or_default();
             out.array(ops.len());
             for op in &ops {
                 out.int(op.ty.value(read_bits(bytes, op.offset, op.ty.bits)));
@@ -868,10 +862,7 @@ mod tests {
         }
 
         fn get(&self, key: &str) -> Option<Vec<u8>> {
-            match &self.ks.db(0).peek(key.as_bytes(), 0)?.value {
-                Value::Str(s) => Some(s.to_vec()),
-                _ => None,
-            }
+            self.ks.db(0).peek(key.as_bytes(), 0)?.value.str_to_vec()
         }
     }
 

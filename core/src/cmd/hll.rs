@@ -724,7 +724,7 @@ mod tests {
 
         fn get(&self, key: &str) -> Vec<u8> {
             match self.ks.db(0).table().get(key.as_bytes()).map(|e| &e.value) {
-                Some(Value::Str(s)) => s.to_vec(),
+                Some(v) if v.str_to_vec().is_some() => v.str_to_vec().unwrap_or_default(),
                 other => panic!("{key}: {other:?}"),
             }
         }

@@ -398,12 +398,19 @@ pub struct CoreConfig {
     /// `list-compress-depth`: list nodes kept uncompressed at each end of a new list (0: none).
     /// Ember's default is 1 where Redis's is 0: interior nodes are LZ4-compressed.
     pub list_compress_depth: usize,
+    /// `value-compression`: string values set whole (SET, MSET, ...) of at least
+    /// `value-compression-min-size` bytes are stored LZ4-compressed when that saves an eighth.
+    pub value_compression: bool,
+    pub value_compression_min_size: usize,
 }
 
 /// Ember's default `list-compress-depth` (Redis's is 0): lists longer than three nodes keep their
 /// interior nodes LZ4-compressed, which makes a long list of short items cost less than its
 /// payload while pushes and pops at the ends never touch a compressed node.
 pub const LIST_COMPRESS_DEPTH_DEFAULT: usize = 1;
+
+/// Default `value-compression-min-size`: shorter values rarely compress by an eighth.
+pub const VALUE_COMPRESSION_MIN_SIZE_DEFAULT: usize = 64;
 
 impl Default for CoreConfig {
     fn default() -> Self {
@@ -418,6 +425,8 @@ impl Default for CoreConfig {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: LIST_COMPRESS_DEPTH_DEFAULT,
+            value_compression: true,
+            value_compression_min_size: VALUE_COMPRESSION_MIN_SIZE_DEFAULT,
         }
     }
 }
@@ -527,14 +536,20 @@ impl<'a> ExecCtx<'a> {
         as_str(self.lookup_write(key))
     }
 
-    /// Reads a string value and hands it to `f` together with the reply writer.
+    /// Reads a string value's bytes and hands them to `f` together with the reply writer.
     pub fn with_str<R>(
         &mut self,
         key: &[u8],
-        f: impl FnOnce(Option<&mut CompactStr>, &mut ReplyWriter<'a>) -> R,
+        f: impl FnOnce(Option<&[u8]>, &mut ReplyWriter<'a>) -> R,
     ) -> Result<R, CmdError> {
         let v = lookup(self.ks, self.db, self.now_ms, !self.no_touch, true, key);
-        Ok(f(as_str(v)?, &mut self.out))
+        // A compressed value expands into a buffer of its own and stays compressed.
+        let (mut int, mut big) = ([0u8; crate::types::string::I64_DIGITS_MAX], Vec::new());
+        let bytes = match v {
+            None => None,
+            Some(v) => Some(v.str_bytes(&mut int, &mut big).ok_or(err::WRONGTYPE)?),
+        };
+        Ok(f(bytes, &mut self.out))
     }
 
     /// Stores a value, replacing the old one. `expire_at_ms`: see [`Db::set`].
@@ -545,6 +560,19 @@ impl<'a> ExecCtx<'a> {
             self.notify(class::NEW, "new", key);
         }
         self.touched(1);
+    }
+
+    /// Stores a string value set whole by a command (SET, MSET, GETSET, ...): compressed when
+    /// `value-compression` is on, the value is long enough and LZ4 saves at least an eighth.
+    pub fn store_string(&mut self, key: &[u8], bytes: &[u8], expire_at_ms: Option<u64>) {
+        let value = self.string_value(bytes);
+        self.store(key, value, expire_at_ms);
+    }
+
+    /// The value a command that sets a whole string stores for `bytes` (see
+    /// [`ExecCtx::store_string`]).
+    pub fn string_value(&mut self, bytes: &[u8]) -> Value {
+        string_value(self.ks, self.config, bytes)
     }
 
     /// Records a keyspace event on `key` in the selected database.
@@ -566,6 +594,19 @@ impl<'a> ExecCtx<'a> {
         self.effects.dirty += n;
         self.ks.dirty += n;
     }
+}
+
+/// The value a whole-string write stores for `bytes` in `ks` under `cfg`: compressed (against
+/// the keyspace's dictionary once trained) when `value-compression` is on, the value has at least
+/// `value-compression-min-size` bytes and LZ4 saves an eighth; plain otherwise.
+pub fn string_value(ks: &mut Keyspace, cfg: &CoreConfig, bytes: &[u8]) -> Value {
+    if cfg.value_compression && bytes.len() >= cfg.value_compression_min_size.max(1) {
+        let dict = ks.compression.dict_for(bytes);
+        if let Some(z) = crate::types::lz::LzStr::compress(bytes, dict) {
+            return Value::Lz(z);
+        }
+    }
+    Value::Str(CompactStr::from_value(bytes))
 }
 
 /// Looks a key up in database `db`, expiring it lazily; `count` records a keyspace hit or miss.
@@ -601,6 +642,15 @@ fn as_str(v: Option<&mut Value>) -> Result<Option<&mut CompactStr>, CmdError> {
     match v {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s)),
+        Some(v @ Value::Lz(_)) => {
+            // A caller that may change the string in place gets it plain (and it stays plain
+            // until a command sets it whole again); the fast read paths never come here.
+            v.expand();
+            match v {
+                Value::Str(s) => Ok(Some(s)),
+                _ => Err(err::WRONGTYPE),
+            }
+        }
         #[allow(unreachable_patterns)]
         Some(_) => Err(err::WRONGTYPE),
     }

@@ -473,8 +473,9 @@ impl<'k> Reader<'k> {
         self.key.extend_from_slice(suffix);
         let value = super::lookup(self.ks, self.db, self.now_ms, self.touch, true, &self.key);
         let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
+        let mut big = Vec::new();
         let found = match (value, field) {
-            (Some(Value::Str(s)), None) => Some(s.as_bytes(&mut scratch)),
+            (Some(v), None) => v.str_bytes(&mut scratch, &mut big),
             (Some(Value::Hash(h)), Some(field)) => h.get_live(field, self.now_ms),
             _ => None,
         };

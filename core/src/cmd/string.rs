@@ -398,8 +398,7 @@ fn set_generic(
     let found = if get {
         ctx.with_str(key, |old, out| match old {
             Some(old) => {
-                let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-                out.bulk(old.as_bytes(&mut scratch));
+                out.bulk(old);
                 true
             }
             None => {
@@ -416,7 +415,7 @@ fn set_generic(
         }
         return Ok(());
     }
-    ctx.store(key, Value::Str(CompactStr::from_value(value)), expire);
+    ctx.store_string(key, value, expire);
     ctx.wrote(class::STRING, "set", key);
     if expire.is_some_and(|at| at != NO_EXPIRE) {
         ctx.notify(class::GENERIC, "expire", key);
@@ -427,24 +426,41 @@ fn set_generic(
     Ok(())
 }
 
-/// Replies with a string value or null; returns whether the key existed.
-fn reply_str_or_null(ctx: &mut ExecCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
-    ctx.with_str(key, |s, out| match s {
-        Some(s) => {
+/// Replies with the bytes of a string value (a compressed one expands straight into the reply,
+/// and stays compressed); WRONGTYPE for another type.
+fn reply_value(out: &mut crate::resp::ReplyWriter<'_>, v: &Value) -> CmdResult {
+    match v {
+        Value::Str(s) => {
             let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
             out.bulk(s.as_bytes(&mut scratch));
-            true
         }
+        Value::Lz(z) => out.bulk_with(z.raw_len(), |b| z.expand_into(b)),
+        _ => return Err(err::WRONGTYPE),
+    }
+    Ok(())
+}
+
+/// Replies with a string value or null; returns whether the key existed.
+fn reply_str_or_null(ctx: &mut ExecCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
+    let ExecCtx {
+        ks,
+        db,
+        now_ms,
+        out,
+        no_touch,
+        ..
+    } = ctx;
+    match super::lookup(ks, *db, *now_ms, !*no_touch, true, key) {
         None => {
             out.null();
-            false
+            Ok(false)
         }
-    })
+        Some(v) => reply_value(out, v).map(|()| true),
+    }
 }
 
 /// Replies with a string value, or null.
 fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
-    let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
     let ExecCtx {
         ks,
         db,
@@ -464,11 +480,7 @@ fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
             if !*no_touch {
                 e.access_s = (*now_ms / 1000) as u32;
             }
-            match &e.value {
-                Value::Str(s) => out.bulk(s.as_bytes(&mut scratch)),
-                #[allow(unreachable_patterns)]
-                _ => return Err(err::WRONGTYPE),
-            }
+            reply_value(out, &e.value)?;
         }
     }
     Ok(())
@@ -485,7 +497,12 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let now = ctx.now_ms;
     // Redis looks the key up (null, WRONGTYPE) before it validates the expire time.
-    if ctx.write_str(key)?.is_none() {
+    let exists = match ctx.lookup_write(key) {
+        None => false,
+        Some(Value::Str(_) | Value::Lz(_)) => true,
+        Some(_) => return Err(err::WRONGTYPE),
+    };
+    if !exists {
         ctx.lookup_read(key);
         ctx.out.null();
         return Ok(());
@@ -547,11 +564,7 @@ fn setnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     if ctx.lookup_write(key).is_some() {
         ctx.out.int(0);
     } else {
-        ctx.store(
-            key,
-            Value::Str(CompactStr::from_value(argv.get(2))),
-            Some(NO_EXPIRE),
-        );
+        ctx.store_string(key, argv.get(2), Some(NO_EXPIRE));
         ctx.wrote(class::STRING, "set", key);
         ctx.out.int(1);
     }
@@ -594,11 +607,7 @@ fn check_pairs(argv: Argv<'_>, name: &str) -> CmdResult {
 fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     check_pairs(argv, "mset")?;
     for i in (1..argv.len()).step_by(2) {
-        ctx.store(
-            argv.get(i),
-            Value::Str(CompactStr::from_value(argv.get(i + 1))),
-            Some(NO_EXPIRE),
-        );
+        ctx.store_string(argv.get(i), argv.get(i + 1), Some(NO_EXPIRE));
         ctx.wrote(class::STRING, "set", argv.get(i));
     }
     ctx.out.ok();
@@ -615,11 +624,7 @@ fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
     }
     for i in (1..argv.len()).step_by(2) {
-        ctx.store(
-            argv.get(i),
-            Value::Str(CompactStr::from_value(argv.get(i + 1))),
-            Some(NO_EXPIRE),
-        );
+        ctx.store_string(argv.get(i), argv.get(i + 1), Some(NO_EXPIRE));
         ctx.wrote(class::STRING, "set", argv.get(i));
     }
     ctx.out.int(1);
@@ -669,7 +674,12 @@ fn append(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// STRLEN key. O(1).
 fn strlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    let n = ctx.read_str(argv.get(1))?.map_or(0, |s| s.len());
+    let n = match ctx.lookup_read(argv.get(1)) {
+        None => 0,
+        Some(Value::Str(s)) => s.len(),
+        Some(Value::Lz(z)) => z.raw_len(),
+        Some(_) => return Err(err::WRONGTYPE),
+    };
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -677,11 +687,22 @@ fn strlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// GETRANGE key start end (and SUBSTR). O(N) in the returned length.
 fn getrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let (start, end) = (arg_i64(argv.get(2))?, arg_i64(argv.get(3))?);
-    ctx.with_str(argv.get(1), |s, out| {
-        let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
-        let bytes = s.map_or(&b""[..], |s| s.as_bytes(&mut scratch));
-        out.bulk(substring(bytes, start, end));
-    })
+    let (mut scratch, mut big): (IntBuf, _) = ([0; I64_DIGITS_MAX], Vec::new());
+    let ExecCtx {
+        ks,
+        db,
+        now_ms,
+        out,
+        no_touch,
+        ..
+    } = ctx;
+    let bytes = match super::lookup(ks, *db, *now_ms, !*no_touch, true, argv.get(1)) {
+        None => &b""[..],
+        // A compressed value expands into a buffer of its own and stays compressed.
+        Some(v) => v.str_bytes(&mut scratch, &mut big).ok_or(err::WRONGTYPE)?,
+    };
+    out.bulk(substring(bytes, start, end));
+    Ok(())
 }
 
 /// The bytes GETRANGE returns for `start..=end` (negative indexes count from the end).
@@ -923,11 +944,10 @@ fn lcs(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         ));
     }
     let mut fetch = |key: &[u8]| -> Result<Vec<u8>, CmdError> {
-        match ctx.lookup_read(key) {
+        match ctx.lookup_read(key).map(|v| v.str_to_vec()) {
             None => Ok(Vec::new()),
-            Some(Value::Str(s)) => Ok(s.to_vec()),
-            #[allow(unreachable_patterns)]
-            Some(_) => Err(CmdError::new(
+            Some(Some(s)) => Ok(s),
+            Some(None) => Err(CmdError::new(
                 "ERR The specified keys must contain string values",
             )),
         }

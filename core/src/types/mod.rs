@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod list;
+pub mod lz;
 pub mod set;
 pub mod string;
 pub mod zset;
@@ -16,6 +17,8 @@ use string::CompactStr;
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(CompactStr),
+    /// A string stored compressed (`value-compression`); reads as a string everywhere.
+    Lz(lz::LzStr),
     List(Box<list::List>),
     Hash(Box<hash::Hash>),
     Set(Box<set::Set>),
@@ -25,10 +28,45 @@ pub enum Value {
 const _: () = assert!(core::mem::size_of::<Value>() == 24);
 
 impl Value {
+    /// Turns a compressed string back into a plain one (before a command changes it in place).
+    pub fn expand(&mut self) {
+        if let Value::Lz(z) = self {
+            *self = Value::Str(CompactStr::from_vec(z.to_vec()));
+        }
+    }
+
+    /// The bytes of a string value (an integer formatted into `int`, a compressed string expanded
+    /// into `big`), or `None` for another type. Reading never changes how the value is stored.
+    pub fn str_bytes<'a>(
+        &'a self,
+        int: &'a mut string::IntBuf,
+        big: &'a mut Vec<u8>,
+    ) -> Option<&'a [u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_bytes(int)),
+            Value::Lz(z) => {
+                big.clear();
+                big.resize(z.raw_len(), 0);
+                z.expand_into(big);
+                Some(big)
+            }
+            _ => None,
+        }
+    }
+
+    /// The bytes of a string value, owned; `None` for another type.
+    pub fn str_to_vec(&self) -> Option<Vec<u8>> {
+        match self {
+            Value::Str(s) => Some(s.to_vec()),
+            Value::Lz(z) => Some(z.to_vec()),
+            _ => None,
+        }
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::Lz(_) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
@@ -40,6 +78,7 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding_name(),
+            Value::Lz(_) => "raw",
             Value::List(l) => l.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
@@ -51,6 +90,7 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::Lz(z) => z.heap_size(),
             Value::List(l) => core::mem::size_of::<list::List>() + l.heap_size(),
             Value::Hash(h) => core::mem::size_of::<hash::Hash>() + h.heap_size(),
             Value::Set(s) => core::mem::size_of::<set::Set>() + s.heap_size(),
@@ -65,6 +105,7 @@ impl Value {
         out.push(0);
         match self {
             Value::Str(s) => out.extend_from_slice(&s.to_vec()),
+            Value::Lz(z) => out.extend_from_slice(&z.to_vec()),
             Value::List(l) => l.canonical(out),
             Value::Hash(h) => h.canonical(out),
             Value::Set(s) => s.canonical(out),

@@ -321,6 +321,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         };
         let serialized = match &e.value {
             Value::Str(v) => rdb_string_len(v),
+            Value::Lz(z) => rdb_bytes_len(z.raw_len()),
             other => other.heap_size(),
         };
         let text = format!(
@@ -399,7 +400,11 @@ fn rdb_string_len(v: &ember_core::types::string::CompactStr) -> usize {
             return 5;
         }
     }
-    let len = v.len();
+    rdb_bytes_len(v.len())
+}
+
+/// Bytes of a string of `len` bytes in an RDB file, with its length prefix (no LZF).
+fn rdb_bytes_len(len: usize) -> usize {
     let prefix = if len < 1 << 6 {
         1
     } else if len < 1 << 14 {

@@ -193,6 +193,13 @@ fn section_memory(s: &Server, out: &mut String) {
     );
     kv.put("mem_not_counted_for_evict", &0);
     kv.put("mem_allocator", &"ember-slab+libc");
+    let (compressed, saved) = ember_core::types::lz::stats();
+    kv.put("compressed_values", &compressed);
+    kv.put("compression_bytes_saved", &saved);
+    kv.put(
+        "compression_dictionary",
+        &u64::from(s.ks.compression.dict()),
+    );
     kv.put("lazyfree_pending_objects", &0);
 }
 
