@@ -1,5 +1,6 @@
 //! Criterion benches of Ember's core: the keyspace table against hashbrown on the same keys, RESP
-//! parsing throughput, and SET/GET through the command layer.
+//! parsing throughput, SET/GET through the command layer, and GET/SET of a 1 KiB value stored
+//! compressed (`value-compression yes`, the default) against the same value stored plain.
 //!
 //! Run with `cargo bench --bench core`. Ratios matter more than absolute times on a shared machine.
 
@@ -170,5 +171,98 @@ fn commands(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, table, resp, commands);
+/// Runs one request through the command layer.
+fn exec(
+    ks: &mut Keyspace,
+    config: &CoreConfig,
+    req: &[u8],
+    f: fn(&mut ExecCtx<'_>, ember::resp::Argv<'_>) -> cmd::CmdResult,
+    out: &mut Vec<u8>,
+) {
+    let mut args = ArgBuf::default();
+    let mut journal = ember::journal::Journal::default();
+    let Ok(Parsed::Command { source, .. }) = parse_command(req, &ParseLimits::default(), &mut args)
+    else {
+        return;
+    };
+    out.clear();
+    let mut ctx = ExecCtx {
+        ks,
+        db: 0,
+        now_ms: 1_700_000_000_000,
+        out: ReplyWriter::new(out, Proto::Resp2),
+        config,
+        no_touch: false,
+        effects: Effects::default(),
+        may_block: false,
+        journal: &mut journal,
+    };
+    let _ = f(&mut ctx, args.argv(req, source));
+}
+
+/// A JSON order document of about 1 KiB; documents share their field names.
+fn order_doc(i: usize) -> Vec<u8> {
+    let item = |k: usize| {
+        format!(
+            "{{\"sku\":\"KB-{:05}\",\"name\":\"Mechanical keyboard\",\"qty\":{},\"unit_price\":{}.{:02}}}",
+            (i * 7919 + k * 104_729) % 100_000,
+            1 + (i + k) % 4,
+            20 + (i * 31 + k) % 300,
+            (i + k * 13) % 100
+        )
+    };
+    let items: Vec<String> = (0..9).map(item).collect();
+    format!(
+        "{{\"id\":{i},\"type\":\"order\",\"status\":\"paid\",\"customer\":{{\"id\":{},\"email\":\"user{i}@example.com\",\"tier\":\"gold\"}},\"items\":[{}],\"currency\":\"EUR\"}}",
+        100_000 + i * 37 % 900_000,
+        items.join(",")
+    )
+    .into_bytes()
+}
+
+fn compression(c: &mut Criterion) {
+    let set = cmd::find(b"set").map(|c| c.run).expect("set");
+    let get = cmd::find(b"get").map(|c| c.run).expect("get");
+    let request = |args: &[&[u8]]| -> Vec<u8> {
+        let mut r = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            r.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            r.extend_from_slice(a);
+            r.extend_from_slice(b"\r\n");
+        }
+        r
+    };
+    let mut out = Vec::with_capacity(1 << 16);
+    let mut g = c.benchmark_group("value_1k");
+    for (name, on) in [("plain", false), ("compressed", true)] {
+        let config = CoreConfig {
+            value_compression: on,
+            ..CoreConfig::default()
+        };
+        let mut ks = Keyspace::new(1, 7);
+        // Enough documents for the keyspace to train its dictionary first.
+        for i in 0..100 {
+            let req = request(&[b"SET", format!("doc:{i}").as_bytes(), &order_doc(i)]);
+            exec(&mut ks, &config, &req, set, &mut out);
+        }
+        let doc = order_doc(12_345);
+        let set_req = request(&[b"SET", b"doc", &doc]);
+        let get_req = request(&[b"GET", b"doc"]);
+        exec(&mut ks, &config, &set_req, set, &mut out);
+        exec(&mut ks, &config, &get_req, get, &mut out);
+        assert!(
+            out.windows(doc.len()).any(|w| w == &doc[..]),
+            "GET returns the value"
+        );
+        g.bench_function(format!("get_{name}"), |b| {
+            b.iter(|| exec(&mut ks, &config, &get_req, get, &mut out))
+        });
+        g.bench_function(format!("set_{name}"), |b| {
+            b.iter(|| exec(&mut ks, &config, &set_req, set, &mut out))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, table, resp, commands, compression);
 criterion_main!(benches);
