@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use bumpalo::Bump;
 
 use crate::journal::{class, Journal};
+use crate::lfu::{self, Lfu};
 use crate::table::{Entry, Table, NO_EXPIRE};
 use crate::types::hash::NO_FIELD_TTL;
 use crate::types::lz::{self, DictId};
@@ -50,6 +51,9 @@ pub struct Db {
     /// ([`crate::types::hash::FieldTtls::next_at`]), for the active expire cycle: one entry per
     /// such hash, kept in step by every path that stores, removes or re-times one.
     field_ttl_index: BTreeSet<(u64, Vec<u8>)>,
+    /// LFU parameters while an LFU policy is selected: entries' `access_s` then holds an LFU
+    /// counter instead of the LRU clock (see [`crate::lfu`]).
+    lfu: Option<Lfu>,
 }
 
 /// The time a value is indexed under for field expiry: a hash that is (or was, until the cycle
@@ -71,6 +75,7 @@ impl Db {
             log_expired: false,
             expired_log: Vec::new(),
             field_ttl_index: BTreeSet::new(),
+            lfu: None,
         }
     }
 
@@ -229,10 +234,14 @@ impl Db {
         expire_at_ms: Option<u64>,
         access_s: u32,
     ) -> bool {
+        let lfu = self.lfu;
         if let Some(e) = self.table.get_mut(key) {
             let (old, new) = (field_ttl_time(&e.value), field_ttl_time(&value));
             e.value = value;
-            e.access_s = access_s;
+            // Under LFU an overwritten key keeps its counter, as in Redis.
+            if lfu.is_none() {
+                e.access_s = access_s;
+            }
             if let Some(at) = expire_at_ms {
                 let (was, now) = (e.has_expire(), at != NO_EXPIRE);
                 e.expire_at_ms = at;
@@ -246,7 +255,8 @@ impl Db {
         } else {
             let at = expire_at_ms.unwrap_or(NO_EXPIRE);
             self.reindex_value(key, None, Some(&value));
-            self.table.insert_new(key, value, at, access_s);
+            let access = lfu::initial(u64::from(access_s) * 1000, lfu);
+            self.table.insert_new(key, value, at, access);
             self.adjust_volatile(false, at != NO_EXPIRE);
             true
         }
@@ -255,7 +265,8 @@ impl Db {
     /// Inserts a key known to be absent and returns its value.
     pub fn insert_new(&mut self, key: &[u8], value: Value, access_s: u32) -> &mut Value {
         self.reindex_value(key, None, Some(&value));
-        &mut self.table.insert_new(key, value, NO_EXPIRE, access_s).value
+        let access = lfu::initial(u64::from(access_s) * 1000, self.lfu);
+        &mut self.table.insert_new(key, value, NO_EXPIRE, access).value
     }
 
     /// Removes a key (expired or not) and returns its entry.
@@ -275,6 +286,12 @@ impl Db {
         e.expire_at_ms = expire_at_ms;
         self.adjust_volatile(was, expire_at_ms != NO_EXPIRE);
         true
+    }
+
+    /// The LFU parameters while an LFU policy is selected.
+    #[inline]
+    pub fn lfu(&self) -> Option<Lfu> {
+        self.lfu
     }
 
     /// Inserts an entry taken from another database (MOVE, SWAPDB-less moves), keeping its TTL.
@@ -641,8 +658,7 @@ impl Keyspace {
     }
 
     /// Picks the key `policy` would evict next, by sampling `samples` keys per database (Redis's
-    /// approximated LRU). LFU policies use the same idle-time estimate until Ember tracks access
-    /// frequency. Returns the database and key, or `None` when nothing is evictable.
+    /// approximated LRU; under LFU policies the lowest decayed access counter goes first). Returns the database and key, or `None` when nothing is evictable.
     pub fn eviction_candidate(
         &mut self,
         policy: EvictionPolicy,
@@ -666,10 +682,14 @@ impl Keyspace {
             }
             let mut seed = self.random();
             let table = &self.dbs[i].table;
+            let lfu = self.dbs[i].lfu;
             let mut consider = |e: &Entry<Value>| {
-                let score = match policy {
-                    EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at_ms,
-                    EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => 1,
+                let score = match (policy, lfu) {
+                    (EvictionPolicy::VolatileTtl, _) => u64::MAX - e.expire_at_ms,
+                    (EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom, _) => 1,
+                    (EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu, Some(lfu)) => {
+                        lfu::eviction_score(e.access_s, now_ms, lfu)
+                    }
                     _ => now_s.saturating_sub(e.access_s) as u64 + 1,
                 };
                 if best.as_ref().is_none_or(|b| score > b.0) {
@@ -753,6 +773,13 @@ impl Keyspace {
             m.bytes += bytes as u64;
         }
         m
+    }
+
+    /// Selects LFU tracking (an LFU `maxmemory-policy`) with its parameters, or the LRU clock.
+    pub fn set_lfu(&mut self, lfu: Option<Lfu>) {
+        for db in &mut self.dbs {
+            db.lfu = lfu;
+        }
     }
 
     /// Turns logging of expired keys on or off in every database.

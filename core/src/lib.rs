@@ -28,6 +28,7 @@ pub mod cmd;
 pub mod glob;
 pub mod journal;
 pub mod keyspace;
+pub mod lfu;
 pub mod reply;
 pub mod resp;
 pub mod table;

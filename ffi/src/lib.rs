@@ -306,15 +306,27 @@ pub unsafe extern "C" fn ember_db_open(
         if o.max_string_len > 0 {
             config.proto_max_bulk_len = o.max_string_len;
         }
+        let policy = policy_of(o.policy);
+        let mut ks = Keyspace::new(databases, seed);
+        if matches!(
+            policy,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        ) {
+            // Redis's defaults for lfu-log-factor and lfu-decay-time.
+            ks.set_lfu(Some(ember_core::lfu::Lfu {
+                log_factor: 10,
+                decay_minutes: 1,
+            }));
+        }
         let db = Box::new(ember_db {
-            ks: Keyspace::new(databases, seed),
+            ks,
             journal: Journal::default(),
             config,
             db: 0,
             clock: None,
             clock_ctx: std::ptr::null_mut(),
             maxmemory: o.maxmemory,
-            policy: policy_of(o.policy),
+            policy,
             samples: if o.maxmemory_samples == 0 {
                 5
             } else {

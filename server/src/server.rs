@@ -288,6 +288,15 @@ impl Server {
         self.core_cfg.value_compression_min_size = size("value-compression-min-size");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig::new(&self.config);
+        let lfu = matches!(
+            self.hot.eviction_policy,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
+        .then(|| ember_core::lfu::Lfu {
+            log_factor: self.config.get_int("lfu-log-factor").max(0) as u64,
+            decay_minutes: self.config.get_int("lfu-decay-time").max(0) as u64,
+        });
+        self.ks.set_lfu(lfu);
         crate::log::set_level(&self.config.get_str("loglevel"));
     }
 

@@ -697,6 +697,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let now = ctx.now_ms;
     let now_s = ctx.now_s();
     let db = ctx.ks.db(ctx.db);
+    let lfu = db.lfu();
     let Some(e) = db.peek(argv.get(2), now) else {
         ctx.out.null();
         return Ok(());
@@ -706,13 +707,23 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             let enc = e.value.encoding_name();
             ctx.out.bulk(enc.as_bytes());
         }
-        "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
-        "refcount" => ctx.out.int(refcount(&e.value)),
-        _ => {
+        "idletime" if lfu.is_some() => {
             return Err(CmdError::new(
-                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ))
         }
+        "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
+        "refcount" => ctx.out.int(refcount(&e.value)),
+        _ => match lfu {
+            Some(lfu) => ctx
+                .out
+                .int(i64::from(crate::lfu::counter(e.access_s, now, lfu))),
+            None => {
+                return Err(CmdError::new(
+                    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                ))
+            }
+        },
     }
     Ok(())
 }

@@ -619,13 +619,14 @@ fn lookup<'k>(
     key: &[u8],
 ) -> Option<&'k mut Value> {
     let (db, stats) = ks.db_and_stats(db);
+    let lfu = db.lfu();
     match db.get_entry(key, now_ms, stats) {
         Some(e) => {
             if count {
                 stats.keyspace_hits += 1;
             }
             if touch {
-                e.access_s = (now_ms / 1000) as u32;
+                e.access_s = crate::lfu::touched(e.access_s, now_ms, lfu);
             }
             Some(&mut e.value)
         }

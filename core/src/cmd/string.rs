@@ -470,6 +470,7 @@ fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
         ..
     } = ctx;
     let (db, stats) = ks.db_and_stats(*db);
+    let lfu = db.lfu();
     match db.get_entry(key, *now_ms, stats) {
         None => {
             stats.keyspace_misses += 1;
@@ -478,7 +479,7 @@ fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
         Some(e) => {
             stats.keyspace_hits += 1;
             if !*no_touch {
-                e.access_s = (*now_ms / 1000) as u32;
+                e.access_s = crate::lfu::touched(e.access_s, *now_ms, lfu);
             }
             reply_value(out, &e.value)?;
         }

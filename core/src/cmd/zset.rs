@@ -113,13 +113,14 @@ fn zset_of<'c, 'a>(
 ) -> Result<(Option<&'c mut ZSet>, &'c mut ReplyWriter<'a>), CmdError> {
     let (now, touch) = (ctx.now_ms, !read || !ctx.no_touch);
     let (db, stats) = ctx.ks.db_and_stats(ctx.db);
+    let lfu = db.lfu();
     let value = match db.get_entry(key, now, stats) {
         Some(e) => {
             if read {
                 stats.keyspace_hits += 1;
             }
             if touch {
-                e.access_s = (now / 1000) as u32;
+                e.access_s = crate::lfu::touched(e.access_s, now, lfu);
             }
             Some(&mut e.value)
         }
