@@ -19,6 +19,8 @@ use alloc::vec::Vec;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU16, AtomicUsize, Ordering};
 
+use super::lz4enc::DictIndex;
+
 /// A dictionary's id (0: none).
 pub type DictId = u16;
 
@@ -26,9 +28,9 @@ pub type DictId = u16;
 pub const DICTS_MAX: usize = 255;
 
 /// Bytes of a trained dictionary (LZ4 matches reach back 64 KiB; a few KiB hold what values of
-/// one schema share). Measured on 1 KiB JSON documents of one schema: no dictionary 685 bytes
-/// per value, 4 KiB 306, 8 KiB 287; compressing costs ~1 us more per KiB of dictionary, since
-/// LZ4 indexes the dictionary on every call.
+/// one schema share). Measured on 1 KiB JSON documents of one schema with lz4_flex's encoder:
+/// no dictionary 685 bytes per value, 4 KiB 306, 8 KiB 287. The dictionary is indexed once (see
+/// [`super::lz4enc`]), so its size costs nothing per call.
 pub const DICT_BYTES: usize = 8192;
 
 /// Header of a compressed value: the uncompressed length (u32 LE) and the dictionary id (u16 LE).
@@ -39,7 +41,7 @@ static COMPRESSED_VALUES: AtomicUsize = AtomicUsize::new(0);
 static BYTES_SAVED: AtomicUsize = AtomicUsize::new(0);
 
 /// The registered dictionaries; slot `i` holds id `i + 1`. Set once, never freed.
-static DICTS: [AtomicPtr<Box<[u8]>>; DICTS_MAX] = [const { AtomicPtr::new(null_mut()) }; DICTS_MAX];
+static DICTS: [AtomicPtr<DictIndex>; DICTS_MAX] = [const { AtomicPtr::new(null_mut()) }; DICTS_MAX];
 static DICTS_USED: AtomicU16 = AtomicU16::new(0);
 
 /// Registers a dictionary for the life of the process and returns its id, or `None` once
@@ -50,24 +52,27 @@ pub fn register_dict(bytes: Vec<u8>) -> Option<DictId> {
         DICTS_USED.store(DICTS_MAX as u16, Ordering::Release);
         return None;
     }
-    let leaked: &'static mut Box<[u8]> = Box::leak(Box::new(bytes.into_boxed_slice()));
+    let leaked: &'static mut DictIndex = Box::leak(Box::new(DictIndex::new(bytes)));
     DICTS[slot].store(leaked, Ordering::Release);
     Some(slot as DictId + 1)
 }
 
-/// The bytes of dictionary `id` (empty for 0 or an id never registered).
+/// Dictionary `id` (`None` for 0 or an id never registered).
 #[allow(unsafe_code)]
-fn dict(id: DictId) -> &'static [u8] {
-    let Some(slot) = (id as usize).checked_sub(1).filter(|&s| s < DICTS_MAX) else {
-        return &[];
-    };
+fn dict_index(id: DictId) -> Option<&'static DictIndex> {
+    let slot = (id as usize).checked_sub(1).filter(|&s| s < DICTS_MAX)?;
     let p = DICTS[slot].load(Ordering::Acquire);
     if p.is_null() {
-        return &[];
+        return None;
     }
     // SAFETY: a non-null slot holds a pointer from `Box::leak` in `register_dict`, which is never
     // freed nor written through again.
-    unsafe { &*p }
+    Some(unsafe { &*p })
+}
+
+/// The bytes of dictionary `id` (empty for 0 or an id never registered).
+fn dict(id: DictId) -> &'static [u8] {
+    dict_index(id).map_or(&[], DictIndex::bytes)
 }
 
 /// Live compressed values and the bytes they save, process-wide (INFO memory).
@@ -85,15 +90,34 @@ impl LzStr {
     /// Compresses `bytes` against dictionary `dict_id`; `None` when that saves less than an eighth.
     pub fn compress(bytes: &[u8], dict_id: DictId) -> Option<LzStr> {
         let raw_len = u32::try_from(bytes.len()).ok()?;
-        let mut out = vec![0u8; HEADER + lz4_flex::block::get_maximum_output_size(bytes.len())];
-        out[..4].copy_from_slice(&raw_len.to_le_bytes());
-        out[4..HEADER].copy_from_slice(&dict_id.to_le_bytes());
-        let n = lz4_flex::block::compress_into_with_dict(bytes, &mut out[HEADER..], dict(dict_id))
-            .ok()?;
-        if HEADER + n > bytes.len() - bytes.len() / 8 {
-            return None;
-        }
-        out.truncate(HEADER + n);
+        let mut header = [0u8; HEADER];
+        header[..4].copy_from_slice(&raw_len.to_le_bytes());
+        let keep = |n: usize| HEADER + n <= bytes.len() - bytes.len() / 8;
+        let out: Vec<u8> = match dict_index(dict_id) {
+            Some(d) => {
+                header[4..].copy_from_slice(&dict_id.to_le_bytes());
+                let mut block = Vec::new();
+                d.compress(bytes, &mut block);
+                if !keep(block.len()) {
+                    return None;
+                }
+                let mut out = Vec::with_capacity(HEADER + block.len());
+                out.extend_from_slice(&header);
+                out.extend_from_slice(&block);
+                out
+            }
+            None => {
+                let mut out =
+                    vec![0u8; HEADER + lz4_flex::block::get_maximum_output_size(bytes.len())];
+                let n = lz4_flex::block::compress_into(bytes, &mut out[HEADER..]).ok()?;
+                if !keep(n) {
+                    return None;
+                }
+                out[..HEADER].copy_from_slice(&header);
+                out.truncate(HEADER + n);
+                out
+            }
+        };
         Some(LzStr::adopt(out.into_boxed_slice()))
     }
 

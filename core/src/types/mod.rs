@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod list;
 pub mod lz;
+pub mod lz4enc;
 pub mod set;
 pub mod string;
 pub mod zset;
