@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU16, AtomicUsize, Ordering};
 
-use super::lz4enc::DictIndex;
+use super::lz4::DictIndex;
 
 /// A dictionary's id (0: none).
 pub type DictId = u16;
@@ -30,7 +30,7 @@ pub const DICTS_MAX: usize = 255;
 /// Bytes of a trained dictionary (LZ4 matches reach back 64 KiB; a few KiB hold what values of
 /// one schema share). Measured on 1 KiB JSON documents of one schema with lz4_flex's encoder:
 /// no dictionary 685 bytes per value, 4 KiB 306, 8 KiB 287. The dictionary is indexed once (see
-/// [`super::lz4enc`]), so its size costs nothing per call.
+/// [`super::lz4`]), so its size costs nothing per call.
 pub const DICT_BYTES: usize = 8192;
 
 /// Header of a compressed value: the uncompressed length (u32 LE) and the dictionary id (u16 LE).

@@ -4,7 +4,7 @@
 pub mod hash;
 pub mod list;
 pub mod lz;
-pub mod lz4enc;
+pub mod lz4;
 pub mod set;
 pub mod string;
 pub mod zset;

@@ -32,7 +32,6 @@ const MF_LIMIT: usize = 12;
 const MAX_OFFSET: usize = 65_535;
 /// Misses before the search starts skipping faster (LZ4's acceleration).
 const SKIP_TRIGGER: u32 = 6;
-
 /// A dictionary and its match table: for each hash of 4 bytes, the last dictionary position with
 /// it.
 pub struct DictIndex {
