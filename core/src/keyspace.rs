@@ -11,7 +11,7 @@ use bumpalo::Bump;
 
 use crate::journal::{class, Journal};
 use crate::lfu::{self, Lfu};
-use crate::table::{Entry, Table, NO_EXPIRE};
+use crate::table::{Entry, EntryBox, Table, NO_EXPIRE};
 use crate::types::hash::NO_FIELD_TTL;
 use crate::types::lz::{self, DictId};
 use crate::types::Value;
@@ -270,7 +270,7 @@ impl Db {
     }
 
     /// Removes a key (expired or not) and returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<alloc::boxed::Box<Entry<Value>>> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<Value>> {
         let e = self.table.remove(key)?;
         self.adjust_volatile(e.has_expire(), false);
         self.reindex_value(key, Some(&e.value), None);
@@ -821,11 +821,10 @@ impl Keyspace {
     }
 }
 
-/// What one key takes by Ember's accounting: the entry's allocation (with the allocator's usual
-/// 16-byte overhead) and the heap bytes of its key and value.
+/// What one key takes by Ember's accounting: the entry's allocation (its fields and the key,
+/// rounded to the allocator's 8-byte classes) and the heap bytes of its value.
 pub fn entry_bytes(e: &Entry<Value>) -> usize {
-    const ALLOC_OVERHEAD: usize = 16;
-    core::mem::size_of_val(e) + ALLOC_OVERHEAD + e.key.heap_size() + e.value.heap_size()
+    e.alloc_size().next_multiple_of(8) + e.value.heap_size()
 }
 
 #[cfg(test)]

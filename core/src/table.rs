@@ -8,11 +8,11 @@
 //! returns every entry present for the whole scan at least once even when the table grows or shrinks
 //! between calls.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
 
-use crate::types::string::CompactStr;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
 
 /// No expire time set.
 pub const NO_EXPIRE: u64 = 0;
@@ -32,7 +32,7 @@ const PREFETCH_AHEAD: usize = 8;
 /// Hints the CPU to bring `*p` into cache; no effect on memory or on other targets.
 #[inline(always)]
 #[allow(unsafe_code)]
-pub(crate) fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint: it never faults nor changes memory, whatever the address.
     unsafe {
@@ -42,36 +42,208 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// One key: its value, expire time and access clock, and the key's bytes, in a single
+/// allocation. The key is stored inline after the fixed fields (no separate string header), so an
+/// entry costs its fields, the key and the rounding to 8 bytes: a 10-byte key with a 24-byte value
+/// takes 56 bytes. Entries are reached through [`EntryBox`], a thin owning pointer.
+#[repr(C)]
 pub struct Entry<V> {
-    next: Option<Box<Entry<V>>>,
-    pub key: CompactStr,
+    next: Option<EntryBox<V>>,
     pub value: V,
     /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
     pub expire_at_ms: u64,
-    /// Last access, in host clock seconds (truncated); feeds OBJECT IDLETIME and LRU eviction.
+    /// Last access: host clock seconds, or LFU data under an LFU policy (see [`crate::lfu`]).
     pub access_s: u32,
+    /// The key's length, or [`LONG_KEY`] when the tail starts with a u32 length.
+    klen: u8,
+    /// The key (after a 4-byte length for long keys).
+    tail: [u8],
+}
+
+/// `klen` of a key of [`LONG_KEY`] bytes or more, whose length precedes it in the tail.
+const LONG_KEY: u8 = u8::MAX;
+
+/// The byte offsets of an entry's fields and its layout for a tail of `tail` bytes, as `repr(C)`
+/// lays them out.
+struct Shape {
+    value: usize,
+    expire: usize,
+    access: usize,
+    klen: usize,
+    tail: usize,
+    layout: core::alloc::Layout,
+}
+
+fn shape<V>(tail: usize) -> Option<Shape> {
+    use core::alloc::Layout;
+    let l = Layout::new::<Option<EntryBox<V>>>();
+    let (l, value) = l.extend(Layout::new::<V>()).ok()?;
+    let (l, expire) = l.extend(Layout::new::<u64>()).ok()?;
+    let (l, access) = l.extend(Layout::new::<u32>()).ok()?;
+    let (l, klen) = l.extend(Layout::new::<u8>()).ok()?;
+    let (l, tail_at) = l.extend(Layout::array::<u8>(tail).ok()?).ok()?;
+    Some(Shape {
+        value,
+        expire,
+        access,
+        klen,
+        tail: tail_at,
+        layout: l.pad_to_align(),
+    })
+}
+
+/// Bytes of an entry before its key.
+pub fn entry_header_size<V>() -> usize {
+    shape::<V>(0).map_or(0, |s| s.tail)
 }
 
 impl<V> Entry<V> {
     #[inline]
     pub fn key_bytes(&self) -> &[u8] {
-        key_of(&self.key)
+        if self.klen != LONG_KEY {
+            return &self.tail[..usize::from(self.klen)];
+        }
+        let mut n = [0u8; 4];
+        n.copy_from_slice(&self.tail[..4]);
+        &self.tail[4..4 + u32::from_le_bytes(n) as usize]
     }
 
     #[inline]
     pub fn has_expire(&self) -> bool {
         self.expire_at_ms != NO_EXPIRE
     }
+
+    /// Heap bytes of the entry itself (fields, key and rounding).
+    pub fn alloc_size(&self) -> usize {
+        core::mem::size_of_val(self)
+    }
 }
 
-#[inline]
-fn key_of(k: &CompactStr) -> &[u8] {
-    // Keys are built with `CompactStr::from_bytes`, never integer-encoded.
-    k.raw().unwrap_or(&[])
+/// The owning, thin (one word) pointer to an [`Entry`]; `Option<EntryBox<V>>` is one word too.
+pub struct EntryBox<V> {
+    ptr: NonNull<u8>,
+    _owns: PhantomData<V>,
+}
+
+// SAFETY: an EntryBox owns its entry exclusively, like a Box; it is Send/Sync when the value is.
+#[allow(unsafe_code)]
+unsafe impl<V: Send> Send for EntryBox<V> {}
+// SAFETY: as above; shared access only hands out `&Entry<V>`.
+#[allow(unsafe_code)]
+unsafe impl<V: Sync> Sync for EntryBox<V> {}
+
+#[allow(unsafe_code)]
+impl<V> EntryBox<V> {
+    /// Allocates an entry for `key` holding `value`.
+    pub fn new(key: &[u8], value: V, expire_at_ms: u64, access_s: u32) -> Self {
+        let long = key.len() >= usize::from(LONG_KEY);
+        let tail = key.len() + if long { 4 } else { 0 };
+        let Some(sh) = shape::<V>(tail) else {
+            panic!(
+                "an entry for a key of {} bytes overflows the address space",
+                key.len()
+            );
+        };
+        // SAFETY: the layout has a non-zero size (it holds at least the `next` word).
+        let raw = unsafe { alloc::alloc::alloc(sh.layout) };
+        let Some(ptr) = NonNull::new(raw) else {
+            alloc::alloc::handle_alloc_error(sh.layout);
+        };
+        // SAFETY: `raw` is a fresh allocation of `sh.layout`, whose field offsets `shape` computed
+        // exactly as repr(C) places them, each suitably aligned; every field is written once.
+        unsafe {
+            raw.cast::<Option<EntryBox<V>>>().write(None);
+            raw.add(sh.value).cast::<V>().write(value);
+            raw.add(sh.expire).cast::<u64>().write(expire_at_ms);
+            raw.add(sh.access).cast::<u32>().write(access_s);
+            raw.add(sh.klen)
+                .write(if long { LONG_KEY } else { key.len() as u8 });
+            let mut at = raw.add(sh.tail);
+            if long {
+                let n = u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes();
+                core::ptr::copy_nonoverlapping(n.as_ptr(), at, 4);
+                at = at.add(4);
+            }
+            core::ptr::copy_nonoverlapping(key.as_ptr(), at, key.len());
+        }
+        EntryBox {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The entry as a (fat) raw pointer covering its whole allocation.
+    #[inline]
+    fn fat(&self) -> *mut Entry<V> {
+        let p = self.ptr.as_ptr();
+        // The offsets do not depend on the tail length.
+        let klen_at = shape::<V>(0).map_or(0, |s| s.klen);
+        // SAFETY: `klen` was written by `new` at this offset of the live allocation.
+        let klen = unsafe { *p.add(klen_at) };
+        let tail = if klen == LONG_KEY {
+            let tail_at = shape::<V>(0).map_or(0, |s| s.tail);
+            let mut n = [0u8; 4];
+            // SAFETY: a long key's tail starts with its 4-byte length, written by `new`.
+            unsafe { core::ptr::copy_nonoverlapping(p.add(tail_at), n.as_mut_ptr(), 4) };
+            4 + u32::from_le_bytes(n) as usize
+        } else {
+            usize::from(klen)
+        };
+        core::ptr::slice_from_raw_parts_mut(p, tail) as *mut Entry<V>
+    }
+
+    /// Takes the value out and frees the entry (its key and `next` link go with it).
+    pub fn into_value(self) -> V {
+        let fat = self.fat();
+        core::mem::forget(self);
+        // SAFETY: `fat` covers the live entry, which nothing else references now that `self` is
+        // forgotten. The value is moved out exactly once; `next` is dropped in place; the key
+        // bytes need no drop; then the allocation is freed with the layout it was made with.
+        unsafe {
+            let value = core::ptr::addr_of!((*fat).value).read();
+            core::ptr::addr_of_mut!((*fat).next).drop_in_place();
+            let layout = core::alloc::Layout::for_value(&*fat);
+            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
+            value
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<V> core::ops::Deref for EntryBox<V> {
+    type Target = Entry<V>;
+    #[inline]
+    fn deref(&self) -> &Entry<V> {
+        // SAFETY: the pointer covers the live, fully initialized entry owned by `self`.
+        unsafe { &*self.fat() }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<V> core::ops::DerefMut for EntryBox<V> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Entry<V> {
+        // SAFETY: as `deref`, and `&mut self` makes the access exclusive.
+        unsafe { &mut *self.fat() }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<V> Drop for EntryBox<V> {
+    fn drop(&mut self) {
+        let fat = self.fat();
+        // SAFETY: `self` owns the entry; it is dropped in place once (its value and `next`), then
+        // freed with the layout it was allocated with (repr(C), so `for_value` matches `shape`).
+        unsafe {
+            let layout = core::alloc::Layout::for_value(&*fat);
+            core::ptr::drop_in_place(fat);
+            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
+        }
+    }
 }
 
 struct Buckets<V> {
-    slots: Vec<Option<Box<Entry<V>>>>,
+    slots: Vec<Option<EntryBox<V>>>,
     used: usize,
 }
 
@@ -80,7 +252,7 @@ impl<V> Buckets<V> {
     /// zero pages lazily and growing a table of millions of keys does not stop to write every slot.
     #[allow(unsafe_code)]
     fn new(n: usize) -> Self {
-        type Slot<V> = Option<Box<Entry<V>>>;
+        type Slot<V> = Option<EntryBox<V>>;
         let Ok(layout) = core::alloc::Layout::array::<Slot<V>>(n) else {
             panic!("bucket array of {n} slots overflows the address space");
         };
@@ -92,8 +264,8 @@ impl<V> Buckets<V> {
         if ptr.is_null() {
             alloc::alloc::handle_alloc_error(layout);
         }
-        // SAFETY: `Option<Box<T>>` is guaranteed to be a nullable pointer whose all-zero bit pattern is
-        // `None`, so the zeroed block holds `n` initialized `None`s; it was allocated by the global
+        // SAFETY: `Option<EntryBox<V>>` wraps a `NonNull`, so it is a nullable pointer whose all-zero
+        // bit pattern is `None`, so the zeroed block holds `n` initialized `None`s; it was allocated by the global
         // allocator with exactly `Layout::array::<Slot<V>>(n)`, which is what `Vec` uses for capacity `n`.
         let slots = unsafe { Vec::from_raw_parts(ptr.cast::<Slot<V>>(), n, n) };
         Buckets { slots, used: 0 }
@@ -202,7 +374,7 @@ impl<V> Table<V> {
         &mut self,
         key: &[u8],
         is_dead: impl FnOnce(&Entry<V>) -> bool,
-    ) -> Result<Option<&mut Entry<V>>, Box<Entry<V>>> {
+    ) -> Result<Option<&mut Entry<V>>, EntryBox<V>> {
         if self.is_empty() {
             return Ok(None);
         }
@@ -264,18 +436,13 @@ impl<V> Table<V> {
         let idx = (h & b.mask()) as usize;
         let next = b.slots[idx].take();
         b.used += 1;
-        let entry = Box::new(Entry {
-            next,
-            key: CompactStr::from_bytes(key),
-            value,
-            expire_at_ms,
-            access_s,
-        });
+        let mut entry = EntryBox::new(key, value, expire_at_ms, access_s);
+        entry.next = next;
         b.slots[idx].insert(entry)
     }
 
     /// Removes `key` and returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Box<Entry<V>>> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<V>> {
         if self.is_empty() {
             return None;
         }
@@ -392,7 +559,7 @@ impl<V> Table<V> {
             }
             while let Some(mut e) = chain {
                 chain = e.next.take();
-                let h = self.hasher.hash_one(key_of(&e.key));
+                let h = self.hasher.hash_one(e.key_bytes());
                 let slot = &mut new.slots[(h & new_mask) as usize];
                 e.next = slot.take();
                 *slot = Some(e);
@@ -604,7 +771,7 @@ impl<V> Table<V> {
         let span = (total - start) as u64;
         // Random probes first; a sparse table falls back to a linear walk from a random bucket so the
         // search is always bounded.
-        let pick = |i: usize| -> Option<&Box<Entry<V>>> {
+        let pick = |i: usize| -> Option<&EntryBox<V>> {
             if i < n0 {
                 self.ht[0].slots[i].as_ref()
             } else {
@@ -643,7 +810,7 @@ impl<V> Table<V> {
 
     /// Heap bytes used by the bucket arrays (entries are counted by their owners).
     pub fn bucket_bytes(&self) -> usize {
-        self.bucket_count() * core::mem::size_of::<Option<Box<Entry<V>>>>()
+        self.bucket_count() * core::mem::size_of::<Option<EntryBox<V>>>()
     }
 
     /// Iterates over all entries (order unspecified).
@@ -749,6 +916,38 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.contains(&i), "key {i} missed");
         }
+    }
+
+    #[test]
+    fn keys_of_every_length_live_inline() {
+        let mut t: Table<Vec<u8>> = Table::new(5);
+        let lens = [0usize, 1, 10, 254, 255, 256, 1000, 100_000];
+        let key = |n: usize| (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+        for &n in &lens {
+            let e = t.insert_new(&key(n), alloc::vec![n as u8; 3], 77, 9);
+            assert_eq!(e.key_bytes(), &key(n)[..]);
+            assert!(e.alloc_size() >= entry_header_size::<Vec<u8>>() + n);
+        }
+        for &n in &lens {
+            let e = t.get(&key(n)).expect("present");
+            assert_eq!(
+                (e.key_bytes(), e.expire_at_ms, e.access_s),
+                (&key(n)[..], 77, 9)
+            );
+            assert_eq!(e.value, alloc::vec![n as u8; 3]);
+        }
+        // A 10-byte key with a 24-byte value takes 56 bytes (the module's promise).
+        let mut small: Table<[u64; 3]> = Table::new(1);
+        assert_eq!(
+            small.insert_new(b"key:123456", [0; 3], 0, 0).alloc_size(),
+            56
+        );
+        let removed = t.remove(&key(255)).expect("present");
+        assert_eq!(removed.key_bytes(), &key(255)[..]);
+        assert_eq!(removed.into_value(), alloc::vec![255u8; 3]);
+        assert!(t.get(&key(255)).is_none());
+        assert_eq!(t.len(), lens.len() - 1);
+        // Dropping the table frees the rest (valgrind and the allocator counters watch this).
     }
 
     #[test]

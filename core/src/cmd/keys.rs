@@ -337,8 +337,8 @@ fn rename_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult 
     let Some(e) = db.remove(src) else {
         return Err(err::NO_SUCH_KEY);
     };
-    let e = *e;
-    db.insert_entry(dst, e.value, e.expire_at_ms, now_s);
+    let at = e.expire_at_ms;
+    db.insert_entry(dst, e.into_value(), at, now_s);
     ctx.touched(1);
     ctx.notify(class::NEW, "new", dst);
     ctx.wrote(class::GENERIC, "rename_from", src);
@@ -386,8 +386,8 @@ fn move_(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if src.get_entry(key, now, &mut stats).is_none() || dst.contains(key, now, &mut stats) {
             false
         } else if let Some(e) = src.remove(key) {
-            let e = *e;
-            dst.insert_entry(key, e.value, e.expire_at_ms, now_s);
+            let at = e.expire_at_ms;
+            dst.insert_entry(key, e.into_value(), at, now_s);
             true
         } else {
             false

@@ -215,9 +215,7 @@ impl Hash {
             Hash::Table(t, _) => {
                 t.bucket_bytes()
                     + t.iter()
-                        .map(|e| {
-                            core::mem::size_of_val(e) + e.key.heap_size() + e.value.heap_size()
-                        })
+                        .map(|e| e.alloc_size() + e.value.heap_size())
                         .sum::<usize>()
             }
         }

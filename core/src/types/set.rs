@@ -221,12 +221,7 @@ impl Set {
         match self {
             Set::Ints(v) => v.capacity() * 8,
             Set::Packed(p) => p.buf.capacity(),
-            Set::Table(t) => {
-                t.bucket_bytes()
-                    + t.iter()
-                        .map(|e| core::mem::size_of_val(e) + e.key.heap_size())
-                        .sum::<usize>()
-            }
+            Set::Table(t) => t.bucket_bytes() + t.iter().map(|e| e.alloc_size()).sum::<usize>(),
         }
     }
 

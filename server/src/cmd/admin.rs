@@ -754,9 +754,9 @@ const MEMORY_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Bytes one key takes: its entry (with the allocator's overhead), the key's and the value's heap.
+/// Bytes one key takes: its entry (fields and key) and its value's heap.
 fn key_memory(e: &ember_core::table::Entry<Value>) -> usize {
-    std::mem::size_of_val(e) + 16 + e.key.heap_size() + e.value.heap_size()
+    ember_core::keyspace::entry_bytes(e)
 }
 
 /// MEMORY USAGE key [SAMPLES count] | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP.

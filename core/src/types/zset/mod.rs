@@ -272,8 +272,9 @@ impl ZSet {
         match &self.enc {
             Encoding::Packed(p) => p.buf.capacity(),
             Encoding::Indexed(ix) => {
-                // The table holds its own copy of each member, in a boxed entry.
-                let entry = core::mem::size_of::<crate::table::Entry<f64>>();
+                // The table holds its own copy of each member inline in its entry; O(1) counts
+                // the member bytes with an estimate of 16 per member.
+                let entry = crate::table::entry_header_size::<f64>() + 16;
                 core::mem::size_of::<Indexed>()
                     + ix.list.heap_size()
                     + ix.list.member_heap()
