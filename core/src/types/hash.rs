@@ -12,7 +12,9 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
-use super::list::{entry_size, read_forward, write_entry};
+use super::list::{
+    fwd_entry_size as entry_size, read_fwd as read_forward, write_fwd_entry as write_entry,
+};
 use super::put_bytes;
 use super::string::CompactStr;
 use crate::table::{Entry, Table, NO_EXPIRE};
@@ -94,9 +96,9 @@ const RANDOM_SAMPLE: u64 = 16;
 /// Most scan steps (buckets) one sample visits before settling for what it has seen.
 const RANDOM_SAMPLE_STEPS_MAX: usize = 64;
 
-/// A compact hash: field and value entries alternating in one buffer (the list node entry format:
-/// varint length, bytes, reversed varint size), so ten short pairs cost one allocation of about
-/// 17 bytes each.
+/// A compact hash: field and value entries alternating in one buffer, each a varint length and
+/// the bytes (forward-only: a hash is never walked from its end), so ten pairs of a 7-byte field
+/// and a 6-byte value cost one allocation of 15 bytes each.
 #[derive(Clone, Debug, Default)]
 pub struct Packed {
     buf: Vec<u8>,
@@ -652,8 +654,9 @@ mod tests {
                 &limits,
             );
         }
-        // 10 pairs of 7 + 6 bytes take 17 bytes each, in one exactly sized buffer.
-        assert_eq!(h.heap_size(), 170);
+        // 10 pairs of 7 + 6 bytes take 15 bytes each (a length byte per string), in one exactly
+        // sized buffer.
+        assert_eq!(h.heap_size(), 150);
         assert!(!h.set(b"field:3", b"longer value", &limits));
         assert!(h.remove(b"field:0"));
         assert_eq!(h.get(b"field:3"), Some(&b"longer value"[..]));

@@ -148,6 +148,48 @@ pub(crate) fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
     (value, i + len + varint_len(body))
 }
 
+/// Bytes one forward-only entry of `len` bytes takes: the varint length and the bytes, without
+/// the back-length that lets list nodes and sorted sets be walked from the tail. Packed hashes and
+/// sets only ever walk forward, so they save that byte per element.
+#[inline]
+pub(crate) fn fwd_entry_size(len: usize) -> usize {
+    varint_len(len) + len
+}
+
+/// Writes the forward-only entry of `value` into `out` (exactly [`fwd_entry_size`] bytes).
+pub(crate) fn write_fwd_entry(out: &mut [u8], value: &[u8]) {
+    let mut at = 0;
+    let mut v = value.len();
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out[at] = byte;
+            at += 1;
+            break;
+        }
+        out[at] = byte | 0x80;
+        at += 1;
+    }
+    out[at..at + value.len()].copy_from_slice(value);
+}
+
+/// The element whose forward-only entry starts at `at`, and where the next entry starts.
+#[inline]
+pub(crate) fn read_fwd(buf: &[u8], at: usize) -> (&[u8], usize) {
+    let (mut len, mut shift, mut i) = (0usize, 0, at);
+    loop {
+        let b = buf[i];
+        i += 1;
+        len |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (&buf[i..i + len], i + len)
+}
+
 /// Where the entry that ends at `end` starts.
 #[inline]
 pub(crate) fn entry_start_before(buf: &[u8], end: usize) -> usize {

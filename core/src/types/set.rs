@@ -4,8 +4,8 @@
 //! an `i64` and there are at most `set-max-intset-entries` of them, the set is a sorted vector of
 //! `i64` (Redis's intset): 8 bytes a member, membership by binary search. A small set of other
 //! members (at most `set-max-listpack-entries`, none longer than `set-max-listpack-value`) is one
-//! packed buffer in the list-node entry format, like Redis's listpack: 12 bytes for a 10-byte
-//! member, linear lookups. Past those limits it converts for good to Ember's hash table, which also
+//! packed buffer of varint-length entries, like Redis's listpack without its back-lengths (a set
+//! is never walked from its end): 11 bytes for a 10-byte member, linear lookups. Past those limits it converts for good to Ember's hash table, which also
 //! gives SSCAN its cursor guarantee (Redis never converts back either).
 //!
 //! The set algebra the commands share ([`union`], [`difference`]) builds its result the way SADD
@@ -19,7 +19,9 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
-use super::list::{entry_size, read_forward, write_entry};
+use super::list::{
+    fwd_entry_size as entry_size, read_fwd as read_forward, write_fwd_entry as write_entry,
+};
 use super::put_bytes;
 use super::string::{format_i64, parse_canonical_i64, IntBuf, I64_DIGITS_MAX};
 use crate::table::Table;
@@ -610,7 +612,7 @@ mod tests {
         assert_eq!(s.encoding_name(), "listpack");
         assert!(s.remove(b"0") && !s.remove(b"0"));
         assert_eq!(s.len(), 5);
-        // A 12-byte member entry for a 10-byte member, in one exactly sized buffer.
+        // An 11-byte member entry for a 10-byte member, in one exactly sized buffer.
         let mut p = Set::default();
         p.insert(
             b"abcdefghij",
@@ -619,7 +621,7 @@ mod tests {
                 ..g
             },
         );
-        assert_eq!(p.heap_size(), 12);
+        assert_eq!(p.heap_size(), 11);
         // Past the entry limit, or a member too long: a table, for good.
         s.insert(b"y", g);
         s.insert(b"z", g);
