@@ -19,7 +19,9 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::ops::Range;
 
-use super::list::{entry_size, entry_start_before, read_forward, write_entry};
+use super::list::{
+    fwd_entry_size as entry_size, read_fwd as read_forward, write_fwd_entry as write_entry,
+};
 use super::put_bytes;
 use super::string::CompactStr;
 use crate::table::Table;
@@ -54,10 +56,10 @@ impl Default for Encoding {
     }
 }
 
-/// The compact encoding: each element is a member entry and a score entry in the list-node entry
-/// format (varint length, bytes, reversed varint size), so it reads from either end. A score that
-/// is an integer below 2^48 in magnitude is stored as a zigzag varint (1-7 bytes), any other as
-/// its 8 IEEE bytes. A 10-byte member with a small integer score takes 15 bytes.
+/// The compact encoding: each element is a member entry and a score entry, each a varint length
+/// and the bytes, read from the front (a reverse walk first notes where the elements start). A
+/// score that is an integer below 2^48 in magnitude is stored as a zigzag varint (1-7 bytes), any
+/// other as its 8 IEEE bytes. A 10-byte member with a small integer score takes 13 bytes.
 #[derive(Clone, Debug, Default)]
 pub struct Packed {
     buf: Vec<u8>,
@@ -112,12 +114,6 @@ impl Packed {
         (m, decode_score(s), next)
     }
 
-    /// Where the element that ends at `end` starts.
-    #[inline]
-    fn start_before(&self, end: usize) -> usize {
-        entry_start_before(&self.buf, entry_start_before(&self.buf, end))
-    }
-
     /// Every element with its byte range, in order.
     fn elements(&self) -> impl Iterator<Item = (usize, &[u8], f64, usize)> {
         let mut at = 0;
@@ -136,15 +132,9 @@ impl Packed {
         if rank >= self.len {
             return self.buf.len();
         }
-        if rank <= self.len / 2 {
-            self.elements().nth(rank).map_or(self.buf.len(), |e| e.0)
-        } else {
-            let mut at = self.buf.len();
-            for _ in rank..self.len {
-                at = self.start_before(at);
-            }
-            at
-        }
+        // Entries have no back-lengths (a packed set is small, and a walk from the front costs
+        // what one from the back would), so every rank is found from the front.
+        self.elements().nth(rank).map_or(self.buf.len(), |e| e.0)
     }
 
     fn find(&self, member: &[u8]) -> Option<(usize, f64, usize, usize)> {
@@ -424,10 +414,21 @@ impl ZSet {
         let end = ranks.end.min(self.len());
         let start = ranks.start.min(end);
         let inner = match &self.enc {
+            Encoding::Packed(p) if rev => {
+                // Entries are read forward only: note where each element of the range starts,
+                // then hand them out from the last.
+                let front = p.offset_of(start);
+                let mut starts = Vec::with_capacity(end - start);
+                let mut at = front;
+                for _ in start..end {
+                    starts.push(at);
+                    at = p.read(at).2;
+                }
+                Inner::PackedRev { buf: p, starts }
+            }
             Encoding::Packed(p) => Inner::Packed {
                 buf: p,
                 front: p.offset_of(start),
-                back: p.offset_of(end),
             },
             Encoding::Indexed(ix) => {
                 let node = match (start == end, rev) {
@@ -483,7 +484,7 @@ impl ZSet {
                 if p.len == 0 {
                     return None;
                 }
-                let at = if max { p.start_before(p.buf.len()) } else { 0 };
+                let at = if max { p.offset_of(p.len - 1) } else { 0 };
                 let (m, s, end) = p.read(at);
                 let m = CompactStr::from_bytes(m);
                 p.remove_bytes(at, end, 1);
@@ -565,7 +566,11 @@ enum Inner<'a> {
     Packed {
         buf: &'a Packed,
         front: usize,
-        back: usize,
+    },
+    PackedRev {
+        buf: &'a Packed,
+        /// Where the elements still to come start, the next one last.
+        starts: Vec<usize>,
     },
     Indexed {
         list: &'a SkipList,
@@ -582,16 +587,14 @@ impl<'a> Iterator for Iter<'a> {
         }
         self.remaining -= 1;
         match &mut self.inner {
-            Inner::Packed { buf, front, back } => {
-                if self.rev {
-                    *back = buf.start_before(*back);
-                    let (m, s, _) = buf.read(*back);
-                    Some((m, s))
-                } else {
-                    let (m, s, next) = buf.read(*front);
-                    *front = next;
-                    Some((m, s))
-                }
+            Inner::Packed { buf, front } => {
+                let (m, s, next) = buf.read(*front);
+                *front = next;
+                Some((m, s))
+            }
+            Inner::PackedRev { buf, starts } => {
+                let (m, s, _) = buf.read(starts.pop()?);
+                Some((m, s))
             }
             Inner::Indexed { list, node } => {
                 let x = *node;
@@ -896,12 +899,12 @@ mod tests {
             );
         }
         assert_eq!(z.encoding_name(), "listpack");
-        // A 10-byte member and a small integer score: 12 + 3 bytes (+1 for scores from 64 on,
+        // A 10-byte member and a small integer score: 11 + 2 bytes (+1 for scores from 64 on,
         // whose zigzag varint takes 2 bytes).
         let Encoding::Packed(p) = &z.enc else {
             panic!("packed")
         };
-        assert_eq!(p.buf.len(), 100 * 15 + 36);
+        assert_eq!(p.buf.len(), 100 * 13 + 36);
         assert_eq!(
             z.range(97..100, true).map(|e| e.1).collect::<Vec<_>>(),
             [99.0, 98.0, 97.0]
