@@ -858,21 +858,34 @@ impl List {
         for _ in 0..fj {
             front.next();
         }
+        // The back cursor ends after element `bj` of its node, found from the nearer side: for a
+        // range inside one node, from the front cursor (LRANGE 0 99 walks 100 entries, not the
+        // whole node).
         let mut back = if fk == bk {
             front.clone()
         } else {
             self.nodes[bk].elements_in(scratch)
         };
-        for _ in bj + 1..self.nodes[bk].count {
-            back.next_back();
+        let count = self.nodes[bk].count;
+        let (ahead, behind) = if fk == bk {
+            (bj + 1 - fj, count - bj - 1)
+        } else {
+            (bj + 1, count - bj - 1)
+        };
+        if ahead <= behind {
+            let mut probe = back.clone();
+            for _ in 0..ahead {
+                probe.next();
+            }
+            back.back = probe.front;
+        } else {
+            for _ in 0..behind {
+                back.next_back();
+            }
         }
         if fk == bk {
             // One node: one cursor serves both ends.
-            back = NodeIter {
-                buf: front.buf,
-                front: front.front,
-                back: back.back,
-            };
+            back.front = front.front;
             front = back.clone();
         }
         Iter {
