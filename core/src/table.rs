@@ -441,6 +441,21 @@ impl<V> Table<V> {
         b.slots[idx].insert(entry)
     }
 
+    /// Starts loading the bucket slot `key` lives in, for a lookup the caller is about to make
+    /// after other work (the miss then overlaps that work).
+    #[inline]
+    pub fn prefetch_slot(&self, key: &[u8]) {
+        if self.is_empty() {
+            return;
+        }
+        let h = self.hash(key);
+        for b in &self.ht[..self.table_count()] {
+            if let Some(slot) = b.slots.get((h & b.mask()) as usize) {
+                prefetch(slot);
+            }
+        }
+    }
+
     /// Removes `key` and returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<V>> {
         if self.is_empty() {

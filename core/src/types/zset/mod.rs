@@ -497,6 +497,10 @@ impl ZSet {
                     0
                 };
                 let mut out = None;
+                let x = ix.list.at_rank(rank);
+                if x != NIL {
+                    ix.scores.prefetch_slot(ix.list.entry(x).0);
+                }
                 let scores = &mut ix.scores;
                 ix.list.remove_ranks(rank, rank + 1, |m, s| {
                     scores.remove(bytes(&m));
@@ -665,6 +669,13 @@ impl ScoreText {
             let _ = t.write_str(if d > 0.0 { "inf" } else { "-inf" });
         } else if d == 0.0 {
             let _ = t.write_str(if d.is_sign_negative() { "-0" } else { "0" });
+        } else if d.fract() == 0.0 && d.abs() < 1e15 {
+            // An integral score below 10^15 prints under %.17g as its exact integer: skip the
+            // general float formatting (the common case for counters and timestamps-as-scores).
+            let mut digits = [0u8; crate::types::string::I64_DIGITS_MAX];
+            let text = crate::types::string::format_i64(d as i64, &mut digits);
+            t.buf[..text.len()].copy_from_slice(text);
+            t.len = text.len();
         } else {
             t.format_g17(d);
         }
@@ -854,6 +865,41 @@ impl<'a> LexRange<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integral_scores_print_as_percent_g17_would() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut values: Vec<f64> = (0..20_000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let n = (x % 1_000_000_000_000_000) as i64 >> (i % 50);
+                if i % 2 == 0 {
+                    n as f64
+                } else {
+                    -(n as f64)
+                }
+            })
+            .collect();
+        values.extend([
+            1.0,
+            -1.0,
+            9.0,
+            10.0,
+            1e14,
+            999_999_999_999_999.0,
+            -123_456.0,
+        ]);
+        for d in values.into_iter().filter(|d| *d != 0.0) {
+            let mut slow = ScoreText {
+                buf: [0; 40],
+                len: 0,
+            };
+            slow.format_g17(d);
+            assert_eq!(ScoreText::new(d).as_bytes(), slow.as_bytes(), "{d}");
+        }
+    }
+
     #[test]
     fn packed_scores_round_trip() {
         let limit = (1u64 << 48) as f64;
