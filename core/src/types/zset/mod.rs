@@ -669,7 +669,7 @@ impl ScoreText {
             let _ = t.write_str(if d > 0.0 { "inf" } else { "-inf" });
         } else if d == 0.0 {
             let _ = t.write_str(if d.is_sign_negative() { "-0" } else { "0" });
-        } else if d.fract() == 0.0 && d.abs() < 1e15 {
+        } else if d > -1e15 && d < 1e15 && (d as i64) as f64 == d {
             // An integral score below 10^15 prints under %.17g as its exact integer: skip the
             // general float formatting (the common case for counters and timestamps-as-scores).
             let mut digits = [0u8; crate::types::string::I64_DIGITS_MAX];
