@@ -444,6 +444,9 @@ pub struct Keyspace {
     scratch: Bump,
     /// The dictionary string values are compressed against, and its training.
     pub compression: Compression,
+    /// Whether OBJECT REFCOUNT reports small integers as shared (Redis stops sharing them under
+    /// maxmemory with an LRU or LFU policy).
+    pub shared_integers: bool,
 }
 
 /// Values sampled before a keyspace trains its compression dictionary.
@@ -510,6 +513,7 @@ impl Keyspace {
             rng: seed | 1,
             scratch: Bump::new(),
             compression: Compression::default(),
+            shared_integers: true,
         }
     }
 
@@ -773,6 +777,15 @@ impl Keyspace {
             m.bytes += bytes as u64;
         }
         m
+    }
+
+    /// Limits how many bytes growing a database's table may take (the room left under
+    /// `maxmemory`; `usize::MAX` for none), so a write near the limit does not trigger a growth
+    /// that would force evictions (Redis's `dictExpandAllowed`).
+    pub fn set_grow_budget(&mut self, bytes: usize) {
+        for db in &mut self.dbs {
+            db.table.set_grow_budget(bytes);
+        }
     }
 
     /// Selects LFU tracking (an LFU `maxmemory-policy`) with its parameters, or the LRU clock.

@@ -26,6 +26,10 @@ const EMPTY_VISITS_PER_STEP: usize = 10;
 /// A table shrinks when fewer than one in `SHRINK_RATIO` buckets would be used.
 const SHRINK_RATIO: usize = 8;
 
+/// Past this load factor (in thousandths) a table grows even beyond its grow budget (Redis's
+/// `HASHTABLE_MAX_LOAD_FACTOR`, 1.618), so chains stay short.
+const FORCE_GROW_LOAD_MILLI: usize = 1618;
+
 /// How many buckets ahead [`Table::visit_from`] asks the CPU to fetch entries.
 const PREFETCH_AHEAD: usize = 8;
 
@@ -290,6 +294,9 @@ pub struct Table<V> {
     rehash_idx: Option<usize>,
     /// Number of outstanding "pause rehash" holds (a snapshot walking the table).
     rehash_paused: u32,
+    /// Most bytes a new bucket array may take (the host's room under maxmemory), unless the load
+    /// factor passes [`FORCE_GROW_LOAD_MILLI`].
+    grow_budget: usize,
 }
 
 impl<V> Table<V> {
@@ -299,6 +306,7 @@ impl<V> Table<V> {
             ht: [Buckets::empty(), Buckets::empty()],
             rehash_idx: None,
             rehash_paused: 0,
+            grow_budget: usize::MAX,
         }
     }
 
@@ -515,8 +523,20 @@ impl<V> Table<V> {
         if size == 0 {
             self.ht[0] = Buckets::new(INITIAL_BUCKETS);
         } else if self.ht[0].used >= size {
-            self.start_resize((self.ht[0].used + 1).next_power_of_two() * 2);
+            let buckets = (self.ht[0].used + 1).next_power_of_two() * 2;
+            let bytes = buckets.saturating_mul(core::mem::size_of::<Option<EntryBox<V>>>());
+            // Like Redis's `dictExpandAllowed`: a growth that would take the server past its
+            // memory limit waits (chains lengthen a little) until the load factor forces it.
+            if bytes > self.grow_budget && self.ht[0].used * 1000 < size * FORCE_GROW_LOAD_MILLI {
+                return;
+            }
+            self.start_resize(buckets);
         }
+    }
+
+    /// Sets how many bytes a new bucket array may take (`usize::MAX`: no limit).
+    pub fn set_grow_budget(&mut self, bytes: usize) {
+        self.grow_budget = bytes;
     }
 
     /// Starts shrinking when the table is mostly empty; the host calls this from its cron.
@@ -963,6 +983,28 @@ mod tests {
         assert!(t.get(&key(255)).is_none());
         assert_eq!(t.len(), lens.len() - 1);
         // Dropping the table frees the rest (valgrind and the allocator counters watch this).
+    }
+
+    #[test]
+    fn growth_waits_for_the_budget_until_chains_get_long() {
+        let mut t: Table<usize> = Table::new(9);
+        for i in 0..64 {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+        }
+        while t.rehash_step(100) {}
+        let buckets = t.bucket_count();
+        t.set_grow_budget(16);
+        // Past one key per bucket the table would grow; with no room it waits...
+        for i in 64..(buckets * 1618 / 1000) {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+            assert!(!t.is_rehashing(), "grew at {i} keys");
+        }
+        // ...until the load factor passes 1.618, and then grows whatever the budget.
+        for i in (buckets * 1618 / 1000)..(buckets * 2) {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+        }
+        assert!(t.is_rehashing() || t.bucket_count() > buckets);
+        assert!((0..buckets * 2).all(|i| t.get(&key(i)).map(|e| e.value) == Some(i)));
     }
 
     #[test]

@@ -116,12 +116,21 @@ fn main() {
         }
     };
     if let Err(e) = srv.listen() {
-        log_at!(Warning, "{e}");
+        log_at!(Warning, "Warning: {e}");
+        // Redis's wording: scripts (the Redis test suite among them) look for it.
+        log_at!(
+            Warning,
+            "Failed listening on port {} (TCP), aborting.",
+            srv.config.get_int("port")
+        );
         std::process::exit(1);
     }
     let pidfile = srv.config.get_str("pidfile");
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
+    }
+    if srv.config.get_bool("always-show-logo") {
+        show_logo(srv.tcp_port);
     }
     log_at!(Notice, "Running mode=standalone, port={}.", srv.tcp_port);
     log_at!(Notice, "Event loop backend: {}", srv.poller.name());
@@ -130,5 +139,25 @@ fn main() {
     if let Err(e) = srv.run() {
         log_at!(Warning, "Event loop failed: {e}");
         std::process::exit(1);
+    }
+}
+
+/// The startup banner `always-show-logo yes` asks for. Like Redis's, it names the port and the
+/// PID on lines of their own (tools such as Redis's test suite wait for " PID: <pid>").
+fn show_logo(port: u16) {
+    let lines = [
+        String::from("           ,"),
+        format!(
+            "          ( )       Ember {} (Redis {} compatible) 64 bit",
+            env!("CARGO_PKG_VERSION"),
+            ember_core::REDIS_VERSION
+        ),
+        String::from("         (   )"),
+        String::from("        ( ( ) )     Running in standalone mode"),
+        format!("         '---'      Port: {port}"),
+        format!("                    PID: {}", std::process::id()),
+    ];
+    for line in lines {
+        log_at!(Notice, "{line}");
     }
 }

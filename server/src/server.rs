@@ -288,6 +288,19 @@ impl Server {
         self.core_cfg.value_compression_min_size = size("value-compression-min-size");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig::new(&self.config);
+        if self.hot.maxmemory == 0 {
+            self.ks.set_grow_budget(usize::MAX);
+        }
+        // Redis stops sharing small integers when maxmemory is set with an LRU or LFU policy
+        // (every key then needs its own access clock); OBJECT REFCOUNT shows it.
+        self.ks.shared_integers = self.hot.maxmemory == 0
+            || !matches!(
+                self.hot.eviction_policy,
+                EvictionPolicy::AllKeysLru
+                    | EvictionPolicy::VolatileLru
+                    | EvictionPolicy::AllKeysLfu
+                    | EvictionPolicy::VolatileLfu
+            );
         let lfu = matches!(
             self.hot.eviction_policy,
             EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
@@ -811,6 +824,8 @@ impl Server {
         };
         if self.hot.maxmemory > 0 {
             let fits = self.perform_evictions();
+            let room = (self.hot.maxmemory as usize).saturating_sub(crate::alloc::used());
+            self.ks.set_grow_budget(room);
             if !fits && (info.flags & flags::DENYOOM != 0 || queued(|m| m.has_denyoom)) {
                 return Some(err::OOM);
             }

@@ -629,11 +629,12 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// 0..10000 between keys and reports them with its "shared" count; Ember stores such integers inline
 /// in the entry, which is shared-nothing but just as cheap, and reports the same number so tools that
 /// look for it behave the same.
-pub fn refcount(value: &Value) -> i64 {
+pub fn refcount(value: &Value, shared_integers: bool) -> i64 {
     match value {
         Value::Str(s)
-            if s.as_i64()
-                .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
+            if shared_integers
+                && s.as_i64()
+                    .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
         {
             i32::MAX as i64
         }
@@ -696,6 +697,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     let now = ctx.now_ms;
     let now_s = ctx.now_s();
+    let shared = ctx.ks.shared_integers;
     let db = ctx.ks.db(ctx.db);
     let lfu = db.lfu();
     let Some(e) = db.peek(argv.get(2), now) else {
@@ -713,7 +715,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             ))
         }
         "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
-        "refcount" => ctx.out.int(refcount(&e.value)),
+        "refcount" => ctx.out.int(refcount(&e.value, shared)),
         _ => match lfu {
             Some(lfu) => ctx
                 .out

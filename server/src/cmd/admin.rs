@@ -327,7 +327,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         let text = format!(
             "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             e as *const _,
-            ember_core::cmd::keys::refcount(&e.value),
+            ember_core::cmd::keys::refcount(&e.value, s.ks.shared_integers),
             e.value.encoding_name(),
             serialized,
             e.access_s & ((1 << 24) - 1),
