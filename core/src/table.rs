@@ -124,10 +124,15 @@ impl<V> Entry<V> {
 }
 
 /// The owning, thin (one word) pointer to an [`Entry`]; `Option<EntryBox<V>>` is one word too.
+/// `repr(transparent)` over a `NonNull` guarantees that `None` is the null pointer, which the
+/// zeroed bucket arrays rely on.
+#[repr(transparent)]
 pub struct EntryBox<V> {
     ptr: NonNull<u8>,
     _owns: PhantomData<V>,
 }
+
+const _: () = assert!(core::mem::size_of::<Option<EntryBox<[u64; 3]>>>() == 8);
 
 // SAFETY: an EntryBox owns its entry exclusively, like a Box; it is Send/Sync when the value is.
 #[allow(unsafe_code)]
