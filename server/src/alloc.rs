@@ -340,6 +340,49 @@ mod tests {
         assert!(slab.chunk_bytes() < 20_000 * SMALL_MAX / 2);
     }
 
+    /// Reallocation keeps the bytes across every pair of sources: class to class, class to
+    /// system, system to class, system to system, and in place within a class.
+    #[test]
+    fn realloc_moves_between_classes_and_the_system() {
+        let sizes = [1usize, 8, 9, 100, 512, 513, 4096, 100_000, 40, 7];
+        let mut layout = Layout::from_size_align(sizes[0], 8).unwrap();
+        // SAFETY: a valid non-zero layout.
+        let mut p = unsafe { Counting.alloc(layout) };
+        assert!(!p.is_null());
+        // SAFETY: the block has `layout.size()` bytes.
+        unsafe { ptr::write_bytes(p, 0xab, layout.size()) };
+        for &next in &sizes[1..] {
+            let keep = layout.size().min(next);
+            // SAFETY: `p` came from `Counting` with `layout`; `next` is non-zero and fits isize.
+            let q = unsafe { Counting.realloc(p, layout, next) };
+            assert!(!q.is_null());
+            // SAFETY: the new block has at least `keep` initialized bytes.
+            let kept = unsafe { std::slice::from_raw_parts(q, keep) };
+            assert!(
+                kept.iter().all(|&b| b == 0xab),
+                "{} -> {next}",
+                layout.size()
+            );
+            layout = Layout::from_size_align(next, 8).unwrap();
+            // SAFETY: the new block has `next` bytes.
+            unsafe { ptr::write_bytes(q, 0xab, next) };
+            p = q;
+        }
+        // SAFETY: `p` came from `Counting` with `layout`.
+        unsafe { Counting.dealloc(p, layout) };
+        // Zeroed small blocks are zero even when reused.
+        let small = Layout::from_size_align(48, 8).unwrap();
+        for _ in 0..3 {
+            // SAFETY: a valid layout; the block is freed below.
+            unsafe {
+                let z = Counting.alloc_zeroed(small);
+                assert!(std::slice::from_raw_parts(z, 48).iter().all(|&b| b == 0));
+                ptr::write_bytes(z, 0xff, 48);
+                Counting.dealloc(z, small);
+            }
+        }
+    }
+
     #[test]
     fn only_small_aligned_requests_use_the_classes() {
         let small = |size, align| is_small(&Layout::from_size_align(size, align).unwrap());
