@@ -86,6 +86,7 @@ fn shape<V>(tail: usize) -> Option<Shape> {
     let (l, access) = l.extend(Layout::new::<u32>()).ok()?;
     let (l, klen) = l.extend(Layout::new::<u8>()).ok()?;
     let (l, tail_at) = l.extend(Layout::array::<u8>(tail).ok()?).ok()?;
+    debug_assert_eq!((klen, tail_at), (Offsets::<V>::KLEN, Offsets::<V>::TAIL));
     Some(Shape {
         value,
         expire,
@@ -96,9 +97,30 @@ fn shape<V>(tail: usize) -> Option<Shape> {
     })
 }
 
+/// The offsets every dereference needs, as constants (the same `repr(C)` rules [`shape`]
+/// applies, which checks them).
+struct Offsets<V>(PhantomData<V>);
+
+const fn align_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+impl<V> Offsets<V> {
+    const VALUE: usize = align_up(
+        core::mem::size_of::<Option<EntryBox<V>>>(),
+        core::mem::align_of::<V>(),
+    );
+    const EXPIRE: usize = align_up(
+        Self::VALUE + core::mem::size_of::<V>(),
+        core::mem::align_of::<u64>(),
+    );
+    const KLEN: usize = Self::EXPIRE + 8 + 4;
+    const TAIL: usize = Self::KLEN + 1;
+}
+
 /// Bytes of an entry before its key.
 pub fn entry_header_size<V>() -> usize {
-    shape::<V>(0).map_or(0, |s| s.tail)
+    Offsets::<V>::TAIL
 }
 
 impl<V> Entry<V> {
@@ -185,15 +207,12 @@ impl<V> EntryBox<V> {
     #[inline]
     fn fat(&self) -> *mut Entry<V> {
         let p = self.ptr.as_ptr();
-        // The offsets do not depend on the tail length.
-        let klen_at = shape::<V>(0).map_or(0, |s| s.klen);
         // SAFETY: `klen` was written by `new` at this offset of the live allocation.
-        let klen = unsafe { *p.add(klen_at) };
+        let klen = unsafe { *p.add(Offsets::<V>::KLEN) };
         let tail = if klen == LONG_KEY {
-            let tail_at = shape::<V>(0).map_or(0, |s| s.tail);
             let mut n = [0u8; 4];
             // SAFETY: a long key's tail starts with its 4-byte length, written by `new`.
-            unsafe { core::ptr::copy_nonoverlapping(p.add(tail_at), n.as_mut_ptr(), 4) };
+            unsafe { core::ptr::copy_nonoverlapping(p.add(Offsets::<V>::TAIL), n.as_mut_ptr(), 4) };
             4 + u32::from_le_bytes(n) as usize
         } else {
             usize::from(klen)

@@ -148,19 +148,10 @@ fn list_at<'c, 'a>(
     key: &[u8],
     read: bool,
 ) -> Result<(Option<&'c mut List>, &'c mut ReplyWriter<'a>), CmdError> {
-    let ExecCtx {
-        ks,
-        db,
-        now_ms,
-        out,
-        no_touch,
-        ..
-    } = ctx;
-    let touch = !(read && *no_touch);
-    match super::lookup(ks, *db, *now_ms, touch, read, key) {
-        None => Ok((None, out)),
-        Some(Value::List(l)) => Ok((Some(l), out)),
-        Some(_) => Err(err::WRONGTYPE),
+    match ctx.lookup_with_out(key, read) {
+        (None, out) => Ok((None, out)),
+        (Some(Value::List(l)), out) => Ok((Some(l), out)),
+        (Some(_), _) => Err(err::WRONGTYPE),
     }
 }
 

@@ -518,12 +518,24 @@ impl<'a> ExecCtx<'a> {
 
     /// Looks up a key for reading, counting a hit or a miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Value> {
-        lookup(self.ks, self.db, self.now_ms, !self.no_touch, true, key)
+        self.lookup_with_out(key, true).0
     }
 
     /// Looks up a key for writing (no hit/miss accounting).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
-        lookup(self.ks, self.db, self.now_ms, true, false, key)
+        self.lookup_with_out(key, false).0
+    }
+
+    /// Looks a key up and lends the reply writer beside the value. A `read` lookup counts a
+    /// keyspace hit or miss and honours CLIENT NO-TOUCH; a write lookup always touches the key.
+    pub fn lookup_with_out(
+        &mut self,
+        key: &[u8],
+        read: bool,
+    ) -> (Option<&mut Value>, &mut ReplyWriter<'a>) {
+        let touch = !(read && self.no_touch);
+        let v = lookup(self.ks, self.db, self.now_ms, touch, read, key);
+        (v, &mut self.out)
     }
 
     /// A string value for reading: `Ok(None)` when absent, WRONGTYPE for another type.
@@ -542,14 +554,14 @@ impl<'a> ExecCtx<'a> {
         key: &[u8],
         f: impl FnOnce(Option<&[u8]>, &mut ReplyWriter<'a>) -> R,
     ) -> Result<R, CmdError> {
-        let v = lookup(self.ks, self.db, self.now_ms, !self.no_touch, true, key);
+        let (v, out) = self.lookup_with_out(key, true);
         // A compressed value expands into a buffer of its own and stays compressed.
         let (mut int, mut big) = ([0u8; crate::types::string::I64_DIGITS_MAX], Vec::new());
         let bytes = match v {
             None => None,
             Some(v) => Some(v.str_bytes(&mut int, &mut big).ok_or(err::WRONGTYPE)?),
         };
-        Ok(f(bytes, &mut self.out))
+        Ok(f(bytes, out))
     }
 
     /// Stores a value, replacing the old one. `expire_at_ms`: see [`Db::set`].
@@ -565,14 +577,8 @@ impl<'a> ExecCtx<'a> {
     /// Stores a string value set whole by a command (SET, MSET, GETSET, ...): compressed when
     /// `value-compression` is on, the value is long enough and LZ4 saves at least an eighth.
     pub fn store_string(&mut self, key: &[u8], bytes: &[u8], expire_at_ms: Option<u64>) {
-        let value = self.string_value(bytes);
+        let value = string_value(self.ks, self.config, bytes);
         self.store(key, value, expire_at_ms);
-    }
-
-    /// The value a command that sets a whole string stores for `bytes` (see
-    /// [`ExecCtx::store_string`]).
-    pub fn string_value(&mut self, bytes: &[u8]) -> Value {
-        string_value(self.ks, self.config, bytes)
     }
 
     /// Records a keyspace event on `key` in the selected database.

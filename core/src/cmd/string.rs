@@ -442,54 +442,18 @@ fn reply_value(out: &mut crate::resp::ReplyWriter<'_>, v: &Value) -> CmdResult {
 
 /// Replies with a string value or null; returns whether the key existed.
 fn reply_str_or_null(ctx: &mut ExecCtx<'_>, key: &[u8]) -> Result<bool, CmdError> {
-    let ExecCtx {
-        ks,
-        db,
-        now_ms,
-        out,
-        no_touch,
-        ..
-    } = ctx;
-    match super::lookup(ks, *db, *now_ms, !*no_touch, true, key) {
-        None => {
+    match ctx.lookup_with_out(key, true) {
+        (None, out) => {
             out.null();
             Ok(false)
         }
-        Some(v) => reply_value(out, v).map(|()| true),
+        (Some(v), out) => reply_value(out, v).map(|()| true),
     }
-}
-
-/// Replies with a string value, or null.
-fn reply_str(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
-    let ExecCtx {
-        ks,
-        db,
-        now_ms,
-        out,
-        no_touch,
-        ..
-    } = ctx;
-    let (db, stats) = ks.db_and_stats(*db);
-    let lfu = db.lfu();
-    match db.get_entry(key, *now_ms, stats) {
-        None => {
-            stats.keyspace_misses += 1;
-            out.null();
-        }
-        Some(e) => {
-            stats.keyspace_hits += 1;
-            if !*no_touch {
-                e.access_s = crate::lfu::touched(e.access_s, *now_ms, lfu);
-            }
-            reply_value(out, &e.value)?;
-        }
-    }
-    Ok(())
 }
 
 /// GET key. O(1).
 fn get(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
-    reply_str(ctx, argv.get(1))
+    reply_str_or_null(ctx, argv.get(1)).map(|_| ())
 }
 
 /// GETEX key [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]. O(1).
@@ -688,22 +652,9 @@ fn strlen(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// GETRANGE key start end (and SUBSTR). O(N) in the returned length.
 fn getrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let (start, end) = (arg_i64(argv.get(2))?, arg_i64(argv.get(3))?);
-    let (mut scratch, mut big): (IntBuf, _) = ([0; I64_DIGITS_MAX], Vec::new());
-    let ExecCtx {
-        ks,
-        db,
-        now_ms,
-        out,
-        no_touch,
-        ..
-    } = ctx;
-    let bytes = match super::lookup(ks, *db, *now_ms, !*no_touch, true, argv.get(1)) {
-        None => &b""[..],
-        // A compressed value expands into a buffer of its own and stays compressed.
-        Some(v) => v.str_bytes(&mut scratch, &mut big).ok_or(err::WRONGTYPE)?,
-    };
-    out.bulk(substring(bytes, start, end));
-    Ok(())
+    ctx.with_str(argv.get(1), |s, out| {
+        out.bulk(substring(s.unwrap_or_default(), start, end));
+    })
 }
 
 /// The bytes GETRANGE returns for `start..=end` (negative indexes count from the end).

@@ -103,40 +103,18 @@ fn limits(ctx: &mut ExecCtx<'_>) -> Limits {
     }
 }
 
-/// Looks `key` up the way `ExecCtx::lookup_read` (`read`) or `lookup_write` does (lazy expiry, the
-/// access clock, hit/miss counts for reads) and splits the context into the sorted set (`None`
-/// when absent, WRONGTYPE for another type) and the reply writer.
+/// Looks `key` up as [`ExecCtx::lookup_with_out`] does and gives the sorted set (`None` when
+/// absent, WRONGTYPE for another type) and the reply writer.
 fn zset_of<'c, 'a>(
     ctx: &'c mut ExecCtx<'a>,
     key: &[u8],
     read: bool,
 ) -> Result<(Option<&'c mut ZSet>, &'c mut ReplyWriter<'a>), CmdError> {
-    let (now, touch) = (ctx.now_ms, !read || !ctx.no_touch);
-    let (db, stats) = ctx.ks.db_and_stats(ctx.db);
-    let lfu = db.lfu();
-    let value = match db.get_entry(key, now, stats) {
-        Some(e) => {
-            if read {
-                stats.keyspace_hits += 1;
-            }
-            if touch {
-                e.access_s = crate::lfu::touched(e.access_s, now, lfu);
-            }
-            Some(&mut e.value)
-        }
-        None => {
-            if read {
-                stats.keyspace_misses += 1;
-            }
-            None
-        }
-    };
-    let z = match value {
-        None => None,
-        Some(Value::ZSet(z)) => Some(&mut **z),
-        Some(_) => return Err(err::WRONGTYPE),
-    };
-    Ok((z, &mut ctx.out))
+    match ctx.lookup_with_out(key, read) {
+        (None, out) => Ok((None, out)),
+        (Some(Value::ZSet(z)), out) => Ok((Some(&mut **z), out)),
+        (Some(_), _) => Err(err::WRONGTYPE),
+    }
 }
 
 /// Deletes `key`, whose sorted set just became empty, with the `del` event.

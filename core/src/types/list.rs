@@ -95,30 +95,17 @@ fn varint_len(v: usize) -> usize {
     }
 }
 
-/// Bytes one element of `len` bytes takes in a node.
+/// Bytes one element of `len` bytes takes in a node: a forward-only entry and its back-length.
 #[inline]
 pub(crate) fn entry_size(len: usize) -> usize {
-    let body = varint_len(len) + len;
+    let body = fwd_entry_size(len);
     body + varint_len(body)
 }
 
 /// Writes the entry of `value` into `out` (exactly [`entry_size`] bytes).
 pub(crate) fn write_entry(out: &mut [u8], value: &[u8]) {
-    let mut at = 0;
-    let mut v = value.len();
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out[at] = byte;
-            at += 1;
-            break;
-        }
-        out[at] = byte | 0x80;
-        at += 1;
-    }
-    out[at..at + value.len()].copy_from_slice(value);
-    at += value.len();
+    write_fwd_entry(out, value);
+    let at = fwd_entry_size(value.len());
     // The body's size, readable backwards: the last byte holds the low 7 bits, each byte before it
     // the next 7, and every byte but the first written has the continuation bit.
     let body = at;
@@ -133,23 +120,12 @@ pub(crate) fn write_entry(out: &mut [u8], value: &[u8]) {
 /// The element whose entry starts at `at`, and where the next entry starts.
 #[inline]
 pub(crate) fn read_forward(buf: &[u8], at: usize) -> (&[u8], usize) {
-    let (mut len, mut shift, mut i) = (0usize, 0, at);
-    loop {
-        let b = buf[i];
-        i += 1;
-        len |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    let value = &buf[i..i + len];
-    let body = i + len - at;
-    (value, i + len + varint_len(body))
+    let (value, body_end) = read_fwd(buf, at);
+    (value, body_end + varint_len(body_end - at))
 }
 
 /// Bytes one forward-only entry of `len` bytes takes: the varint length and the bytes, without
-/// the back-length that lets list nodes and sorted sets be walked from the tail. Packed hashes and
+/// the back-length that lets list nodes be walked from the tail. Packed hashes, sets and sorted
 /// sets only ever walk forward, so they save that byte per element.
 #[inline]
 pub(crate) fn fwd_entry_size(len: usize) -> usize {
