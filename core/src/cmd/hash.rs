@@ -7,7 +7,6 @@
 //! last field deletes the key.
 
 use super::KEY1;
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -79,7 +78,7 @@ fn with_hash<R>(
     expire_due_fields(ctx, key);
     let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, key) {
         None => None,
-        Some(Value::Hash(h)) => Some(&**h),
+        Some(Value::Hash(h)) => Some(&*h),
         Some(_) => return Err(err::WRONGTYPE),
     };
     Ok(f(h, &mut ctx.out))
@@ -90,7 +89,7 @@ fn write_hash<'c>(ctx: &'c mut ExecCtx<'_>, key: &[u8]) -> Result<Option<&'c mut
     expire_due_fields(ctx, key);
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(&mut **h)),
+        Some(Value::Hash(h)) => Ok(Some(h)),
         Some(_) => Err(err::WRONGTYPE),
     }
 }
@@ -129,7 +128,7 @@ fn upsert<R>(
     // Not `ExecCtx::store`: the command counts its changes per field, as Redis does, and creating the
     // key is not one more.
     let db = ctx.ks.db_mut(ctx.db);
-    if db.set(key, Value::Hash(Box::new(h)), Some(NO_EXPIRE), now_s) {
+    if db.set(key, Value::Hash(h), Some(NO_EXPIRE), now_s) {
         ctx.notify(class::NEW, "new", key);
     }
     Ok(r)

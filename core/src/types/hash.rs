@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use super::list::{
     fwd_entry_size as entry_size, read_fwd as read_forward, write_fwd_entry as write_entry,
 };
+use super::packed::{entry, PackedBuf, PACKED_BYTES_MAX};
 use super::put_bytes;
 use super::string::CompactStr;
 use crate::table::{Entry, Table, NO_EXPIRE};
@@ -25,11 +26,11 @@ pub enum Hash {
     Pairs(Packed),
     /// Field -> value; each entry's expire time is its field's TTL (HEXPIRE), counted in
     /// [`FieldTtls`].
-    Table(Box<Table<CompactStr>>, FieldTtls),
+    Table(Box<Fields>),
 }
 
-// A hash is boxed in the keyspace; the table is boxed again so a compact hash's box stays small.
-const _: () = assert!(core::mem::size_of::<Hash>() <= 40);
+// A hash lives inside the keyspace's 24-byte value, without a box of its own.
+const _: () = assert!(core::mem::size_of::<Hash>() == 16);
 
 /// The per-field TTLs of a hash (Redis 7.4's HEXPIRE family). Only the table encoding holds them:
 /// a compact hash converts on its first field TTL.
@@ -96,13 +97,13 @@ const RANDOM_SAMPLE: u64 = 16;
 /// Most scan steps (buckets) one sample visits before settling for what it has seen.
 const RANDOM_SAMPLE_STEPS_MAX: usize = 64;
 
-/// A compact hash: field and value entries alternating in one buffer, each a varint length and
-/// the bytes (forward-only: a hash is never walked from its end), so ten pairs of a 7-byte field
-/// and a 6-byte value cost one allocation of 15 bytes each.
+/// A compact hash: field and value entries alternating in one exactly-sized buffer, each a varint
+/// length and the bytes (forward-only: a hash is never walked from its end), or for a field that
+/// is a shared name ([`super::packed::names`]: the field names of hashes that follow one schema),
+/// a two-byte reference. Ten pairs of a 5-byte shared field name and a 6-byte value cost 90 bytes.
 #[derive(Clone, Debug, Default)]
 pub struct Packed {
-    buf: Vec<u8>,
-    len: usize,
+    buf: PackedBuf,
 }
 
 /// Where one pair sits in a [`Packed`] buffer.
@@ -116,13 +117,14 @@ struct PairAt {
 impl Packed {
     /// Every pair with its position, in order.
     fn pairs(&self) -> impl Iterator<Item = (PairAt, &[u8], &[u8])> {
+        let buf = self.buf.as_slice();
         let mut at = 0;
         core::iter::from_fn(move || {
-            if at >= self.buf.len() {
+            if at >= buf.len() {
                 return None;
             }
-            let (f, value_at) = read_forward(&self.buf, at);
-            let (v, end) = read_forward(&self.buf, value_at);
+            let (f, value_at) = entry::read(buf, at);
+            let (v, end) = read_forward(buf, value_at);
             let pos = PairAt {
                 field: at,
                 value: value_at,
@@ -139,41 +141,64 @@ impl Packed {
             .map(|(at, _, v)| (at, v))
     }
 
-    /// Replaces the bytes `range` with the entries of `items`.
-    fn splice(&mut self, from: usize, to: usize, items: &[&[u8]]) {
-        let size: usize = items.iter().map(|i| entry_size(i.len())).sum();
-        let old = to - from;
-        if size > old {
-            let grow = size - old;
-            // Exact growth: a compact hash is small and stays small.
-            self.buf.reserve_exact(grow);
-            self.buf.splice(from..from, core::iter::repeat_n(0, grow));
-        } else if size < old {
-            self.buf.drain(from + size..to);
-        }
-        let mut at = from;
-        for item in items {
-            let n = entry_size(item.len());
-            write_entry(&mut self.buf[at..at + n], item);
-            at += n;
-        }
+    fn len(&self) -> usize {
+        self.buf.count()
+    }
+
+    /// Whether `extra` more bytes keep the buffer within [`PACKED_BYTES_MAX`].
+    fn fits(&self, extra: usize) -> bool {
+        self.buf.len().saturating_add(extra) <= PACKED_BYTES_MAX
+    }
+
+    /// Replaces the value entry of the pair at `at` with `value`.
+    fn set_value(&mut self, at: PairAt, value: &[u8]) {
+        let n = entry_size(value.len());
+        write_entry(self.buf.replace(at.value, at.end, n), value);
+    }
+
+    /// Appends a pair.
+    fn push(&mut self, field: &[u8], value: &[u8]) {
+        let (fsize, name) = entry::plan(field, true);
+        let vsize = entry_size(value.len());
+        let out = self.buf.extend(fsize + vsize);
+        entry::write(&mut out[..fsize], field, name);
+        write_entry(&mut out[fsize..], value);
+        self.buf.set_count(self.len() + 1);
+    }
+
+    /// Removes the pair at `at`.
+    fn remove(&mut self, at: PairAt) {
+        self.buf.replace(at.field, at.end, 0);
+        self.buf.set_count(self.len() - 1);
     }
 
     fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.heap_size()
     }
+}
+
+/// A hash in the table encoding: the table and its field TTL bookkeeping, boxed together so a
+/// [`Hash`] is two words.
+#[derive(Debug)]
+pub struct Fields {
+    pub table: Table<CompactStr>,
+    pub ttls: FieldTtls,
 }
 
 impl Clone for Hash {
     fn clone(&self) -> Self {
         match self {
             Hash::Pairs(p) => Hash::Pairs(p.clone()),
-            Hash::Table(t, ttls) => {
+            Hash::Table(f) => {
+                let t = &f.table;
                 let mut copy = Table::new(t.hash(b"ember-hash-seed"));
                 for e in t.iter() {
                     copy.insert_new(e.key_bytes(), e.value.clone(), e.expire_at_ms, 0);
                 }
-                Hash::Table(Box::new(copy), *ttls)
+                Hash::Table(Box::new(Fields {
+                    table: copy,
+                    ttls: f.ttls,
+                }))
             }
         }
     }
@@ -195,8 +220,8 @@ fn bytes_of(v: &CompactStr) -> &[u8] {
 impl Hash {
     pub fn len(&self) -> usize {
         match self {
-            Hash::Pairs(p) => p.len,
-            Hash::Table(t, _) => t.len(),
+            Hash::Pairs(p) => p.len(),
+            Hash::Table(f) => f.table.len(),
         }
     }
 
@@ -214,8 +239,10 @@ impl Hash {
     pub fn heap_size(&self) -> usize {
         match self {
             Hash::Pairs(p) => p.heap_size(),
-            Hash::Table(t, _) => {
-                t.bucket_bytes()
+            Hash::Table(f) => {
+                let t = &f.table;
+                core::mem::size_of::<Fields>()
+                    + t.bucket_bytes()
                     + t.iter()
                         .map(|e| e.alloc_size() + e.value.heap_size())
                         .sum::<usize>()
@@ -237,7 +264,7 @@ impl Hash {
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let (pairs, table) = match self {
             Hash::Pairs(p) => (Some(p), None),
-            Hash::Table(t, _) => (None, Some(t)),
+            Hash::Table(f) => (None, Some(&f.table)),
         };
         pairs
             .into_iter()
@@ -254,7 +281,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pairs(p) => p.find(field).map(|(_, v)| v),
-            Hash::Table(t, _) => t.get(field).map(|e| bytes_of(&e.value)),
+            Hash::Table(f) => f.table.get(field).map(|e| bytes_of(&e.value)),
         }
     }
 
@@ -262,7 +289,8 @@ impl Hash {
     /// expired fields themselves (SORT's BY and GET patterns).
     pub fn get_live(&self, field: &[u8], now_ms: u64) -> Option<&[u8]> {
         match self {
-            Hash::Table(t, _) => t
+            Hash::Table(f) => f
+                .table
                 .get(field)
                 .filter(|e| !e.has_expire() || e.expire_at_ms > now_ms)
                 .map(|e| bytes_of(&e.value)),
@@ -292,7 +320,10 @@ impl Hash {
             debug_assert!(table.get(f).is_none(), "duplicate field");
             table.insert_new(f, CompactStr::from_bytes(v), NO_EXPIRE, 0);
         }
-        *self = Hash::Table(Box::new(table), FieldTtls::default());
+        *self = Hash::Table(Box::new(Fields {
+            table,
+            ttls: FieldTtls::default(),
+        }));
     }
 
     /// Sets `field` to `value`; true when the field is new. Converts to a table first when the field
@@ -310,37 +341,39 @@ impl Hash {
 
     fn put(&mut self, field: &[u8], value: &[u8], limits: &Limits, keep_ttl: bool) -> bool {
         self.convert_for([field.len(), value.len()].into_iter(), limits);
+        if matches!(self, Hash::Pairs(p) if !p.fits(field.len() + value.len() + 20)) {
+            self.convert(limits.table_seed);
+        }
         match self {
             Hash::Pairs(p) => {
                 let inserted = match p.find(field) {
                     Some((at, _)) => {
-                        p.splice(at.value, at.end, &[value]);
+                        p.set_value(at, value);
                         false
                     }
                     None => {
-                        let end = p.buf.len();
-                        p.splice(end, end, &[field, value]);
-                        p.len += 1;
+                        p.push(field, value);
                         true
                     }
                 };
                 // Like Redis, checked after updates too: a lowered limit applies on the next write.
-                if p.len > limits.entries_max {
+                if p.len() > limits.entries_max {
                     self.convert(limits.table_seed);
                 }
                 inserted
             }
-            Hash::Table(t, ttls) => match t.get_mut(field) {
+            Hash::Table(f) => match f.table.get_mut(field) {
                 Some(e) => {
                     e.value = CompactStr::from_bytes(value);
                     if !keep_ttl && e.has_expire() {
                         e.expire_at_ms = NO_EXPIRE;
-                        ttls.drop_one();
+                        f.ttls.drop_one();
                     }
                     false
                 }
                 None => {
-                    t.insert_new(field, CompactStr::from_bytes(value), NO_EXPIRE, 0);
+                    f.table
+                        .insert_new(field, CompactStr::from_bytes(value), NO_EXPIRE, 0);
                     true
                 }
             },
@@ -353,13 +386,13 @@ impl Hash {
         match self {
             Hash::Pairs(p) => match p.find(field) {
                 Some((at, _)) => {
-                    p.splice(at.field, at.end, &[]);
-                    p.len -= 1;
+                    p.remove(at);
                     true
                 }
                 None => false,
             },
-            Hash::Table(t, ttls) => {
+            Hash::Table(f) => {
+                let (t, ttls) = (&mut f.table, &mut f.ttls);
                 let Some(e) = t.remove(field) else {
                     return false;
                 };
@@ -377,7 +410,7 @@ impl Hash {
         match self {
             Hash::Pairs(_) if self.contains(field) => FieldExpire::Persistent,
             Hash::Pairs(_) => FieldExpire::NoField,
-            Hash::Table(t, _) => match t.get(field) {
+            Hash::Table(f) => match f.table.get(field) {
                 None => FieldExpire::NoField,
                 Some(e) if e.has_expire() => FieldExpire::At(e.expire_at_ms),
                 Some(_) => FieldExpire::Persistent,
@@ -389,7 +422,7 @@ impl Hash {
     pub fn field_ttls(&self) -> FieldTtls {
         match self {
             Hash::Pairs(_) => FieldTtls::default(),
-            Hash::Table(_, ttls) => *ttls,
+            Hash::Table(f) => f.ttls,
         }
     }
 
@@ -397,7 +430,7 @@ impl Hash {
     /// bookkeeping may have gone stale.
     #[inline]
     pub fn has_due_fields(&self, now_ms: u64) -> bool {
-        matches!(self, Hash::Table(_, ttls) if ttls.next_at <= now_ms)
+        matches!(self, Hash::Table(f) if f.ttls.next_at <= now_ms)
     }
 
     /// Gives an existing `field` the expire time `at_ms` (a compact hash converts to a table, the
@@ -411,9 +444,10 @@ impl Hash {
             }
             self.convert(seed);
         }
-        let Hash::Table(t, ttls) = self else {
+        let Hash::Table(f) = self else {
             return None;
         };
+        let (t, ttls) = (&mut f.table, &mut f.ttls);
         let e = t.get_mut(field)?;
         if !e.has_expire() {
             ttls.count += 1;
@@ -428,9 +462,10 @@ impl Hash {
 
     /// Clears the TTL of `field`; true when it had one.
     pub fn persist_field(&mut self, field: &[u8]) -> bool {
-        let Hash::Table(t, ttls) = self else {
+        let Hash::Table(f) = self else {
             return false;
         };
+        let (t, ttls) = (&mut f.table, &mut f.ttls);
         match t.get_mut(field) {
             Some(e) if e.has_expire() => {
                 e.expire_at_ms = NO_EXPIRE;
@@ -445,9 +480,10 @@ impl Hash {
     /// recomputes [`FieldTtls::next_at`] from the fields left. Returns how many went. O(N) in the
     /// hash's size, and only run when [`Hash::has_due_fields`] says a field is due.
     pub fn expire_fields(&mut self, now_ms: u64, mut expired: impl FnMut(&[u8])) -> usize {
-        let Hash::Table(t, ttls) = self else {
+        let Hash::Table(f) = self else {
             return 0;
         };
+        let (t, ttls) = (&mut f.table, &mut f.ttls);
         if ttls.count == 0 {
             ttls.next_at = NO_FIELD_TTL;
             return 0;
@@ -488,11 +524,12 @@ impl Hash {
         }
         match self {
             Hash::Pairs(_) => self.iter().nth((rand() % len as u64) as usize),
-            Hash::Table(t, _) if len <= RANDOM_EXACT_MAX => {
-                let e = t.iter().nth((rand() % len as u64) as usize)?;
+            Hash::Table(f) if len <= RANDOM_EXACT_MAX => {
+                let e = f.table.iter().nth((rand() % len as u64) as usize)?;
                 Some((e.key_bytes(), bytes_of(&e.value)))
             }
-            Hash::Table(t, _) => {
+            Hash::Table(f) => {
+                let t = &f.table;
                 let e = sample_fair(t, rand).or_else(|| t.random_entry(&mut *rand))?;
                 Some((e.key_bytes(), bytes_of(&e.value)))
             }
@@ -561,7 +598,7 @@ impl Hash {
                 self.iter().for_each(|(f, v)| visit(f, v));
                 0
             }
-            Hash::Table(t, _) => t.scan_some(cursor, count.saturating_mul(2), |e| {
+            Hash::Table(f) => f.table.scan_some(cursor, count.saturating_mul(2), |e| {
                 visit(e.key_bytes(), bytes_of(&e.value));
                 2
             }),
@@ -605,6 +642,44 @@ mod tests {
             x ^= x << 17;
             x
         }
+    }
+
+    #[test]
+    fn shared_field_names_read_back_as_bytes() {
+        let limits = Limits {
+            entries_max: 128,
+            value_max: 64,
+            table_seed: 5,
+        };
+        let field = b"hash-test-shared-field";
+        let mut hashes: Vec<Hash> = Vec::new();
+        for i in 0..2 * super::super::packed::names::ADMIT_AFTER as usize {
+            let mut h = Hash::default();
+            assert!(h.set(b"pl", b"x", &limits));
+            assert!(h.set(field, format!("v{i}").as_bytes(), &limits));
+            assert!(h.set(b"la", b"y", &limits));
+            hashes.push(h);
+        }
+        assert!(super::super::packed::names::find(field).is_some());
+        let h = hashes.last_mut().unwrap();
+        // The shared field takes two bytes; the rest (too short to share) are literal entries.
+        assert_eq!(
+            h.heap_size(),
+            (1 + 2 + 1 + 1) + (2 + 1 + 3) + (1 + 2 + 1 + 1)
+        );
+        assert_eq!(h.get(field), Some(&b"v63"[..]));
+        assert!(!h.set(field, b"new", &limits));
+        let all: Vec<_> = h.iter().collect();
+        assert_eq!(
+            all,
+            [(&b"pl"[..], &b"x"[..]), (field, b"new"), (b"la", b"y")]
+        );
+        assert!(h.remove(field));
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.get(b"la"), Some(&b"y"[..]));
+        let mut first = hashes.swap_remove(0);
+        first.convert(1);
+        assert_eq!(first.get(field), Some(&b"v0"[..]));
     }
 
     #[test]

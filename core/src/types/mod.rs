@@ -5,6 +5,7 @@ pub mod hash;
 pub mod list;
 pub mod lz;
 pub mod lz4;
+pub mod packed;
 pub mod set;
 pub mod string;
 pub mod zset;
@@ -21,7 +22,7 @@ pub enum Value {
     /// A string stored compressed (`value-compression`); reads as a string everywhere.
     Lz(lz::LzStr),
     List(Box<list::List>),
-    Hash(Box<hash::Hash>),
+    Hash(hash::Hash),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
 }
@@ -93,7 +94,7 @@ impl Value {
             Value::Str(s) => s.heap_size(),
             Value::Lz(z) => z.heap_size(),
             Value::List(l) => core::mem::size_of::<list::List>() + l.heap_size(),
-            Value::Hash(h) => core::mem::size_of::<hash::Hash>() + h.heap_size(),
+            Value::Hash(h) => h.heap_size(),
             Value::Set(s) => core::mem::size_of::<set::Set>() + s.heap_size(),
             Value::ZSet(z) => core::mem::size_of::<zset::ZSet>() + z.heap_size(),
         }

@@ -200,6 +200,10 @@ fn section_memory(s: &Server, out: &mut String) {
         "compression_dictionary",
         &u64::from(s.ks.compression.dict()),
     );
+    kv.put(
+        "shared_field_names",
+        &ember_core::types::packed::names::count(),
+    );
     kv.put("lazyfree_pending_objects", &0);
 }
 
