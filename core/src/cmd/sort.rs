@@ -227,7 +227,7 @@ fn load<'b>(
         Some(Value::ZSet(z)) if o.dontsort => {
             items.reserve(len);
             items.extend(
-                z.range(from..from + len, o.desc)
+                z.range(from..from + len, o.desc, arena)
                     .map(|(m, _)| Item::new(m, arena)),
             );
         }
@@ -237,7 +237,7 @@ fn load<'b>(
         }
         Some(Value::ZSet(z)) => {
             items.reserve(n);
-            items.extend(z.iter().map(|(m, _)| Item::new(m, arena)));
+            items.extend(z.iter(arena).map(|(m, _)| Item::new(m, arena)));
         }
         Some(Value::Set(s)) => {
             items.reserve(n);

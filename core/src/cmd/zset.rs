@@ -8,7 +8,6 @@
 //! A sorted set that becomes empty is deleted, with a `del` event after the command's own event.
 
 use super::KEY1;
-use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use bumpalo::collections::Vec as BumpVec;
@@ -112,7 +111,7 @@ fn zset_of<'c, 'a>(
 ) -> Result<(Option<&'c mut ZSet>, &'c mut ReplyWriter<'a>), CmdError> {
     match ctx.lookup_with_out(key, read) {
         (None, out) => Ok((None, out)),
-        (Some(Value::ZSet(z)), out) => Ok((Some(&mut **z), out)),
+        (Some(Value::ZSet(z)), out) => Ok((Some(z), out)),
         (Some(_), _) => Err(err::WRONGTYPE),
     }
 }
@@ -130,7 +129,7 @@ fn store_result(ctx: &mut ExecCtx<'_>, dst: &[u8], z: ZSet, event: &'static str)
     // A write lookup first, so an expired destination counts as new.
     let existed = ctx.lookup_write(dst).is_some();
     if n > 0 {
-        ctx.store(dst, Value::ZSet(Box::new(z)), Some(NO_EXPIRE));
+        ctx.store(dst, Value::ZSet(z), Some(NO_EXPIRE));
         ctx.wrote(class::ZSET, event, dst);
     } else if existed {
         ctx.ks.db_mut(ctx.db).remove(dst);
@@ -365,7 +364,7 @@ fn zadd_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, incr_cmd: bool) -> CmdRes
     }
     if created {
         // `store` records the `new` event and one change.
-        ctx.store(key, Value::ZSet(Box::new(fresh)), None);
+        ctx.store(key, Value::ZSet(fresh), None);
         ctx.touched(changes - 1);
     } else {
         ctx.touched(changes);
@@ -638,23 +637,28 @@ fn range_generic(
         _ => Query::Rank(arg_i64(min)?, arg_i64(max)?),
     };
     let lim = limits(ctx);
-    let (z, out) = zset_of(ctx, key, true)?;
-    let Some(dst) = dst else {
-        match z {
-            None => out.array(0),
+    ctx.with_scratch(|ctx, scratch| {
+        let (z, out) = zset_of(ctx, key, true)?;
+        let Some(dst) = dst else {
+            match z {
+                None => out.array(0),
+                Some(z) => {
+                    let w = query_window(z, &query, &o);
+                    reply_elements(out, z.range(w, o.rev, scratch), o.withscores);
+                }
+            }
+            return Ok(());
+        };
+        let result = match z {
+            None => ZSet::new(),
             Some(z) => {
                 let w = query_window(z, &query, &o);
-                reply_elements(out, z.range(w, o.rev), o.withscores);
+                ZSet::from_sorted(z.range(w, false, scratch), &lim)
             }
-        }
-        return Ok(());
-    };
-    let result = match z {
-        None => ZSet::new(),
-        Some(z) => ZSet::from_sorted(z.range(query_window(z, &query, &o), false), &lim),
-    };
-    store_result(ctx, dst, result, "zrangestore");
-    Ok(())
+        };
+        store_result(ctx, dst, result, "zrangestore");
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -947,13 +951,15 @@ fn zrandmember(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let mut rng = Rng::new(ctx.ks.random());
     if argv.len() < 3 {
-        let (z, out) = zset_of(ctx, key, true)?;
-        let z = z.filter(|z| !z.is_empty());
-        match z.and_then(|z| z.get(rng.below(z.len()))) {
-            Some((m, _)) => out.bulk(m),
-            None => out.null(),
-        }
-        return Ok(());
+        return ctx.with_scratch(|ctx, scratch| {
+            let (z, out) = zset_of(ctx, key, true)?;
+            let z = z.filter(|z| !z.is_empty());
+            match z.and_then(|z| z.get(rng.below(z.len()), scratch)) {
+                Some((m, _)) => out.bulk(m),
+                None => out.null(),
+            }
+            Ok(())
+        });
     }
     let count = arg_i64(argv.get(2))?;
     if count == i64::MIN {
@@ -980,42 +986,47 @@ fn randmember_count(
     withscores: bool,
     rng: &mut Rng,
 ) -> CmdResult {
-    let (z, out) = zset_of(ctx, key, true)?;
-    let Some(z) = z else {
-        out.array(0);
-        return Ok(());
-    };
-    let size = z.len();
-    if count == 0 || size == 0 {
-        out.array(0);
-    } else if count < 0 || count == 1 {
-        let picks = count.unsigned_abs();
-        if picks > RANDOM_REPEAT_MAX {
-            return Err(CmdError::new("ERR value is out of range"));
-        }
-        let items = (0..picks as usize).map(|_| z.get(rng.below(size)).unwrap_or((b"", 0.0)));
-        reply_elements(out, items, withscores);
-    } else if count as u64 >= size as u64 {
-        reply_elements(out, z.iter(), withscores);
-    } else {
-        // Distinct picks (count < size, so the sample is bounded by the set): Floyd's algorithm
-        // for the ranks, then a shuffle so the order is random too.
-        let k = count as usize;
-        let mut chosen = BTreeSet::new();
-        for j in size - k..size {
-            let t = rng.below(j + 1);
-            if !chosen.insert(t) {
-                chosen.insert(j);
+    ctx.with_scratch(|ctx, scratch| {
+        let (z, out) = zset_of(ctx, key, true)?;
+        let Some(z) = z else {
+            out.array(0);
+            return Ok(());
+        };
+        let size = z.len();
+        if count == 0 || size == 0 {
+            out.array(0);
+        } else if count < 0 || count == 1 {
+            let picks = count.unsigned_abs();
+            if picks > RANDOM_REPEAT_MAX {
+                return Err(CmdError::new("ERR value is out of range"));
             }
+            let items =
+                (0..picks as usize).map(|_| z.get(rng.below(size), scratch).unwrap_or((b"", 0.0)));
+            reply_elements(out, items, withscores);
+        } else if count as u64 >= size as u64 {
+            reply_elements(out, z.iter(scratch), withscores);
+        } else {
+            // Distinct picks (count < size, so the sample is bounded by the set): Floyd's algorithm
+            // for the ranks, then a shuffle so the order is random too.
+            let k = count as usize;
+            let mut chosen = BTreeSet::new();
+            for j in size - k..size {
+                let t = rng.below(j + 1);
+                if !chosen.insert(t) {
+                    chosen.insert(j);
+                }
+            }
+            let mut ranks: Vec<usize> = chosen.into_iter().collect();
+            for i in (1..ranks.len()).rev() {
+                ranks.swap(i, rng.below(i + 1));
+            }
+            let items = ranks
+                .iter()
+                .map(|&r| z.get(r, scratch).unwrap_or((b"", 0.0)));
+            reply_elements(out, items, withscores);
         }
-        let mut ranks: Vec<usize> = chosen.into_iter().collect();
-        for i in (1..ranks.len()).rev() {
-            ranks.swap(i, rng.below(i + 1));
-        }
-        let items = ranks.iter().map(|&r| z.get(r).unwrap_or((b"", 0.0)));
-        reply_elements(out, items, withscores);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1063,7 +1074,8 @@ impl Aggregate {
 /// One input of a set operation. A plain set counts as a sorted set whose scores are all 1.
 enum Input<'a> {
     Missing,
-    Z(&'a ZSet),
+    /// A sorted set, and the arena its compact encoding's members are joined in.
+    Z(&'a ZSet, &'a Bump),
     /// A set, with its members as bytes (integers of the intset encoding formatted into the
     /// command's scratch arena).
     Set(&'a Set, &'a [&'a [u8]]),
@@ -1078,7 +1090,7 @@ impl<'a> Source<'a> {
     fn len(&self) -> usize {
         match &self.input {
             Input::Missing => 0,
-            Input::Z(z) => z.len(),
+            Input::Z(z, _) => z.len(),
             Input::Set(s, _) => s.len(),
         }
     }
@@ -1086,7 +1098,7 @@ impl<'a> Source<'a> {
     fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.input {
             Input::Missing => None,
-            Input::Z(z) => z.score(member),
+            Input::Z(z, _) => z.score(member),
             Input::Set(s, _) => s.contains(member).then_some(1.0),
         }
     }
@@ -1095,8 +1107,8 @@ impl<'a> Source<'a> {
     fn visit(&self, mut f: impl FnMut(&'a [u8], f64) -> bool) {
         match self.input {
             Input::Missing => {}
-            Input::Z(z) => {
-                for (m, s) in z.iter() {
+            Input::Z(z, arena) => {
+                for (m, s) in z.iter(arena) {
                     if !f(m, s) {
                         return;
                     }
@@ -1382,7 +1394,7 @@ fn setop_generic(
         for i in 0..n {
             sources.push(Source {
                 input: match db.peek(keys.get(i), now).map(|e| &e.value) {
-                    Some(Value::ZSet(z)) => Input::Z(z),
+                    Some(Value::ZSet(z)) => Input::Z(z, arena),
                     Some(Value::Set(s)) => Input::Set(s, set_members(s, arena)),
                     _ => Input::Missing,
                 },
@@ -1431,23 +1443,25 @@ fn setop_generic(
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]. O(1) per call, O(N) for a full iteration.
 fn zscan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let cursor = parse_cursor(argv.get(2))?;
-    let (z, out) = zset_of(ctx, argv.get(1), true)?;
-    let Some(z) = z else {
-        reply_scan(out, 0, 0);
-        return Ok(());
-    };
-    let opts = scan_options(argv, 3, false)?;
-    let mut found: Vec<(&[u8], f64)> = Vec::new();
-    let cursor = z.scan(cursor, opts.count, |m, s| found.push((m, s)));
-    if let Some(p) = opts.pattern {
-        found.retain(|(m, _)| glob_match(p, m, false));
-    }
-    reply_scan(out, cursor, 2 * found.len());
-    for (m, s) in found {
-        out.bulk(m);
-        out.bulk(ScoreText::new(s).as_bytes());
-    }
-    Ok(())
+    ctx.with_scratch(|ctx, scratch| {
+        let (z, out) = zset_of(ctx, argv.get(1), true)?;
+        let Some(z) = z else {
+            reply_scan(out, 0, 0);
+            return Ok(());
+        };
+        let opts = scan_options(argv, 3, false)?;
+        let mut found: Vec<(&[u8], f64)> = Vec::new();
+        let cursor = z.scan(cursor, opts.count, scratch, |m, s| found.push((m, s)));
+        if let Some(p) = opts.pattern {
+            found.retain(|(m, _)| glob_match(p, m, false));
+        }
+        reply_scan(out, cursor, 2 * found.len());
+        for (m, s) in found {
+            out.bulk(m);
+            out.bulk(ScoreText::new(s).as_bytes());
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

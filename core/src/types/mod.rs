@@ -24,7 +24,7 @@ pub enum Value {
     List(Box<list::List>),
     Hash(hash::Hash),
     Set(Box<set::Set>),
-    ZSet(Box<zset::ZSet>),
+    ZSet(zset::ZSet),
 }
 
 const _: () = assert!(core::mem::size_of::<Value>() == 24);
@@ -96,7 +96,7 @@ impl Value {
             Value::List(l) => core::mem::size_of::<list::List>() + l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => core::mem::size_of::<set::Set>() + s.heap_size(),
-            Value::ZSet(z) => core::mem::size_of::<zset::ZSet>() + z.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 

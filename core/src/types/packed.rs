@@ -155,6 +155,14 @@ impl PackedBuf {
         self.ptr = ptr;
     }
 
+    /// A buffer holding a copy of `bytes`, with `count` elements.
+    pub fn from_slice(bytes: &[u8], count: usize) -> Self {
+        let mut b = PackedBuf::default();
+        b.extend(bytes.len()).copy_from_slice(bytes);
+        b.set_count(count);
+        b
+    }
+
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
         self.len()

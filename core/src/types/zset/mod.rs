@@ -22,9 +22,11 @@ use core::ops::Range;
 use super::list::{
     fwd_entry_size as entry_size, read_fwd as read_forward, write_fwd_entry as write_entry,
 };
+use super::packed::{PackedBuf, PACKED_BYTES_MAX};
 use super::put_bytes;
 use super::string::CompactStr;
 use crate::table::Table;
+use bumpalo::Bump;
 use skiplist::{bytes, SkipList, NIL};
 
 /// What a sorted set consults when it grows: the compact encoding's limits and the hash seed for the
@@ -43,6 +45,9 @@ pub struct ZSet {
     enc: Encoding,
 }
 
+// A sorted set lives inside the keyspace's 24-byte value, without a box of its own.
+const _: () = assert!(core::mem::size_of::<ZSet>() == 16);
+
 #[derive(Clone, Debug)]
 enum Encoding {
     /// (member, score) entries in (score, member) order, packed into one buffer.
@@ -56,31 +61,39 @@ impl Default for Encoding {
     }
 }
 
-/// The compact encoding: each element is a member entry and a score entry, each a varint length
-/// and the bytes, read from the front (a reverse walk first notes where the elements start). A
-/// score that is an integer below 2^48 in magnitude is stored as a zigzag varint (1-7 bytes), any
-/// other as its 8 IEEE bytes. A 10-byte member with a small integer score takes 13 bytes.
+/// The compact encoding: the members' common prefix once (a varint length and the bytes), then
+/// each element in (score, member) order as the rest of its member (a varint length and the
+/// bytes) and its score, read from the front (a reverse walk first notes where the elements
+/// start). A score that is an integer below 2^48 in magnitude is the varint of its zigzag form
+/// times two (1-7 bytes), any other score the byte `1` and its 8 IEEE bytes. Members that share a
+/// prefix store it once: `player:<6 digits>` with a score below 2^20 takes 10 bytes.
 #[derive(Clone, Debug, Default)]
 pub struct Packed {
-    buf: Vec<u8>,
-    len: usize,
+    buf: PackedBuf,
 }
 
 /// Integer scores below this magnitude are stored as varints.
 const SCORE_INT_LIMIT: f64 = (1u64 << 48) as f64;
 
-/// Writes the bytes of `score` into `out` (at most 8) and returns how many.
-fn encode_score(score: f64, out: &mut [u8; 8]) -> usize {
+/// The first byte of a score stored as its 8 IEEE bytes (an integer score's varint is even).
+const SCORE_F64: u8 = 1;
+
+/// Most bytes of an encoded score.
+const SCORE_BYTES_MAX: usize = 9;
+
+/// Writes the bytes of `score` into `out` and returns how many.
+fn encode_score(score: f64, out: &mut [u8; SCORE_BYTES_MAX]) -> usize {
     let integral = score > -SCORE_INT_LIMIT
         && score < SCORE_INT_LIMIT
         && (score as i64) as f64 == score
         && !(score == 0.0 && score.is_sign_negative());
     if !integral {
-        *out = score.to_bits().to_le_bytes();
-        return 8;
+        out[0] = SCORE_F64;
+        out[1..].copy_from_slice(&score.to_bits().to_le_bytes());
+        return SCORE_BYTES_MAX;
     }
     let n = score as i64;
-    let mut v = ((n << 1) ^ (n >> 63)) as u64;
+    let mut v = (((n << 1) ^ (n >> 63)) as u64) << 1;
     let mut len = 0;
     loop {
         let byte = (v & 0x7f) as u8;
@@ -94,31 +107,106 @@ fn encode_score(score: f64, out: &mut [u8; 8]) -> usize {
     }
 }
 
-fn decode_score(b: &[u8]) -> f64 {
-    if let Ok(raw) = <[u8; 8]>::try_from(b) {
-        return f64::from_bits(u64::from_le_bytes(raw));
+/// The score at `at` and where the next entry starts.
+#[inline]
+fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
+    if buf[at] == SCORE_F64 {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&buf[at + 1..at + SCORE_BYTES_MAX]);
+        return (
+            f64::from_bits(u64::from_le_bytes(raw)),
+            at + SCORE_BYTES_MAX,
+        );
     }
-    let mut v = 0u64;
-    for (k, byte) in b.iter().enumerate() {
-        v |= u64::from(byte & 0x7f) << (7 * k);
+    let (mut v, mut shift, mut i) = (0u64, 0, at);
+    loop {
+        let b = buf[i];
+        i += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
     }
-    (((v >> 1) as i64) ^ -((v & 1) as i64)) as f64
+    let z = v >> 1;
+    ((((z >> 1) as i64) ^ -((z & 1) as i64)) as f64, i)
+}
+
+/// How many leading bytes `a` and `b` share.
+fn common_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A member of a compact set whole: `rest` when there is no prefix, else both joined in `scratch`.
+#[inline]
+fn join<'a>(prefix: &'a [u8], rest: &'a [u8], scratch: &'a Bump) -> &'a [u8] {
+    if prefix.is_empty() {
+        return rest;
+    }
+    let out = scratch.alloc_slice_fill_copy(prefix.len() + rest.len(), 0u8);
+    out[..prefix.len()].copy_from_slice(prefix);
+    out[prefix.len()..].copy_from_slice(rest);
+    out
 }
 
 impl Packed {
-    /// The element whose member entry starts at `at`: (member, score, next element's offset).
-    #[inline]
-    fn read(&self, at: usize) -> (&[u8], f64, usize) {
-        let (m, score_at) = read_forward(&self.buf, at);
-        let (s, next) = read_forward(&self.buf, score_at);
-        (m, decode_score(s), next)
+    /// A compact set of `items`, already in (score, member) order.
+    fn from_sorted<'a>(items: impl Iterator<Item = (&'a [u8], f64)> + Clone) -> Packed {
+        let mut first = None;
+        let mut plen = usize::MAX;
+        for (m, _) in items.clone() {
+            let f = *first.get_or_insert(m);
+            plen = plen.min(common_len(f, m));
+        }
+        let Some(first) = first else {
+            return Packed::default();
+        };
+        let prefix = &first[..plen.min(first.len())];
+        let mut out = Vec::new();
+        push_entry(&mut out, prefix);
+        let mut count = 0;
+        for (m, s) in items {
+            push_entry(&mut out, &m[prefix.len()..]);
+            let mut sb = [0u8; SCORE_BYTES_MAX];
+            let n = encode_score(s, &mut sb);
+            out.extend_from_slice(&sb[..n]);
+            count += 1;
+        }
+        Packed {
+            buf: PackedBuf::from_slice(&out, count),
+        }
     }
 
-    /// Every element with its byte range, in order.
+    #[inline]
+    fn len(&self) -> usize {
+        self.buf.count()
+    }
+
+    /// The members' common prefix and where the first element starts.
+    #[inline]
+    fn prefix(&self) -> (&[u8], usize) {
+        let buf = self.buf.as_slice();
+        if buf.is_empty() {
+            return (&[], 0);
+        }
+        read_forward(buf, 0)
+    }
+
+    /// The element at `at`: (the rest of its member, score, next element's offset).
+    #[inline]
+    fn read(&self, at: usize) -> (&[u8], f64, usize) {
+        let buf = self.buf.as_slice();
+        let (m, score_at) = read_forward(buf, at);
+        let (s, next) = read_score(buf, score_at);
+        (m, s, next)
+    }
+
+    /// Every element with its byte range, in order: (start, rest of member, score, end).
     fn elements(&self) -> impl Iterator<Item = (usize, &[u8], f64, usize)> {
-        let mut at = 0;
+        let mut at = self.prefix().1;
+        let end = self.buf.len();
         core::iter::from_fn(move || {
-            (at < self.buf.len()).then(|| {
+            (at < end).then(|| {
                 let (m, s, next) = self.read(at);
                 let item = (at, m, s, next);
                 at = next;
@@ -127,9 +215,28 @@ impl Packed {
         })
     }
 
+    /// Hands each element with its whole member to `f`, in order, while `f` returns true.
+    fn each(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
+        let (prefix, _) = self.prefix();
+        let mut whole = Vec::new();
+        for (_, rest, s, _) in self.elements() {
+            let go_on = if prefix.is_empty() {
+                f(rest, s)
+            } else {
+                whole.clear();
+                whole.extend_from_slice(prefix);
+                whole.extend_from_slice(rest);
+                f(&whole, s)
+            };
+            if !go_on {
+                return;
+            }
+        }
+    }
+
     /// The byte offset of the element at `rank` (`rank <= len`; `len` gives the end).
     fn offset_of(&self, rank: usize) -> usize {
-        if rank >= self.len {
+        if rank >= self.len() {
             return self.buf.len();
         }
         // Entries have no back-lengths (a packed set is small, and a walk from the front costs
@@ -137,34 +244,84 @@ impl Packed {
         self.elements().nth(rank).map_or(self.buf.len(), |e| e.0)
     }
 
+    /// (rank, score, start, end) of `member`.
     fn find(&self, member: &[u8]) -> Option<(usize, f64, usize, usize)> {
+        let rest = member.strip_prefix(self.prefix().0)?;
         self.elements()
             .enumerate()
-            .find(|(_, e)| e.1 == member)
+            .find(|(_, e)| e.1 == rest)
             .map(|(rank, (at, _, s, end))| (rank, s, at, end))
+    }
+
+    /// Whether a member of `len` bytes keeps the buffer within [`PACKED_BYTES_MAX`].
+    fn fits(&self, len: usize) -> bool {
+        self.buf.len().saturating_add(len + 2 * SCORE_BYTES_MAX) <= PACKED_BYTES_MAX
     }
 
     /// Inserts (member, score) in order.
     fn insert(&mut self, member: &[u8], score: f64) {
+        if self.buf.is_empty() {
+            let n = entry_size(member.len());
+            write_entry(self.buf.extend(n), member);
+        } else {
+            let prefix = self.prefix().0;
+            if !member.starts_with(prefix) {
+                self.shorten_prefix(common_len(prefix, member));
+            }
+        }
+        let rest = &member[self.prefix().0.len()..];
         let at = self
             .elements()
-            .find(|&(_, m, s, _)| !(s < score || (s == score && m < member)))
+            .find(|&(_, m, s, _)| !(s < score || (s == score && m < rest)))
             .map_or(self.buf.len(), |e| e.0);
-        let mut sb = [0u8; 8];
+        let mut sb = [0u8; SCORE_BYTES_MAX];
         let slen = encode_score(score, &mut sb);
-        let (msize, ssize) = (entry_size(member.len()), entry_size(slen));
-        self.buf.reserve_exact(msize + ssize);
-        self.buf
-            .splice(at..at, core::iter::repeat_n(0, msize + ssize));
-        write_entry(&mut self.buf[at..at + msize], member);
-        write_entry(&mut self.buf[at + msize..at + msize + ssize], &sb[..slen]);
-        self.len += 1;
+        let msize = entry_size(rest.len());
+        let out = self.buf.replace(at, at, msize + slen);
+        write_entry(&mut out[..msize], rest);
+        out[msize..].copy_from_slice(&sb[..slen]);
+        self.buf.set_count(self.len() + 1);
+    }
+
+    /// Rewrites the set with only the first `keep` bytes of its prefix shared (a member without
+    /// the whole prefix is coming). O(size); a prefix only ever shortens while the set lives.
+    fn shorten_prefix(&mut self, keep: usize) {
+        let (prefix, _) = self.prefix();
+        let (kept, moved) = prefix.split_at(keep);
+        let mut out = Vec::with_capacity(self.buf.len() + self.len() * moved.len());
+        push_entry(&mut out, kept);
+        let mut whole = Vec::new();
+        let buf = self.buf.as_slice();
+        for (at, rest, _, end) in self.elements() {
+            whole.clear();
+            whole.extend_from_slice(moved);
+            whole.extend_from_slice(rest);
+            push_entry(&mut out, &whole);
+            // The score's bytes follow the member entry unchanged.
+            let score_at = read_forward(buf, at).1;
+            out.extend_from_slice(&buf[score_at..end]);
+        }
+        let count = self.len();
+        self.buf = PackedBuf::from_slice(&out, count);
     }
 
     fn remove_bytes(&mut self, from: usize, to: usize, count: usize) {
-        self.buf.drain(from..to);
-        self.len -= count;
+        self.buf.replace(from, to, 0);
+        let left = self.len() - count;
+        if left == 0 {
+            // The last element went: so does the prefix.
+            self.buf = PackedBuf::default();
+        } else {
+            self.buf.set_count(left);
+        }
     }
+}
+
+/// Appends the forward entry of `bytes` to `out`.
+fn push_entry(out: &mut Vec<u8>, bytes: &[u8]) {
+    let at = out.len();
+    out.resize(at + entry_size(bytes.len()), 0);
+    write_entry(&mut out[at..], bytes);
 }
 
 /// The skip list encoding: the order, and member -> score.
@@ -215,20 +372,7 @@ impl ZSet {
         let packed = items.len() <= limits.entries_max
             && items.clone().all(|(m, _)| m.len() <= limits.value_max);
         let enc = if packed {
-            let mut p = Packed::default();
-            for (m, s) in items {
-                // Appending in order: the insertion point is the end.
-                let mut sb = [0u8; 8];
-                let slen = encode_score(s, &mut sb);
-                let at = p.buf.len();
-                let (msize, ssize) = (entry_size(m.len()), entry_size(slen));
-                p.buf.resize(at + msize + ssize, 0);
-                write_entry(&mut p.buf[at..at + msize], m);
-                write_entry(&mut p.buf[at + msize..], &sb[..slen]);
-                p.len += 1;
-            }
-            p.buf.shrink_to_fit();
-            Encoding::Packed(p)
+            Encoding::Packed(Packed::from_sorted(items))
         } else {
             let mut ix = Indexed::new(limits.seed);
             for (m, s) in items {
@@ -241,7 +385,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match &self.enc {
-            Encoding::Packed(p) => p.len,
+            Encoding::Packed(p) => p.len(),
             Encoding::Indexed(ix) => ix.list.len(),
         }
     }
@@ -260,7 +404,7 @@ impl ZSet {
     /// Heap bytes owned beyond the `ZSet` itself; O(1) for the skip list.
     pub fn heap_size(&self) -> usize {
         match &self.enc {
-            Encoding::Packed(p) => p.buf.capacity(),
+            Encoding::Packed(p) => p.buf.heap_size(),
             Encoding::Indexed(ix) => {
                 // The table holds its own copy of each member inline in its entry; O(1) counts
                 // the member bytes with an estimate of 16 per member.
@@ -276,7 +420,9 @@ impl ZSet {
 
     /// Members sorted bytewise with their scores.
     pub fn canonical(&self, out: &mut Vec<u8>) {
-        let mut pairs: Vec<(&[u8], u64)> = self.iter().map(|(m, s)| (m, s.to_bits())).collect();
+        let scratch = Bump::new();
+        let mut pairs: Vec<(&[u8], u64)> =
+            self.iter(&scratch).map(|(m, s)| (m, s.to_bits())).collect();
         pairs.sort_unstable();
         for (m, s) in pairs {
             put_bytes(out, m);
@@ -315,7 +461,10 @@ impl ZSet {
                 }
                 return false;
             }
-            if p.len < limits.entries_max && member.len() <= limits.value_max {
+            if p.len() < limits.entries_max
+                && member.len() <= limits.value_max
+                && p.fits(member.len())
+            {
                 p.insert(member, score);
                 return true;
             }
@@ -346,9 +495,10 @@ impl ZSet {
             return;
         };
         let mut ix = Indexed::new(seed);
-        for (_, member, score, _) in p.elements() {
+        p.each(|member, score| {
             ix.push(score, CompactStr::from_bytes(member));
-        }
+            true
+        });
         self.enc = Encoding::Indexed(Box::new(ix));
     }
 
@@ -376,7 +526,15 @@ impl ZSet {
     /// of the order only. O(log n).
     pub fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.enc {
-            Encoding::Packed(p) => p.elements().take_while(|&(_, m, s, _)| pred(s, m)).count(),
+            Encoding::Packed(p) => {
+                let mut n = 0;
+                p.each(|m, s| {
+                    let holds = pred(s, m);
+                    n += usize::from(holds);
+                    holds
+                });
+                n
+            }
             Encoding::Indexed(ix) => ix.list.count_while(pred),
         }
     }
@@ -395,12 +553,12 @@ impl ZSet {
         start..end.max(start)
     }
 
-    /// The element at 0-based `rank`.
-    pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
+    /// The element at 0-based `rank` (a compact set's member joined in `scratch`).
+    pub fn get<'a>(&'a self, rank: usize, scratch: &'a Bump) -> Option<(&'a [u8], f64)> {
         match &self.enc {
-            Encoding::Packed(p) => (rank < p.len).then(|| {
+            Encoding::Packed(p) => (rank < p.len()).then(|| {
                 let (m, s, _) = p.read(p.offset_of(rank));
-                (m, s)
+                (join(p.prefix().0, m, scratch), s)
             }),
             Encoding::Indexed(ix) => match ix.list.at_rank(rank) {
                 NIL => None,
@@ -409,8 +567,9 @@ impl ZSet {
         }
     }
 
-    /// The elements with ranks in `ranks` (clamped to the set), ascending or descending (`rev`).
-    pub fn range(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
+    /// The elements with ranks in `ranks` (clamped to the set), ascending or descending (`rev`); a
+    /// compact set's members are joined in `scratch`.
+    pub fn range<'a>(&'a self, ranks: Range<usize>, rev: bool, scratch: &'a Bump) -> Iter<'a> {
         let end = ranks.end.min(self.len());
         let start = ranks.start.min(end);
         let inner = match &self.enc {
@@ -448,12 +607,13 @@ impl ZSet {
             inner,
             remaining: end - start,
             rev,
+            scratch,
         }
     }
 
     /// Every element in ascending order.
-    pub fn iter(&self) -> Iter<'_> {
-        self.range(0..self.len(), false)
+    pub fn iter<'a>(&'a self, scratch: &'a Bump) -> Iter<'a> {
+        self.range(0..self.len(), false, scratch)
     }
 
     /// Removes the elements with ranks in `ranks`; returns how many.
@@ -481,12 +641,20 @@ impl ZSet {
     pub fn pop(&mut self, max: bool) -> Option<(CompactStr, f64)> {
         match &mut self.enc {
             Encoding::Packed(p) => {
-                if p.len == 0 {
+                if p.len() == 0 {
                     return None;
                 }
-                let at = if max { p.offset_of(p.len - 1) } else { 0 };
-                let (m, s, end) = p.read(at);
-                let m = CompactStr::from_bytes(m);
+                let at = if max {
+                    p.offset_of(p.len() - 1)
+                } else {
+                    p.prefix().1
+                };
+                let (rest, s, end) = p.read(at);
+                let prefix = p.prefix().0;
+                let mut whole = Vec::with_capacity(prefix.len() + rest.len());
+                whole.extend_from_slice(prefix);
+                whole.extend_from_slice(rest);
+                let m = CompactStr::from_vec(whole);
                 p.remove_bytes(at, end, 1);
                 Some((m, s))
             }
@@ -519,12 +687,14 @@ impl ZSet {
         &'a self,
         cursor: u64,
         count: usize,
+        scratch: &'a Bump,
         mut visit: impl FnMut(&'a [u8], f64),
     ) -> u64 {
         match &self.enc {
             Encoding::Packed(p) => {
+                let prefix = p.prefix().0;
                 for (_, m, s, _) in p.elements() {
-                    visit(m, s);
+                    visit(join(prefix, m, scratch), s);
                 }
                 0
             }
@@ -540,8 +710,12 @@ impl ZSet {
     fn check(&self) {
         match &self.enc {
             Encoding::Packed(p) => {
-                let all: Vec<(&[u8], f64)> = p.elements().map(|e| (e.1, e.2)).collect();
-                assert_eq!(all.len(), p.len);
+                let mut all: Vec<(Vec<u8>, f64)> = Vec::new();
+                p.each(|m, s| {
+                    all.push((m.to_vec(), s));
+                    true
+                });
+                assert_eq!(all.len(), p.len());
                 assert!(all
                     .windows(2)
                     .all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
@@ -549,7 +723,7 @@ impl ZSet {
             Encoding::Indexed(ix) => {
                 ix.list.check();
                 assert_eq!(ix.scores.len(), ix.list.len());
-                for (m, s) in self.iter() {
+                for (m, s) in self.iter(&Bump::new()) {
                     assert_eq!(ix.scores.get(m).map(|e| e.value), Some(s));
                 }
             }
@@ -563,6 +737,7 @@ pub struct Iter<'a> {
     inner: Inner<'a>,
     remaining: usize,
     rev: bool,
+    scratch: &'a Bump,
 }
 
 #[derive(Clone)]
@@ -594,11 +769,11 @@ impl<'a> Iterator for Iter<'a> {
             Inner::Packed { buf, front } => {
                 let (m, s, next) = buf.read(*front);
                 *front = next;
-                Some((m, s))
+                Some((join(buf.prefix().0, m, self.scratch), s))
             }
             Inner::PackedRev { buf, starts } => {
                 let (m, s, _) = buf.read(starts.pop()?);
-                Some((m, s))
+                Some((join(buf.prefix().0, m, self.scratch), s))
             }
             Inner::Indexed { list, node } => {
                 let x = *node;
@@ -919,14 +1094,17 @@ mod tests {
             f64::MIN_POSITIVE,
             1e300,
         ] {
-            let mut b = [0u8; 8];
+            let mut b = [0u8; SCORE_BYTES_MAX];
             let n = encode_score(score, &mut b);
-            let back = decode_score(&b[..n]);
+            let (back, next) = read_score(&b, 0);
             assert_eq!(back.to_bits(), score.to_bits(), "{score}");
+            assert_eq!(next, n);
         }
-        let mut b = [0u8; 8];
+        let mut b = [0u8; SCORE_BYTES_MAX];
         assert_eq!(encode_score(5.0, &mut b), 1);
-        assert_eq!(encode_score(0.5, &mut b), 8);
+        assert_eq!(encode_score(-32.0, &mut b), 1);
+        assert_eq!(encode_score(32.0, &mut b), 2);
+        assert_eq!(encode_score(0.5, &mut b), 9);
     }
 
     #[test]
@@ -945,14 +1123,17 @@ mod tests {
             );
         }
         assert_eq!(z.encoding_name(), "listpack");
-        // A 10-byte member and a small integer score: 11 + 2 bytes (+1 for scores from 64 on,
-        // whose zigzag varint takes 2 bytes).
+        // The common prefix `member:0` once (9 bytes), then per member the 2 bytes after it and
+        // their length, and a small integer score (1 byte below 32, 2 from 32 on).
         let Encoding::Packed(p) = &z.enc else {
             panic!("packed")
         };
-        assert_eq!(p.buf.len(), 100 * 13 + 36);
+        assert_eq!(p.prefix().0, b"member:0");
+        assert_eq!(p.buf.len(), 9 + 100 * 3 + 32 + 68 * 2);
         assert_eq!(
-            z.range(97..100, true).map(|e| e.1).collect::<Vec<_>>(),
+            z.range(97..100, true, &Bump::new())
+                .map(|e| e.1)
+                .collect::<Vec<_>>(),
             [99.0, 98.0, 97.0]
         );
         z.check();
@@ -1105,7 +1286,7 @@ mod tests {
     /// equal digests for a clone and a rebuilt compact copy.
     fn check_against_model(z: &ZSet, model: &Model) {
         z.check();
-        assert_eq!(collect(z.iter()), *model);
+        assert_eq!(collect(z.iter(&Bump::new())), *model);
         // Score and lex ranges.
         let r = ScoreRange::parse(b"(2", b"5").unwrap();
         let expect: Model = model
@@ -1113,12 +1294,15 @@ mod tests {
             .filter(|(s, _)| *s > 2.0 && *s <= 5.0)
             .cloned()
             .collect();
-        assert_eq!(collect(z.range(z.score_ranks(&r), false)), expect);
+        assert_eq!(
+            collect(z.range(z.score_ranks(&r), false, &Bump::new())),
+            expect
+        );
         // A full scan visits every member once.
-        let mut seen = Vec::new();
+        let (mut seen, scratch) = (Vec::new(), Bump::new());
         let mut cursor = 0;
         loop {
-            cursor = z.scan(cursor, 1, |m, s| seen.push((s, m.to_vec())));
+            cursor = z.scan(cursor, 1, &scratch, |m, s| seen.push((s, m.to_vec())));
             if cursor == 0 {
                 break;
             }
@@ -1153,7 +1337,12 @@ mod tests {
                 } else {
                     1 + rng.below(3)
                 };
-                let member: Vec<u8> = (0..len).map(|_| b'a' + rng.below(4) as u8).collect();
+                let mut member: Vec<u8> = (0..len).map(|_| b'a' + rng.below(4) as u8).collect();
+                // Even rounds: most members share a prefix, which the compact encoding stores
+                // once and shortens when a member without it comes.
+                if round % 2 == 0 && rng.below(20) != 0 {
+                    member.splice(0..0, *b"cc");
+                }
                 let score = rng.below(8) as f64;
                 let pos = model.iter().position(|(_, m)| *m == member);
                 match rng.below(10) {
@@ -1200,9 +1389,12 @@ mod tests {
                         if rev {
                             expect.reverse();
                         }
-                        assert_eq!(collect(z.range(a..b, rev)), expect);
+                        assert_eq!(collect(z.range(a..b, rev, &Bump::new())), expect);
                         let r = rng.below(model.len() + 1);
-                        assert_eq!(z.get(r), model.get(r).map(|(s, m)| (&m[..], *s)));
+                        assert_eq!(
+                            z.get(r, &Bump::new()),
+                            model.get(r).map(|(s, m)| (&m[..], *s))
+                        );
                     }
                 }
                 assert_eq!(z.len(), model.len());
@@ -1236,7 +1428,8 @@ mod tests {
             assert_eq!(count(b"(maxstring", b"+"), 1);
             assert_eq!(count(b"[c", b"-"), 0);
             let r = z.lex_ranks(&LexRange::parse(b"[bar", b"[down").unwrap());
-            let got: Vec<&[u8]> = z.range(r, true).map(|(m, _)| m).collect();
+            let scratch = Bump::new();
+            let got: Vec<&[u8]> = z.range(r, true, &scratch).map(|(m, _)| m).collect();
             assert_eq!(got, [&b"down"[..], b"cool", b"bar"]);
         }
         assert_eq!(LexBound::parse(b"+x"), None);
