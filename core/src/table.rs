@@ -20,8 +20,12 @@ pub const NO_EXPIRE: u64 = 0;
 /// Smallest bucket array.
 const INITIAL_BUCKETS: usize = 4;
 
-/// Per rehash step, at most this many empty buckets are visited for each bucket to move.
-const EMPTY_VISITS_PER_STEP: usize = 10;
+/// Per rehash step, at most this many empty buckets are visited for each bucket to move. Redis
+/// visits 10; an empty visit here is one sequential 8-byte read, and a shrinking table (at most
+/// one bucket in eight used) must finish moving before it empties: at 10, a set that shrinks from
+/// 2^18 buckets is still rehashing 26k removals later, and random picks meanwhile probe both
+/// arrays.
+const EMPTY_VISITS_PER_STEP: usize = 64;
 
 /// A table shrinks when fewer than one in `SHRINK_RATIO` buckets would be used.
 const SHRINK_RATIO: usize = 8;
@@ -30,8 +34,12 @@ const SHRINK_RATIO: usize = 8;
 /// `HASHTABLE_MAX_LOAD_FACTOR`, 1.618), so chains stay short.
 const FORCE_GROW_LOAD_MILLI: usize = 1618;
 
-/// How many buckets ahead [`Table::visit_from`] asks the CPU to fetch entries.
-const PREFETCH_AHEAD: usize = 8;
+/// [`Table::random_fair`] picks exactly uniformly among entries whose chain is at most this long
+/// (at a load factor of 1, 98% of entries).
+const FAIR_CHAIN_MAX: usize = 4;
+
+/// Buckets [`Table::random_fair`] probes before it settles for a less fair pick.
+const FAIR_PROBES_MAX: usize = 256;
 
 /// Hints the CPU to bring `*p` into cache; no effect on memory or on other targets.
 #[inline(always)]
@@ -218,6 +226,15 @@ impl<V> EntryBox<V> {
             usize::from(klen)
         };
         core::ptr::slice_from_raw_parts_mut(p, tail) as *mut Entry<V>
+    }
+
+    /// The next entry of the chain, read from the link alone (the entry's first field), without
+    /// the key length a full dereference needs.
+    #[inline]
+    fn next_link(&self) -> Option<&EntryBox<V>> {
+        // SAFETY: `Entry` is repr(C) with `next` first, so offset 0 of the live entry holds its
+        // initialized `Option<EntryBox<V>>`, borrowed for as long as `self` is.
+        unsafe { &*self.ptr.as_ptr().cast::<Option<EntryBox<V>>>() }.as_ref()
     }
 
     /// Takes the value out and frees the entry (its key and `next` link go with it).
@@ -547,7 +564,9 @@ impl<V> Table<V> {
         if size == 0 {
             self.ht[0] = Buckets::new(INITIAL_BUCKETS);
         } else if self.ht[0].used >= size {
-            let buckets = (self.ht[0].used + 1).next_power_of_two() * 2;
+            // Redis's `dictExpand(d, used + 1)`: the next power of two, so the load factor after
+            // growing is at least one half.
+            let buckets = (self.ht[0].used + 1).next_power_of_two();
             let bytes = buckets.saturating_mul(core::mem::size_of::<Option<EntryBox<V>>>());
             // Like Redis's `dictExpandAllowed`: a growth that would take the server past its
             // memory limit waits (chains lengthen a little) until the load factor forces it.
@@ -681,64 +700,6 @@ impl<V> Table<V> {
         v
     }
 
-    /// Visits the entries of up to `buckets` consecutive indexes of the smaller bucket array from
-    /// `start` (wrapping, each index at most once) until `visit` returns false: the raw walk behind
-    /// fair random sampling, without SCAN's cursor bookkeeping. While rehashing, index `i` also
-    /// covers the larger array's buckets `i`, `i + small`, ..., so the indexes partition the
-    /// entries (by hash modulo the smaller size) whatever has moved: a walk has no empty stretches
-    /// that would favour the entries after them.
-    pub fn visit_from<'a>(
-        &'a self,
-        start: u64,
-        buckets: usize,
-        mut visit: impl FnMut(&'a Entry<V>) -> bool,
-    ) {
-        if self.is_empty() {
-            return;
-        }
-        let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
-        let small = self.ht[..tables]
-            .iter()
-            .map(|b| b.slots.len())
-            .min()
-            .unwrap_or(1);
-        let moved = self.rehash_idx.unwrap_or(0);
-        let mut i = start as usize & (small - 1);
-        // The bucket heads are independent loads: asking for the next few early lets their cache
-        // misses overlap instead of paying for them one after another (a sample of ~15 entries
-        // otherwise costs ~15 serial misses).
-        let prefetch_bucket = |at: usize| {
-            for b in &self.ht[..tables] {
-                if let Some(Some(e)) = b.slots.get(at) {
-                    prefetch(&**e);
-                }
-            }
-        };
-        for k in 0..PREFETCH_AHEAD.min(buckets) {
-            prefetch_bucket((i + k) & (small - 1));
-        }
-        for _ in 0..buckets.min(small) {
-            prefetch_bucket((i + PREFETCH_AHEAD) & (small - 1));
-            for (j, b) in self.ht[..tables].iter().enumerate() {
-                let mut bucket = i;
-                while bucket < b.slots.len() {
-                    // Buckets of the old array below the rehash index have moved.
-                    if !(j == 0 && tables == 2 && bucket < moved) {
-                        let mut cur = b.slots[bucket].as_deref();
-                        while let Some(e) = cur {
-                            if !visit(e) {
-                                return;
-                            }
-                            cur = e.next.as_deref();
-                        }
-                    }
-                    bucket += small;
-                }
-            }
-            i = (i + 1) & (small - 1);
-        }
-    }
-
     /// One call of a SCAN-family command: scans from `cursor` until the scan wraps, `count` reply
     /// elements were gathered (`visit` returns how many an entry gave: 0 when filtered out, 2 for
     /// a field and its value), or, as Redis bounds it, `10 * count` buckets were visited so a
@@ -815,6 +776,53 @@ impl<V> Table<V> {
             }
         }
         v
+    }
+
+    /// A uniformly chosen entry (exactly, unless its chain is longer than [`FAIR_CHAIN_MAX`]);
+    /// `rand` supplies random numbers. Rejection sampling: a uniformly chosen bucket is accepted
+    /// with probability `chain length / FAIR_CHAIN_MAX`, then one of its entries uniformly, so
+    /// every entry of a chain of up to `FAIR_CHAIN_MAX` has the same chance, which a pick of a
+    /// random bucket's random entry does not give (an entry alone in its bucket would be favoured
+    /// over one that shares it). A probe reads one bucket and its chain's links; after
+    /// [`FAIR_PROBES_MAX`] probes (a table far sparser than its shrink point) it settles for
+    /// [`Table::random_entry`].
+    pub fn random_fair(&self, mut rand: impl FnMut() -> u64) -> Option<&Entry<V>> {
+        if self.is_empty() {
+            return None;
+        }
+        let (start, n0) = match self.rehash_idx {
+            Some(i) => (i, self.ht[0].slots.len()),
+            None => (0, self.ht[0].slots.len()),
+        };
+        let span = (n0 + self.ht[1].slots.len() - start) as u64;
+        for _ in 0..FAIR_PROBES_MAX {
+            let r = rand();
+            let i = start + (r % span) as usize;
+            let slot = if i < n0 {
+                &self.ht[0].slots[i]
+            } else {
+                &self.ht[1].slots[i - n0]
+            };
+            let Some(head) = slot.as_ref() else {
+                continue;
+            };
+            let mut len = 1;
+            let mut cur = head.next_link();
+            while let Some(e) = cur {
+                len += 1;
+                cur = e.next_link();
+            }
+            // The high bits of the same draw choose the entry (the low ones chose the bucket).
+            let k = ((r >> 40) % len.max(FAIR_CHAIN_MAX) as u64) as usize;
+            if k < len {
+                let mut e = head;
+                for _ in 0..k {
+                    e = e.next_link()?;
+                }
+                return Some(&**e);
+            }
+        }
+        self.random_entry(rand)
     }
 
     /// A uniformly chosen bucket's entry; `rand` supplies random numbers.
@@ -1029,6 +1037,46 @@ mod tests {
         }
         assert!(t.is_rehashing() || t.bucket_count() > buckets);
         assert!((0..buckets * 2).all(|i| t.get(&key(i)).map(|e| e.value) == Some(i)));
+    }
+
+    #[test]
+    fn random_fair_is_uniform_across_chains() {
+        let mut t: Table<usize> = Table::new(9);
+        for i in 0..1000 {
+            t.insert_new(&key(i), i, NO_EXPIRE, 0);
+        }
+        // Settled, as a table mostly is: while a growth moves entries, the old array's chains are
+        // twice as long and a few may pass FAIR_CHAIN_MAX.
+        while t.rehash_step(100) {}
+        let mut x = 88172645463325252u64;
+        let mut rng = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut counts = alloc::vec![0u32; 1000];
+        for _ in 0..200_000 {
+            counts[t.random_fair(&mut rng).unwrap().value] += 1;
+        }
+        // 200 expected each (sd ~14) for a key whose chain is at most FAIR_CHAIN_MAX long,
+        // whether it shares its bucket or not; 200 * FAIR_CHAIN_MAX / chain for a longer chain.
+        for (i, &c) in counts.iter().enumerate() {
+            let h = t.hash(&key(i));
+            let mut cur = t.ht[0].slots[(h & t.ht[0].mask()) as usize].as_deref();
+            let mut chain = 0;
+            while let Some(e) = cur {
+                chain += 1;
+                cur = e.next.as_deref();
+            }
+            let expect = 200 * FAIR_CHAIN_MAX.min(chain) / chain;
+            assert!(
+                c.abs_diff(expect as u32) < 70,
+                "key {i}: {c} picks, chain {chain}"
+            );
+        }
+        let empty: Table<usize> = Table::new(1);
+        assert!(empty.random_fair(&mut rng).is_none());
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn randomkey(ctx: &mut ExecCtx<'_>, _argv: Argv<'_>) -> CmdResult {
     for attempt in 0..RANDOMKEY_TRIES_MAX {
         let mut seed = ctx.ks.random();
         let db = ctx.ks.db(ctx.db);
-        let picked = db.table().random_entry(|| {
+        let picked = db.table().random_fair(|| {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);

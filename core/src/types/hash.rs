@@ -18,7 +18,7 @@ use super::list::{
 use super::packed::{entry, PackedBuf, PACKED_BYTES_MAX};
 use super::put_bytes;
 use super::string::CompactStr;
-use crate::table::{Entry, Table, NO_EXPIRE};
+use crate::table::{Table, NO_EXPIRE};
 
 #[derive(Debug)]
 pub enum Hash {
@@ -88,14 +88,6 @@ pub struct Limits {
 
 /// Tables with at most this many fields pick a random field exactly uniformly, by position.
 const RANDOM_EXACT_MAX: usize = 64;
-
-/// Larger tables pick uniformly among the fields of neighbouring buckets until this many were seen
-/// (Redis's `dictGetFairRandomKey` samples the same way): a field alone in its bucket is then not
-/// favoured over one that shares a chain, as a random bucket's random entry would favour it.
-const RANDOM_SAMPLE: u64 = 16;
-
-/// Most scan steps (buckets) one sample visits before settling for what it has seen.
-const RANDOM_SAMPLE_STEPS_MAX: usize = 64;
 
 /// A compact hash: field and value entries alternating in one exactly-sized buffer, each a varint
 /// length and the bytes (forward-only: a hash is never walked from its end), or for a field that
@@ -530,7 +522,7 @@ impl Hash {
             }
             Hash::Table(f) => {
                 let t = &f.table;
-                let e = sample_fair(t, rand).or_else(|| t.random_entry(&mut *rand))?;
+                let e = t.random_fair(&mut *rand)?;
                 Some((e.key_bytes(), bytes_of(&e.value)))
             }
         }
@@ -604,24 +596,6 @@ impl Hash {
             }),
         }
     }
-}
-
-/// Picks uniformly among the entries of up to [`RANDOM_SAMPLE_STEPS_MAX`] consecutive buckets from a
-/// random cursor, stopping once [`RANDOM_SAMPLE`] entries were seen (reservoir sampling of one).
-fn sample_fair<'a>(
-    t: &'a Table<CompactStr>,
-    rand: &mut impl FnMut() -> u64,
-) -> Option<&'a Entry<CompactStr>> {
-    let mut picked = None;
-    let mut seen = 0u64;
-    t.visit_from(rand(), RANDOM_SAMPLE_STEPS_MAX, |e| {
-        seen += 1;
-        if rand().is_multiple_of(seen) {
-            picked = Some(e);
-        }
-        seen < RANDOM_SAMPLE
-    });
-    picked
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@
 //! The set algebra the commands share ([`union`], [`difference`]) builds its result the way SADD
 //! builds a set, so a STORE gets the encoding Redis would give it.
 //!
-//! Random picks (SPOP, SRANDMEMBER) are uniform: an index into the integers, and for the table a
-//! uniform choice among the members of a run of buckets that starts at a random bucket, which is
-//! Redis's `dictGetFairRandomKey` and exact for sets of up to [`FAIR_SAMPLE`] members.
+//! Random picks (SPOP, SRANDMEMBER) are uniform: an index into the integers or the packed
+//! members, and for the table [`Table::random_fair`]'s rejection sampling (exact for every member
+//! whose bucket chain is at most four long, where Redis's `dictGetFairRandomKey` picks among a
+//! run of buckets).
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -29,13 +30,6 @@ use crate::table::Table;
 /// The integer encoding never holds more members than this, whatever the config says (Redis caps
 /// `set-max-intset-entries` the same way because of intset internals).
 pub const INTSET_ENTRIES_MAX: usize = 1 << 30;
-
-/// A fair random pick chooses among at least this many members when the set has them (Redis's
-/// `GETFAIR_NUM_ENTRIES`).
-pub const FAIR_SAMPLE: usize = 20;
-
-/// Buckets a fair random pick walks at most; a sparser walk falls back to the table's own pick.
-const FAIR_WALK_BUCKETS_MAX: usize = 1024;
 
 /// When `count * SUB_STRATEGY_MUL` exceeds the set size, distinct random members are chosen by
 /// shuffling all members rather than by repeated picks (Redis's `SRANDMEMBER_SUB_STRATEGY_MUL`).
@@ -411,7 +405,9 @@ impl Set {
                 .members()
                 .nth(rng.below(p.len))
                 .map(|(_, m, _)| Member::Bytes(m)),
-            Set::Table(t) => fair_random(t, rng).map(Member::Bytes),
+            Set::Table(t) => t
+                .random_fair(|| rng.next_u64())
+                .map(|e| Member::Bytes(e.key_bytes())),
         }
     }
 
@@ -503,25 +499,6 @@ pub fn difference(mut sets: Vec<Option<&Set>>, growth: Growth) -> Set {
         }
     }
     result
-}
-
-/// A fair random member of a non-empty table: starting at a random bucket, walk consecutive
-/// buckets (of both arrays while rehashing, as Redis's `dictGetSomeKeys` does) until
-/// [`FAIR_SAMPLE`] members were seen, and pick one of them uniformly (reservoir sampling). A member
-/// alone in its bucket is then not favoured over one sharing a chain.
-fn fair_random<'a>(t: &'a Table<()>, rng: &mut Rng) -> Option<&'a [u8]> {
-    if t.is_empty() {
-        return None;
-    }
-    let (mut seen, mut pick) = (0usize, None);
-    t.visit_from(rng.next_u64(), FAIR_WALK_BUCKETS_MAX, |e| {
-        seen += 1;
-        if rng.below(seen) == 0 {
-            pick = Some(e.key_bytes());
-        }
-        seen < FAIR_SAMPLE
-    });
-    pick.or_else(|| t.random_entry(|| rng.next_u64()).map(|e| e.key_bytes()))
 }
 
 #[cfg(test)]
