@@ -114,6 +114,17 @@ pub enum Record {
     Replaced { existed: bool },
 }
 
+/// Bytes of capacity an emptied buffer keeps for the next command; past it the buffer is freed, so
+/// a burst (an eviction of many long keys) does not stay allocated, counted against `maxmemory`.
+pub const RETAIN_BYTES: usize = 16 * 1024;
+
+/// Frees an empty buffer's capacity when it is past [`RETAIN_BYTES`].
+pub fn release_excess<T>(v: &mut Vec<T>) {
+    if v.is_empty() && v.capacity().saturating_mul(core::mem::size_of::<T>()) > RETAIN_BYTES {
+        *v = Vec::new();
+    }
+}
+
 /// The journal of one command (or cron step).
 #[derive(Default)]
 pub struct Journal {
@@ -179,6 +190,8 @@ impl Journal {
             f(db as usize, r, &self.keys[range]);
         }
         self.keys.clear();
+        release_excess(&mut self.keys);
+        release_excess(&mut self.records);
     }
 
     /// Watched keys of `db`, for flushes and SWAPDB.

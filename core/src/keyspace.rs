@@ -822,6 +822,7 @@ impl Keyspace {
             }
             db.expired_log = log;
             db.expired_log.clear();
+            crate::journal::release_excess(&mut db.expired_log);
         }
     }
 

@@ -43,6 +43,12 @@ const EVICTIONS_PER_CALL_MAX: usize = 10_000;
 /// Keys examined per active-expire call; the cron repeats calls within its time budget.
 const EXPIRE_BATCH_KEYS: usize = 200;
 
+/// A client's output buffer keeps at most this much capacity once everything was written (Redis
+/// keeps its 16 KiB static reply buffer); a bigger one is freed, so output that went to the socket
+/// (invalidation messages, a burst of big replies) stops counting toward `maxmemory`, where it
+/// would make eviction feed on itself.
+const OUT_RETAIN_MAX: usize = 16 * 1024;
+
 struct Listener {
     fd: RawFd,
     unix: bool,
@@ -892,16 +898,26 @@ impl Server {
     /// cannot get there (noeviction, or nothing left to evict).
     pub fn perform_evictions(&mut self) -> bool {
         let max = self.hot.maxmemory as usize;
-        if max == 0 || crate::alloc::used() <= max {
+        let used = crate::alloc::used();
+        if max == 0 || used <= max {
             return true;
         }
+        // Like Redis, what counts is the memory the deleted keys held, not the allocator's total
+        // after each one: the journal, keyspace events and invalidation messages an eviction
+        // produces take memory too, and counting it would evict the next key for them, and so on
+        // until the database is empty.
+        let to_free = (used - max) as u64;
+        let mut freed = 0u64;
         self.ks.evict(
             self.hot.eviction_policy,
             self.hot.eviction_samples,
             sys::now_ms(),
             &mut self.journal,
             EVICTIONS_PER_CALL_MAX,
-            |_| crate::alloc::used() <= max,
+            |last| {
+                freed += last;
+                freed >= to_free
+            },
         )
     }
 
@@ -955,6 +971,8 @@ impl Server {
             }
         }
         copy.keys.clear();
+        ember_core::journal::release_excess(&mut copy.keys);
+        ember_core::journal::release_excess(&mut copy.records);
         self.journal_copy = copy;
     }
 
@@ -1147,7 +1165,7 @@ impl Server {
         if c.pending_out() == 0 {
             c.out.clear();
             c.out_sent = 0;
-            if c.out.capacity() > 64 * 1024 {
+            if c.out.capacity() > OUT_RETAIN_MAX {
                 c.out = Vec::new();
             }
             if c.close_after_reply {
