@@ -97,6 +97,8 @@ pub struct Client {
     pub close_asap: bool,
     pub monitor: bool,
     pub no_evict: bool,
+    /// [`Client::memory`] at the event loop's last client-eviction check.
+    pub mem_counted: usize,
     pub no_touch: bool,
     /// Waiting for CLIENT PAUSE to end before its pending commands run.
     pub paused: bool,
@@ -170,6 +172,7 @@ impl Client {
             close_asap: false,
             monitor: false,
             no_evict: false,
+            mem_counted: 0,
             no_touch: false,
             paused: false,
             write_interest: false,
@@ -275,6 +278,12 @@ impl Client {
             f.push('N');
         }
         f
+    }
+
+    /// Bytes the connection holds: its buffers' capacity and the client itself (what
+    /// `maxmemory-clients` counts).
+    pub fn memory(&self) -> usize {
+        self.qbuf.capacity() + self.out.capacity() + std::mem::size_of::<Client>()
     }
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline).

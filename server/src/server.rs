@@ -109,6 +109,8 @@ pub struct Stats {
     pub ops_samples: VecDeque<(u64, u64)>,
     pub client_qbuf_limit_disconnections: u64,
     pub client_outbuf_limit_disconnections: u64,
+    /// Clients closed by `maxmemory-clients` (INFO's evicted_clients).
+    pub evicted_clients: u64,
 }
 
 /// Journal records and expired keys copied out so their handlers can use the server, in buffers
@@ -144,6 +146,8 @@ pub struct HotConfig {
     /// ...and for pub/sub subscribers.
     pub pubsub_limit: (u64, u64, u64),
     pub maxmemory: u64,
+    /// `maxmemory-clients` in bytes (a percentage resolved against `maxmemory`); 0 when off.
+    pub maxmemory_clients: u64,
     pub eviction_policy: EvictionPolicy,
     pub eviction_samples: usize,
     pub min_replicas_to_write: i64,
@@ -163,6 +167,7 @@ impl HotConfig {
             output_limit: output_limits[0],
             pubsub_limit: output_limits[2],
             maxmemory: config.get_int("maxmemory").max(0) as u64,
+            maxmemory_clients: client_eviction_limit(config),
             eviction_policy: EvictionPolicy::from_name(&config.get_str("maxmemory-policy"))
                 .unwrap_or(EvictionPolicy::NoEviction),
             eviction_samples: config.get_int("maxmemory-samples").clamp(1, 64) as usize,
@@ -171,6 +176,27 @@ impl HotConfig {
             latency_tracking: config.get_bool("latency-tracking"),
             tracking_table_max_keys: config.get_int("tracking-table-max-keys").max(0) as usize,
         }
+    }
+}
+
+/// The lowest `maxmemory-clients` takes effect at (Redis's floor, so a tiny setting does not evict
+/// every connection, including the one that could raise it again).
+const CLIENT_EVICTION_FLOOR: u64 = 128 * 1024;
+
+/// `maxmemory-clients` in bytes: the value, or its percentage of `maxmemory`; 0 when off.
+fn client_eviction_limit(config: &Config) -> u64 {
+    let raw = config.get_str("maxmemory-clients");
+    let bytes = match raw.strip_suffix('%') {
+        Some(pct) => {
+            let pct: u64 = pct.parse().unwrap_or(0);
+            config.get_int("maxmemory").max(0) as u64 * pct / 100
+        }
+        None => config.get_int("maxmemory-clients").max(0) as u64,
+    };
+    if bytes == 0 {
+        0
+    } else {
+        bytes.max(CLIENT_EVICTION_FLOOR)
     }
 }
 
@@ -198,6 +224,8 @@ pub struct Server {
     pub(crate) pending_writes: Vec<RawFd>,
     flush_scratch: Vec<RawFd>,
     pub stats: Stats,
+    /// Memory of all clients at the loop's last client-eviction check (`maxmemory-clients`).
+    clients_mem_total: u64,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
     pub latency: HashMap<&'static str, VecDeque<(u64, u64)>>,
@@ -241,6 +269,7 @@ impl Server {
             pending_writes: Vec::new(),
             flush_scratch: Vec::new(),
             stats: Stats::default(),
+            clients_mem_total: 0,
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             latency: HashMap::new(),
@@ -452,6 +481,7 @@ impl Server {
             self.serve_ready_keys();
             self.tracking_before_sleep();
             self.flush_pending();
+            self.evict_clients();
             let now = sys::now_ms();
             if now >= next_cron {
                 self.cron(now);
@@ -695,6 +725,9 @@ impl Server {
                         break;
                     }
                     consumed_total += consumed;
+                    if self.hot.maxmemory_clients > 0 {
+                        self.evict_clients_during(c);
+                    }
                 }
                 Err(e) => {
                     c.args = args;
@@ -1112,6 +1145,80 @@ impl Server {
             );
             self.stats.client_outbuf_limit_disconnections += 1;
             c.close_asap = true;
+        }
+    }
+
+    /// Closes the clients that use the most memory (query and output buffers) until all clients
+    /// together use less than `maxmemory-clients`, as Redis's client eviction does; clients with
+    /// CLIENT NO-EVICT count but stay. Runs before the loop sleeps, once output went to the
+    /// sockets; O(clients) when `maxmemory-clients` is set, nothing otherwise.
+    fn evict_clients(&mut self) {
+        let limit = self.hot.maxmemory_clients;
+        if limit == 0 {
+            return;
+        }
+        let mut total = 0u64;
+        for c in self.clients.iter_mut().flatten() {
+            c.mem_counted = c.memory();
+            total += c.mem_counted as u64;
+        }
+        self.clients_mem_total = total;
+        while total >= limit {
+            let Some((fd, mem)) = self
+                .other_clients()
+                .filter(|c| !c.no_evict && !c.close_asap)
+                .map(|c| (c.fd, c.memory()))
+                .max_by_key(|&(_, mem)| mem)
+            else {
+                return;
+            };
+            let Some(c) = self.take_client(fd) else {
+                return;
+            };
+            log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
+            self.stats.evicted_clients += 1;
+            total = total.saturating_sub(mem as u64);
+            self.clients_mem_total = total;
+            self.free_client(c);
+        }
+    }
+
+    /// Client eviction between the commands of one client's input, as Redis checks before every
+    /// command (a pipeline of big replies can pass the limit long before the loop sleeps): the
+    /// running client counts at its current size, the others at their size at the loop's last
+    /// check. The biggest evictable client goes first, the running one included.
+    fn evict_clients_during(&mut self, c: &mut Client) {
+        let limit = self.hot.maxmemory_clients;
+        let mut total =
+            (self.clients_mem_total + c.memory() as u64).saturating_sub(c.mem_counted as u64);
+        while total >= limit {
+            let other = self
+                .other_clients()
+                .filter(|o| !o.no_evict && !o.close_asap)
+                .map(|o| (o.fd, o.mem_counted))
+                .max_by_key(|&(_, mem)| mem);
+            let mine = (!c.no_evict).then(|| c.memory());
+            match (other, mine) {
+                (Some((fd, mem)), m) if m.is_none_or(|m| mem > m) => {
+                    let Some(o) = self.take_client(fd) else {
+                        return;
+                    };
+                    log_at!(Notice, "Evicting client: {}", o.info_line(sys::now_ms()));
+                    self.stats.evicted_clients += 1;
+                    total = total.saturating_sub(mem as u64);
+                    self.clients_mem_total = self.clients_mem_total.saturating_sub(mem as u64);
+                    self.free_client(o);
+                }
+                (_, Some(_)) => {
+                    log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
+                    self.stats.evicted_clients += 1;
+                    c.close_asap = true;
+                    c.out = Vec::new();
+                    c.out_sent = 0;
+                    return;
+                }
+                _ => return,
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{encode, require_tool, Server};
+use crate::harness::{encode, require_tool, Conn, Server, OK};
 
 /// How long a tool may run before the test kills it and fails.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -303,4 +303,42 @@ fn redis_crate_client() {
         .query(&mut con3)
         .expect("CONFIG GET over RESP3");
     assert_eq!(cfg.get("maxmemory").map(String::as_str), Some("0"));
+}
+
+/// `maxmemory-clients`: a client that piles up output it never reads is closed once all clients
+/// together pass the limit, its memory is freed, the keys stay, and a NO-EVICT client survives.
+#[test]
+fn client_eviction_closes_the_biggest_client() {
+    let s = Server::start();
+    let mut admin = s.connect();
+    admin.check(&["CLIENT", "NO-EVICT", "on"], OK);
+    admin.check(&["SETRANGE", "big", "200000", "x"], b":200001\r\n");
+    admin.check(&["CONFIG", "SET", "maxmemory-clients", "1mb"], OK);
+    let mut hog = s.connect();
+    // Pipelined GETs of a 200 KB value that the client never reads: their replies outgrow what
+    // the socket takes and stay in the client's output buffer.
+    let mut pipeline = Vec::new();
+    for _ in 0..200 {
+        pipeline.extend_from_slice(&encode(&["GET", "big"]));
+    }
+    hog.send_lossy(&pipeline);
+    let evicted = |admin: &mut Conn| {
+        admin
+            .cmd(&["INFO", "stats"])
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("evicted_clients:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while evicted(&mut admin) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(evicted(&mut admin), 1);
+    admin.check(&["EXISTS", "big"], b":1\r\n");
+    admin.check(&["PING"], b"+PONG\r\n");
+    let clients = admin.cmd(&["CLIENT", "LIST"]).text();
+    assert_eq!(clients.lines().count(), 1, "{clients}");
+    admin.check(&["CONFIG", "SET", "maxmemory-clients", "0"], OK);
 }

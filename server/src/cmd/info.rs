@@ -239,7 +239,7 @@ fn section_stats(s: &Server, out: &mut String) {
     kv.put("rejected_connections", &s.stats.rejected_connections);
     kv.put("expired_keys", &s.ks.stats.expired_keys);
     kv.put("evicted_keys", &s.ks.stats.evicted_keys);
-    kv.put("evicted_clients", &0);
+    kv.put("evicted_clients", &s.stats.evicted_clients);
     kv.put("keyspace_hits", &s.ks.stats.keyspace_hits);
     kv.put("keyspace_misses", &s.ks.stats.keyspace_misses);
     kv.put("pubsub_channels", &0);
