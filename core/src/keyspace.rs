@@ -244,7 +244,9 @@ impl Db {
             }
             if let Some(at) = expire_at_ms {
                 let (was, now) = (e.has_expire(), at != NO_EXPIRE);
-                e.expire_at_ms = at;
+                if !e.try_set_expire(at) {
+                    self.table.set_expire(key, at);
+                }
                 self.adjust_volatile(was, now);
             }
             if old.is_some() || new.is_some() {
@@ -279,12 +281,10 @@ impl Db {
 
     /// Sets or clears (`NO_EXPIRE`) the expire time of an existing key; false when the key is absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at_ms: u64) -> bool {
-        let Some(e) = self.table.get_mut(key) else {
+        let Some(was) = self.table.set_expire(key, expire_at_ms) else {
             return false;
         };
-        let was = e.has_expire();
-        e.expire_at_ms = expire_at_ms;
-        self.adjust_volatile(was, expire_at_ms != NO_EXPIRE);
+        self.adjust_volatile(was != NO_EXPIRE, expire_at_ms != NO_EXPIRE);
         true
     }
 
@@ -331,7 +331,7 @@ impl Db {
                     return false;
                 }
                 sampled += 1;
-                if e.expire_at_ms <= now_ms {
+                if e.expire_at_ms() <= now_ms {
                     expired += 1;
                     if let Some(at) = field_ttl_time(&e.value) {
                         index.remove(&(at, e.key_bytes().to_vec()));
@@ -343,7 +343,7 @@ impl Db {
                     }
                     true
                 } else {
-                    ttl_sum += e.expire_at_ms - now_ms;
+                    ttl_sum += e.expire_at_ms() - now_ms;
                     false
                 }
             });
@@ -371,7 +371,7 @@ impl Db {
 
 #[inline]
 pub fn is_expired(e: &Entry<Value>, now_ms: u64) -> bool {
-    e.expire_at_ms != NO_EXPIRE && e.expire_at_ms <= now_ms
+    e.expire_at_ms() != NO_EXPIRE && e.expire_at_ms() <= now_ms
 }
 
 /// What one call of [`Keyspace::expire_cycle`] did.
@@ -689,7 +689,7 @@ impl Keyspace {
             let lfu = self.dbs[i].lfu;
             let mut consider = |e: &Entry<Value>| {
                 let score = match (policy, lfu) {
-                    (EvictionPolicy::VolatileTtl, _) => u64::MAX - e.expire_at_ms,
+                    (EvictionPolicy::VolatileTtl, _) => u64::MAX - e.expire_at_ms(),
                     (EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom, _) => 1,
                     (EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu, Some(lfu)) => {
                         lfu::eviction_score(e.access_s, now_ms, lfu)
@@ -917,7 +917,7 @@ mod tests {
         let db = ks.db_mut(0);
         db.set(b"a", s("1"), Some(500), 0);
         db.set(b"a", s("2"), None, 0);
-        assert_eq!(db.peek(b"a", 0).map(|e| e.expire_at_ms), Some(500));
+        assert_eq!(db.peek(b"a", 0).map(|e| e.expire_at_ms()), Some(500));
         db.set(b"a", s("3"), Some(NO_EXPIRE), 0);
         assert_eq!(db.volatile_len(), 0);
     }

@@ -54,34 +54,40 @@ pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
     let _ = p;
 }
 
-/// One key: its value, expire time and access clock, and the key's bytes, in a single
-/// allocation. The key is stored inline after the fixed fields (no separate string header), so an
+/// One key: its value, access clock, expire time and the key's bytes, in a single allocation.
+/// The key is stored inline after the fixed fields (no separate string header), and the expire
+/// time only when the entry has one (a TTL costs its 8 bytes, a key without one nothing), so an
 /// entry costs its fields, the key and the rounding to 8 bytes: a 10-byte key with a 24-byte value
-/// takes 56 bytes. Entries are reached through [`EntryBox`], a thin owning pointer.
+/// takes 48 bytes, 56 with an expire time. Entries are reached through [`EntryBox`], a thin owning
+/// pointer.
 #[repr(C)]
 pub struct Entry<V> {
     next: Option<EntryBox<V>>,
     pub value: V,
-    /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
-    pub expire_at_ms: u64,
     /// Last access: host clock seconds, or LFU data under an LFU policy (see [`crate::lfu`]).
     pub access_s: u32,
-    /// The key's length, or [`LONG_KEY`] when the tail starts with a u32 length.
+    /// The key's length, or [`LONG_KEY`] when the key's tail part starts with a u32 length.
     klen: u8,
-    /// The key (after a 4-byte length for long keys).
+    /// [`HAS_EXPIRE_ROOM`] when the tail starts with an expire time.
+    flags: u8,
+    /// The expire time (u64 LE, with [`HAS_EXPIRE_ROOM`]), then the key (after a 4-byte length
+    /// for long keys).
     tail: [u8],
 }
 
 /// `klen` of a key of [`LONG_KEY`] bytes or more, whose length precedes it in the tail.
 const LONG_KEY: u8 = u8::MAX;
 
+/// `flags` bit: the tail starts with 8 bytes of expire time ([`NO_EXPIRE`] once persisted).
+const HAS_EXPIRE_ROOM: u8 = 1;
+
 /// The byte offsets of an entry's fields and its layout for a tail of `tail` bytes, as `repr(C)`
 /// lays them out.
 struct Shape {
     value: usize,
-    expire: usize,
     access: usize,
     klen: usize,
+    flags: usize,
     tail: usize,
     layout: core::alloc::Layout,
 }
@@ -90,16 +96,19 @@ fn shape<V>(tail: usize) -> Option<Shape> {
     use core::alloc::Layout;
     let l = Layout::new::<Option<EntryBox<V>>>();
     let (l, value) = l.extend(Layout::new::<V>()).ok()?;
-    let (l, expire) = l.extend(Layout::new::<u64>()).ok()?;
     let (l, access) = l.extend(Layout::new::<u32>()).ok()?;
     let (l, klen) = l.extend(Layout::new::<u8>()).ok()?;
+    let (l, flags) = l.extend(Layout::new::<u8>()).ok()?;
     let (l, tail_at) = l.extend(Layout::array::<u8>(tail).ok()?).ok()?;
-    debug_assert_eq!((klen, tail_at), (Offsets::<V>::KLEN, Offsets::<V>::TAIL));
+    debug_assert_eq!(
+        (klen, flags, tail_at),
+        (Offsets::<V>::KLEN, Offsets::<V>::FLAGS, Offsets::<V>::TAIL)
+    );
     Some(Shape {
         value,
-        expire,
         access,
         klen,
+        flags,
         tail: tail_at,
         layout: l.pad_to_align(),
     })
@@ -118,33 +127,68 @@ impl<V> Offsets<V> {
         core::mem::size_of::<Option<EntryBox<V>>>(),
         core::mem::align_of::<V>(),
     );
-    const EXPIRE: usize = align_up(
+    const ACCESS: usize = align_up(
         Self::VALUE + core::mem::size_of::<V>(),
-        core::mem::align_of::<u64>(),
+        core::mem::align_of::<u32>(),
     );
-    const KLEN: usize = Self::EXPIRE + 8 + 4;
-    const TAIL: usize = Self::KLEN + 1;
+    const KLEN: usize = Self::ACCESS + 4;
+    const FLAGS: usize = Self::KLEN + 1;
+    const TAIL: usize = Self::FLAGS + 1;
 }
 
-/// Bytes of an entry before its key.
+/// Bytes of an entry before its key (and its expire time, when it has one).
 pub fn entry_header_size<V>() -> usize {
     Offsets::<V>::TAIL
 }
 
 impl<V> Entry<V> {
+    /// Where the key's part of the tail starts.
+    #[inline]
+    fn key_at(&self) -> usize {
+        if self.flags & HAS_EXPIRE_ROOM != 0 {
+            8
+        } else {
+            0
+        }
+    }
+
     #[inline]
     pub fn key_bytes(&self) -> &[u8] {
+        let tail = &self.tail[self.key_at()..];
         if self.klen != LONG_KEY {
-            return &self.tail[..usize::from(self.klen)];
+            return &tail[..usize::from(self.klen)];
         }
         let mut n = [0u8; 4];
-        n.copy_from_slice(&self.tail[..4]);
-        &self.tail[4..4 + u32::from_le_bytes(n) as usize]
+        n.copy_from_slice(&tail[..4]);
+        &tail[4..4 + u32::from_le_bytes(n) as usize]
+    }
+
+    /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
+    #[inline]
+    pub fn expire_at_ms(&self) -> u64 {
+        if self.flags & HAS_EXPIRE_ROOM == 0 {
+            return NO_EXPIRE;
+        }
+        let mut at = [0u8; 8];
+        at.copy_from_slice(&self.tail[..8]);
+        u64::from_le_bytes(at)
     }
 
     #[inline]
     pub fn has_expire(&self) -> bool {
-        self.expire_at_ms != NO_EXPIRE
+        self.expire_at_ms() != NO_EXPIRE
+    }
+
+    /// Sets the expire time (or clears it, [`NO_EXPIRE`]) in place; false when the entry has no
+    /// room for one, which only [`Table::set_expire`] can add.
+    #[inline]
+    pub fn try_set_expire(&mut self, at_ms: u64) -> bool {
+        if self.flags & HAS_EXPIRE_ROOM != 0 {
+            self.tail[..8].copy_from_slice(&at_ms.to_le_bytes());
+            true
+        } else {
+            at_ms == NO_EXPIRE
+        }
     }
 
     /// Heap bytes of the entry itself (fields, key and rounding).
@@ -173,10 +217,12 @@ unsafe impl<V: Sync> Sync for EntryBox<V> {}
 
 #[allow(unsafe_code)]
 impl<V> EntryBox<V> {
-    /// Allocates an entry for `key` holding `value`.
+    /// Allocates an entry for `key` holding `value`, with room for an expire time when it has
+    /// one.
     pub fn new(key: &[u8], value: V, expire_at_ms: u64, access_s: u32) -> Self {
         let long = key.len() >= usize::from(LONG_KEY);
-        let tail = key.len() + if long { 4 } else { 0 };
+        let room = expire_at_ms != NO_EXPIRE;
+        let tail = usize::from(room) * 8 + key.len() + usize::from(long) * 4;
         let Some(sh) = shape::<V>(tail) else {
             panic!(
                 "an entry for a key of {} bytes overflows the address space",
@@ -189,15 +235,22 @@ impl<V> EntryBox<V> {
             alloc::alloc::handle_alloc_error(sh.layout);
         };
         // SAFETY: `raw` is a fresh allocation of `sh.layout`, whose field offsets `shape` computed
-        // exactly as repr(C) places them, each suitably aligned; every field is written once.
+        // exactly as repr(C) places them, each suitably aligned; every field is written once, and
+        // the tail's parts (expire time, long key length, key) fit the `tail` bytes it was sized
+        // for.
         unsafe {
             raw.cast::<Option<EntryBox<V>>>().write(None);
             raw.add(sh.value).cast::<V>().write(value);
-            raw.add(sh.expire).cast::<u64>().write(expire_at_ms);
             raw.add(sh.access).cast::<u32>().write(access_s);
             raw.add(sh.klen)
                 .write(if long { LONG_KEY } else { key.len() as u8 });
+            raw.add(sh.flags)
+                .write(if room { HAS_EXPIRE_ROOM } else { 0 });
             let mut at = raw.add(sh.tail);
+            if room {
+                core::ptr::copy_nonoverlapping(expire_at_ms.to_le_bytes().as_ptr(), at, 8);
+                at = at.add(8);
+            }
             if long {
                 let n = u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes();
                 core::ptr::copy_nonoverlapping(n.as_ptr(), at, 4);
@@ -211,21 +264,46 @@ impl<V> EntryBox<V> {
         }
     }
 
+    /// The entry moved into a new allocation with room for an expire time, set to `at_ms`; its
+    /// value, access clock and chain link come along.
+    fn with_expire_room(self, at_ms: u64) -> Self {
+        let fat = self.fat();
+        core::mem::forget(self);
+        // SAFETY: `fat` covers the live entry, which nothing else references now that `self` is
+        // forgotten. The value and the link are moved out exactly once (read, then the old block
+        // is freed without dropping them); the key is copied while the old block is still live.
+        unsafe {
+            let old = &*fat;
+            let value = core::ptr::addr_of!((*fat).value).read();
+            let next = core::ptr::addr_of!((*fat).next).read();
+            let mut moved = EntryBox::new(old.key_bytes(), value, at_ms, old.access_s);
+            moved.next = next;
+            let layout = core::alloc::Layout::for_value(old);
+            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
+            moved
+        }
+    }
+
     /// The entry as a (fat) raw pointer covering its whole allocation.
     #[inline]
     fn fat(&self) -> *mut Entry<V> {
         let p = self.ptr.as_ptr();
-        // SAFETY: `klen` was written by `new` at this offset of the live allocation.
-        let klen = unsafe { *p.add(Offsets::<V>::KLEN) };
-        let tail = if klen == LONG_KEY {
+        // SAFETY: `klen` and `flags` were written by `new` at these offsets of the live
+        // allocation.
+        let (klen, flags) = unsafe { (*p.add(Offsets::<V>::KLEN), *p.add(Offsets::<V>::FLAGS)) };
+        let room = if flags & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
+        let key = if klen == LONG_KEY {
             let mut n = [0u8; 4];
-            // SAFETY: a long key's tail starts with its 4-byte length, written by `new`.
-            unsafe { core::ptr::copy_nonoverlapping(p.add(Offsets::<V>::TAIL), n.as_mut_ptr(), 4) };
+            // SAFETY: a long key's part of the tail starts with its 4-byte length, written by
+            // `new`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(p.add(Offsets::<V>::TAIL + room), n.as_mut_ptr(), 4)
+            };
             4 + u32::from_le_bytes(n) as usize
         } else {
             usize::from(klen)
         };
-        core::ptr::slice_from_raw_parts_mut(p, tail) as *mut Entry<V>
+        core::ptr::slice_from_raw_parts_mut(p, room + key) as *mut Entry<V>
     }
 
     /// The next entry of the chain, read from the link alone (the entry's first field), without
@@ -506,6 +584,35 @@ impl<V> Table<V> {
     }
 
     /// Removes `key` and returns its entry.
+    /// Sets (or clears, [`NO_EXPIRE`]) the expire time of `key` and returns the one it had;
+    /// `None` when the key is absent. An entry created without an expire time moves to a new
+    /// allocation with room for one (its chain link is updated in place).
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> Option<u64> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in 0..self.table_count() {
+            let mask = self.ht[t].mask();
+            let mut link = &mut self.ht[t].slots[(h & mask) as usize];
+            loop {
+                match link {
+                    None => break,
+                    Some(e) if e.key_bytes() == key => {
+                        let was = e.expire_at_ms();
+                        if !e.try_set_expire(at_ms) {
+                            let entry = link.take()?;
+                            *link = Some(entry.with_expire_room(at_ms));
+                        }
+                        return Some(was);
+                    }
+                    Some(e) => link = &mut e.next,
+                }
+            }
+        }
+        None
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<V>> {
         if self.is_empty() {
             return None;
@@ -998,17 +1105,50 @@ mod tests {
         for &n in &lens {
             let e = t.get(&key(n)).expect("present");
             assert_eq!(
-                (e.key_bytes(), e.expire_at_ms, e.access_s),
+                (e.key_bytes(), e.expire_at_ms(), e.access_s),
                 (&key(n)[..], 77, 9)
             );
             assert_eq!(e.value, alloc::vec![n as u8; 3]);
         }
-        // A 10-byte key with a 24-byte value takes 56 bytes (the module's promise).
+        // A 10-byte key with a 24-byte value takes 48 bytes, 56 with an expire time (the module's
+        // promise).
         let mut small: Table<[u64; 3]> = Table::new(1);
         assert_eq!(
             small.insert_new(b"key:123456", [0; 3], 0, 0).alloc_size(),
+            48
+        );
+        assert_eq!(
+            small.insert_new(b"key:654321", [0; 3], 5, 0).alloc_size(),
             56
         );
+        // A TTL added later moves the entry to a block with room for it, keeping its value,
+        // access clock and chain; persisting keeps the room.
+        for &n in &lens {
+            assert_eq!(t.set_expire(&key(n), NO_EXPIRE), Some(77));
+        }
+        let mut grown: Table<Vec<u8>> = Table::new(3);
+        for i in 0..64 {
+            grown.insert_new(&key(i), alloc::vec![i as u8], NO_EXPIRE, i as u32);
+        }
+        for i in (0..64).step_by(3) {
+            assert_eq!(grown.set_expire(&key(i), 1000 + i as u64), Some(NO_EXPIRE));
+        }
+        assert_eq!(grown.set_expire(b"absent", 5), None);
+        for i in 0..64 {
+            let e = grown.get(&key(i)).expect("present");
+            let at = if i % 3 == 0 {
+                1000 + i as u64
+            } else {
+                NO_EXPIRE
+            };
+            assert_eq!(
+                (e.key_bytes(), e.expire_at_ms(), e.access_s, &e.value[..]),
+                (&key(i)[..], at, i as u32, &[i as u8][..])
+            );
+        }
+        assert_eq!(grown.set_expire(&key(0), NO_EXPIRE), Some(1000));
+        assert!(!grown.get(&key(0)).expect("present").has_expire());
+        assert_eq!(grown.len(), 64);
         let removed = t.remove(&key(255)).expect("present");
         assert_eq!(removed.key_bytes(), &key(255)[..]);
         assert_eq!(removed.into_value(), alloc::vec![255u8; 3]);

@@ -266,7 +266,7 @@ pub unsafe extern "C" fn ember_ttl(
         let ttl = match d.get_entry(key, now, stats) {
             None => -2,
             Some(e) if !e.has_expire() => -1,
-            Some(e) => (e.expire_at_ms - now) as i64,
+            Some(e) => (e.expire_at_ms() - now) as i64,
         };
         // SAFETY: `ttl_ms` was checked non-NULL and is writable per the contract.
         unsafe { *ttl_ms = ttl };

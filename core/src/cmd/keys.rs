@@ -337,7 +337,7 @@ fn rename_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult 
     let Some(e) = db.remove(src) else {
         return Err(err::NO_SUCH_KEY);
     };
-    let at = e.expire_at_ms;
+    let at = e.expire_at_ms();
     db.insert_entry(dst, e.into_value(), at, now_s);
     ctx.touched(1);
     ctx.notify(class::NEW, "new", dst);
@@ -386,7 +386,7 @@ fn move_(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if src.get_entry(key, now, &mut stats).is_none() || dst.contains(key, now, &mut stats) {
             false
         } else if let Some(e) = src.remove(key) {
-            let at = e.expire_at_ms;
+            let at = e.expire_at_ms();
             dst.insert_entry(key, e.into_value(), at, now_s);
             true
         } else {
@@ -435,7 +435,7 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (value, expire_at_ms) = (e.value.clone(), e.expire_at_ms);
+    let (value, expire_at_ms) = (e.value.clone(), e.expire_at_ms());
     let dst_db = ctx.ks.db_mut(target);
     if dst_db.contains(dst, now, &mut stats) {
         if !replace {
@@ -508,7 +508,7 @@ fn expire_generic(
         return Ok(());
     };
     let current = if e.has_expire() {
-        Some(e.expire_at_ms as i64)
+        Some(e.expire_at_ms() as i64)
     } else {
         None
     };
@@ -561,7 +561,7 @@ fn ttl_generic(
         None => -2,
         Some(e) if !e.has_expire() => -1,
         Some(e) => {
-            let at = e.expire_at_ms as i64;
+            let at = e.expire_at_ms() as i64;
             let t = if absolute {
                 at
             } else {

@@ -185,7 +185,7 @@ impl Clone for Hash {
                 let t = &f.table;
                 let mut copy = Table::new(t.hash(b"ember-hash-seed"));
                 for e in t.iter() {
-                    copy.insert_new(e.key_bytes(), e.value.clone(), e.expire_at_ms, 0);
+                    copy.insert_new(e.key_bytes(), e.value.clone(), e.expire_at_ms(), 0);
                 }
                 Hash::Table(Box::new(Fields {
                     table: copy,
@@ -284,7 +284,7 @@ impl Hash {
             Hash::Table(f) => f
                 .table
                 .get(field)
-                .filter(|e| !e.has_expire() || e.expire_at_ms > now_ms)
+                .filter(|e| !e.has_expire() || e.expire_at_ms() > now_ms)
                 .map(|e| bytes_of(&e.value)),
             Hash::Pairs(_) => self.get(field),
         }
@@ -358,7 +358,7 @@ impl Hash {
                 Some(e) => {
                     e.value = CompactStr::from_bytes(value);
                     if !keep_ttl && e.has_expire() {
-                        e.expire_at_ms = NO_EXPIRE;
+                        e.try_set_expire(NO_EXPIRE);
                         f.ttls.drop_one();
                     }
                     false
@@ -404,7 +404,7 @@ impl Hash {
             Hash::Pairs(_) => FieldExpire::NoField,
             Hash::Table(f) => match f.table.get(field) {
                 None => FieldExpire::NoField,
-                Some(e) if e.has_expire() => FieldExpire::At(e.expire_at_ms),
+                Some(e) if e.has_expire() => FieldExpire::At(e.expire_at_ms()),
                 Some(_) => FieldExpire::Persistent,
             },
         }
@@ -440,11 +440,9 @@ impl Hash {
             return None;
         };
         let (t, ttls) = (&mut f.table, &mut f.ttls);
-        let e = t.get_mut(field)?;
-        if !e.has_expire() {
+        if t.set_expire(field, at_ms)? == NO_EXPIRE {
             ttls.count += 1;
         }
-        e.expire_at_ms = at_ms;
         if at_ms < ttls.next_at {
             ttls.next_at = at_ms;
             return Some(at_ms);
@@ -460,7 +458,7 @@ impl Hash {
         let (t, ttls) = (&mut f.table, &mut f.ttls);
         match t.get_mut(field) {
             Some(e) if e.has_expire() => {
-                e.expire_at_ms = NO_EXPIRE;
+                e.try_set_expire(NO_EXPIRE);
                 ttls.drop_one();
                 true
             }
@@ -487,12 +485,12 @@ impl Hash {
                 if !e.has_expire() {
                     return false;
                 }
-                if e.expire_at_ms <= now_ms {
+                if e.expire_at_ms() <= now_ms {
                     expired(e.key_bytes());
                     gone += 1;
                     return true;
                 }
-                next_at = next_at.min(e.expire_at_ms);
+                next_at = next_at.min(e.expire_at_ms());
                 false
             });
             if cursor == 0 {

@@ -343,7 +343,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 .iter()
                 .filter(|e| !ember_core::keyspace::is_expired(e, now))
             {
-                let d = digest_entry(i as u64, e.key_bytes(), &e.value, e.expire_at_ms);
+                let d = digest_entry(i as u64, e.key_bytes(), &e.value, e.expire_at_ms());
                 for (a, b) in acc.iter_mut().zip(d) {
                     *a ^= b;
                 }
