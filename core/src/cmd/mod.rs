@@ -238,7 +238,7 @@ pub struct Command {
 }
 
 /// Every core command table.
-pub fn tables() -> [&'static [Command]; 9] {
+pub fn tables() -> [&'static [Command]; 10] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -246,6 +246,7 @@ pub fn tables() -> [&'static [Command]; 9] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        zset::geo::COMMANDS,
         sort::COMMANDS,
         bitmap::COMMANDS,
         hll::COMMANDS,

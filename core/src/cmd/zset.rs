@@ -32,6 +32,9 @@ use crate::types::Value;
 
 const GROUP: &str = "sorted-set";
 
+#[path = "geo.rs"]
+pub mod geo;
+
 /// `numkeys key...` commands: every argument after numkeys, a superset of the keys (options
 /// included) so that client-side caching tracks every input. Redis reports these as movablekeys.
 const KEYS_AFTER_NUMKEYS: (i32, i32, i32) = (2, -1, 1);
