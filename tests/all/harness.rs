@@ -161,8 +161,23 @@ impl Server {
         Server::with_config(None, extra)
     }
 
+    /// A real redis-server with the same test arguments, to compare replies against; `None` (the
+    /// test skips) when it is not installed.
+    pub fn redis() -> Option<Server> {
+        if !require_tool("redis-server") {
+            return None;
+        }
+        let bin = find_in_path("redis-server")?;
+        Some(Server::spawn(&bin, None, &[]))
+    }
+
     /// A server started with a config file (written by the caller into `dir`) and extra arguments.
     pub fn with_config(config: Option<&Path>, extra: &[&str]) -> Server {
+        Server::spawn(server_bin(), config, extra)
+    }
+
+    fn spawn(bin: &Path, config: Option<&Path>, extra: &[&str]) -> Server {
+        let ember = bin == server_bin();
         cap_memory();
         let dir = match config.and_then(Path::parent) {
             Some(d) => d.to_path_buf(),
@@ -174,7 +189,7 @@ impl Server {
         for _ in 0..5 {
             let port = free_port();
             let log = dir.join("server.log");
-            let mut cmd = Command::new(server_bin());
+            let mut cmd = Command::new(bin);
             if let Some(c) = config {
                 cmd.arg(c);
             }
@@ -188,7 +203,7 @@ impl Server {
             ])
             .args(["--dir", dir.to_str().expect("utf-8 temp dir")])
             .args(["--logfile", log.to_str().expect("utf-8 temp dir")]);
-            if let Some(backend) = io_backend() {
+            if let Some(backend) = io_backend().filter(|_| ember) {
                 cmd.args(["--io-backend", &backend]);
             }
             cmd.args(extra)

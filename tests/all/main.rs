@@ -21,6 +21,7 @@ mod bad_input;
 mod c_abi;
 mod client_cmd;
 mod clients;
+mod geo_hll;
 mod harness;
 mod keys;
 mod protocol;
