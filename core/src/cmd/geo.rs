@@ -13,9 +13,8 @@
 
 use alloc::vec::Vec;
 
-use super::{add_all, limits, store_result, zset_of, AddFlags, KEY1};
+use super::{add_all, commit_add, limits, store_result, zset_of, AddFlags, KEY1};
 use crate::cmd::{acl, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
-use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
 use crate::types::zset::{parse_score, ScoreRange, ZSet};
 use crate::types::Value;
@@ -153,38 +152,33 @@ fn score_of(lon: f64, lat: f64) -> f64 {
     encode((LAT_MIN, LAT_MAX), lon, lat, STEP_MAX).map_or(0, |c| c.bits) as f64
 }
 
-/// Moves a cell `d` columns east (+) or west (-), wrapping (Redis's `geohash_move_x`).
-fn move_x(c: Cell, d: i8) -> Cell {
+/// Moves a cell one step along the coordinate whose bits `moving` masks (the odd bits: east or
+/// west; the even bits: north or south), forward when `d > 0`, wrapping around (Redis's
+/// `geohash_move_x` and `geohash_move_y`).
+fn shift_cell(c: Cell, d: i8, moving: u64) -> Cell {
     let shift = 64 - u32::from(c.step) * 2;
-    let x = c.bits & 0xAAAA_AAAA_AAAA_AAAA;
-    let y = c.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64 >> shift;
-    let x = if d > 0 {
-        x.wrapping_add(zz + 1)
+    let other = !moving;
+    let v = c.bits & moving;
+    let zz = other >> shift;
+    let v = if d > 0 {
+        v.wrapping_add(zz + 1)
     } else {
-        (x | zz).wrapping_sub(zz + 1)
-    } & (0xAAAA_AAAA_AAAA_AAAAu64 >> shift);
+        (v | zz).wrapping_sub(zz + 1)
+    } & (moving >> shift);
     Cell {
-        bits: x | y,
+        bits: v | (c.bits & other),
         step: c.step,
     }
 }
 
-/// Moves a cell `d` rows north (+) or south (-), wrapping (Redis's `geohash_move_y`).
+/// Moves a cell `d` columns east (+) or west (-).
+fn move_x(c: Cell, d: i8) -> Cell {
+    shift_cell(c, d, 0xAAAA_AAAA_AAAA_AAAA)
+}
+
+/// Moves a cell `d` rows north (+) or south (-).
 fn move_y(c: Cell, d: i8) -> Cell {
-    let shift = 64 - u32::from(c.step) * 2;
-    let x = c.bits & 0xAAAA_AAAA_AAAA_AAAA;
-    let y = c.bits & 0x5555_5555_5555_5555;
-    let zz = 0xAAAA_AAAA_AAAA_AAAAu64 >> shift;
-    let y = if d > 0 {
-        y.wrapping_add(zz + 1)
-    } else {
-        (y | zz).wrapping_sub(zz + 1)
-    } & (0x5555_5555_5555_5555u64 >> shift);
-    Cell {
-        bits: x | y,
-        step: c.step,
-    }
+    shift_cell(c, d, 0x5555_5555_5555_5555)
 }
 
 /// Haversine distance in meters (Redis 7.0's `geohashGetDistance`).
@@ -517,17 +511,14 @@ fn geoadd(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let members = (i + 2..argv.len()).step_by(3).map(|j| argv.get(j));
     let c = add_all(z, &o, scores.iter().copied().zip(members), &lim)?;
     out.int((if o.ch { c.added + c.updated } else { c.added }) as i64);
-    let changes = c.added + c.updated;
-    if changes == 0 {
-        return Ok(());
-    }
-    if created {
-        ctx.store(key, Value::ZSet(fresh), None);
-        ctx.touched(changes - 1);
-    } else {
-        ctx.touched(changes);
-    }
-    ctx.wrote(class::ZSET, "zadd", key);
+    // GEOADD is a ZADD underneath, events included.
+    commit_add(
+        ctx,
+        key,
+        created.then_some(fresh),
+        c.added + c.updated,
+        "zadd",
+    );
     Ok(())
 }
 

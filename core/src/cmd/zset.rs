@@ -361,19 +361,32 @@ fn zadd_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, incr_cmd: bool) -> CmdRes
     } else {
         out.int((if o.ch { added + updated } else { added }) as i64);
     }
-    let changes = added + updated;
-    if changes == 0 {
-        return Ok(());
-    }
-    if created {
-        // `store` records the `new` event and one change.
-        ctx.store(key, Value::ZSet(fresh), None);
-        ctx.touched(changes - 1);
-    } else {
-        ctx.touched(changes);
-    }
-    ctx.wrote(class::ZSET, if o.incr { "zincr" } else { "zadd" }, key);
+    let event = if o.incr { "zincr" } else { "zadd" };
+    commit_add(ctx, key, created.then_some(fresh), added + updated, event);
     Ok(())
+}
+
+/// Records what an add did to `key`: stores the set when the command `created` it (`fresh`),
+/// counts the changes and emits `event`; nothing when nothing changed.
+fn commit_add(
+    ctx: &mut ExecCtx<'_>,
+    key: &[u8],
+    created: Option<ZSet>,
+    changes: u64,
+    event: &'static str,
+) {
+    if changes == 0 {
+        return;
+    }
+    match created {
+        Some(fresh) => {
+            // `store` records the `new` event and one change.
+            ctx.store(key, Value::ZSet(fresh), None);
+            ctx.touched(changes - 1);
+        }
+        None => ctx.touched(changes),
+    }
+    ctx.wrote(class::ZSET, event, key);
 }
 
 /// ZREM key member [member ...]. O(M*log(N)).
