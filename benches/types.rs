@@ -1,7 +1,8 @@
-//! Criterion benches of the collection types through the command layer: LPUSH+RPOP on a list,
+//! Criterion benches of the data types through the command layer: LPUSH+RPOP on a list,
 //! HSET/HGET on a hash, SADD+SREM/SISMEMBER on a set, ZADD/ZRANGE/ZRANK on a sorted set, each on
 //! one collection of 10, 1,000 and 1,000,000 elements, so both the compact encodings and the big
-//! structures show, and how each operation scales with size.
+//! structures show, and how each operation scales with size; then BITCOUNT/BITPOS on 1 MiB,
+//! PFADD/PFCOUNT on a 100k-element HyperLogLog, and GEOSEARCH/GEOADD on 100k geo members.
 //!
 //! Run with `cargo bench --bench types` (a few minutes), or shorter with
 //! `cargo bench --bench types -- --warm-up-time 1 --measurement-time 2`; filter with e.g.
@@ -290,5 +291,109 @@ fn zset(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, list, hash, set, zset);
+/// BITCOUNT and BITPOS over a 1 MiB string, word at a time: the whole string is counted, and
+/// BITPOS looks for the one clear bit in its last byte.
+fn bitmap(c: &mut Criterion) {
+    let mut host = Host::new();
+    let mut value = vec![0xffu8; 1 << 20];
+    *value.last_mut().expect("non-empty") = 0xfe;
+    // SETRANGE writes in place, so the bitmap stays plain (a SET of such a compressible value
+    // would store it LZ4-compressed, and each count would first expand it).
+    host.check(&Req::new("setrange", &[KEY, b"0".as_slice(), &value]));
+    host.expect(
+        &Req::new("bitcount", &[KEY]),
+        format!(":{}\r\n", (1 << 23) - 1).as_bytes(),
+    );
+    host.expect(
+        &Req::new("bitpos", &[KEY, b"0"]),
+        format!(":{}\r\n", (1 << 23) - 1).as_bytes(),
+    );
+    let mut g = c.benchmark_group("bitmap_1MiB");
+    bench_cycle(
+        &mut g,
+        "bitcount",
+        &mut host,
+        &[Req::new("bitcount", &[KEY])],
+    );
+    bench_cycle(
+        &mut g,
+        "bitpos_0",
+        &mut host,
+        &[Req::new("bitpos", &[KEY, b"0"])],
+    );
+    g.finish();
+}
+
+/// PFADD of an element not seen yet, and PFCOUNT right after (which recounts whenever the add
+/// changed a register), on a dense HyperLogLog of 100k elements.
+fn hll(c: &mut Criterion) {
+    let mut host = Host::new();
+    host.build("pfadd", 100_000, |i| vec![member(i)]);
+    let pairs: Vec<(Req, Req)> = (0..PROBES)
+        .map(|k| {
+            let m = format!("new:{k}").into_bytes();
+            (Req::new("pfadd", &[KEY, &m]), Req::new("pfcount", &[KEY]))
+        })
+        .collect();
+    let mut g = c.benchmark_group("hll_100k");
+    bench_pairs(&mut g, "pfadd_pfcount", &mut host, &pairs);
+    bench_cycle(
+        &mut g,
+        "pfcount_cached",
+        &mut host,
+        &[Req::new("pfcount", &[KEY])],
+    );
+    g.finish();
+}
+
+/// GEOSEARCH by radius (100 km and 1000 km) and by box around points spread over the world, and
+/// GEOADD moving an existing member, on a geo set of 100k members.
+fn geo(c: &mut Criterion) {
+    let n = 100_000;
+    // A low-discrepancy spread of points: the same data every run, no random source needed.
+    let point = |i: usize| {
+        let lon = (i as f64 * 0.618_033_988_749_895).fract() * 360.0 - 180.0;
+        let lat = (i as f64 * 0.754_877_666_246_693).fract() * 170.0 - 85.0;
+        (format!("{lon:.6}"), format!("{lat:.6}"))
+    };
+    let mut host = Host::new();
+    host.build("geoadd", n, |i| {
+        let (lon, lat) = point(i);
+        vec![lon.into_bytes(), lat.into_bytes(), member(i)]
+    });
+    host.expect(&Req::new("zcard", &[KEY]), format!(":{n}\r\n").as_bytes());
+    let search = |shape: &[&str]| -> Vec<Req> {
+        probes(n)
+            .map(|i| {
+                let (lon, lat) = point(i * 7 + 3);
+                let mut args = vec![KEY.to_vec(), b"FROMLONLAT".to_vec(), lon.into_bytes()];
+                args.push(lat.into_bytes());
+                args.extend(shape.iter().map(|a| a.as_bytes().to_vec()));
+                Req::new("geosearch", &args)
+            })
+            .collect()
+    };
+    let near = search(&["BYRADIUS", "100", "km", "ASC"]);
+    let far = search(&["BYRADIUS", "1000", "km", "COUNT", "10"]);
+    let boxed = search(&["BYBOX", "200", "200", "km", "WITHDIST"]);
+    let moves: Vec<(Req, Req)> = probes(n)
+        .map(|i| {
+            let (lon, lat) = point(i);
+            let (lon2, lat2) = point(i + 1);
+            let m = member(i);
+            (
+                Req::new("geoadd", &[KEY, lon2.as_bytes(), lat2.as_bytes(), &m]),
+                Req::new("geoadd", &[KEY, lon.as_bytes(), lat.as_bytes(), &m]),
+            )
+        })
+        .collect();
+    let mut g = c.benchmark_group("geo_100k");
+    bench_cycle(&mut g, "geosearch_radius_100km", &mut host, &near);
+    bench_cycle(&mut g, "geosearch_radius_1000km_count10", &mut host, &far);
+    bench_cycle(&mut g, "geosearch_box_200km", &mut host, &boxed);
+    bench_pairs(&mut g, "geoadd_move_x2", &mut host, &moves);
+    g.finish();
+}
+
+criterion_group!(benches, list, hash, set, zset, bitmap, hll, geo);
 criterion_main!(benches);
