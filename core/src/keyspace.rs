@@ -240,7 +240,7 @@ impl Db {
             e.value = value;
             // Under LFU an overwritten key keeps its counter, as in Redis.
             if lfu.is_none() {
-                e.access_s = access_s;
+                e.set_access(access_s);
             }
             if let Some(at) = expire_at_ms {
                 let (was, now) = (e.has_expire(), at != NO_EXPIRE);
@@ -692,9 +692,9 @@ impl Keyspace {
                     (EvictionPolicy::VolatileTtl, _) => u64::MAX - e.expire_at_ms(),
                     (EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom, _) => 1,
                     (EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu, Some(lfu)) => {
-                        lfu::eviction_score(e.access_s, now_ms, lfu)
+                        lfu::eviction_score(e.access(), now_ms, lfu)
                     }
-                    _ => now_s.saturating_sub(e.access_s) as u64 + 1,
+                    _ => u64::from(crate::table::lru_idle_s(now_s, e.access())) + 1,
                 };
                 if best.as_ref().is_none_or(|b| score > b.0) {
                     best = Some((score, i, e.key_bytes().to_vec()));

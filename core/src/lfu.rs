@@ -1,6 +1,8 @@
-//! Access tracking for eviction: Redis's LRU clock or LFU counter, in the entry's 32-bit `access_s`.
+//! Access tracking for eviction: Redis's LRU clock or LFU counter, in the entry's 24-bit access
+//! clock ([`crate::table::Entry::access`]).
 //!
-//! Under an LRU (or no, or random) policy `access_s` holds the last access in host seconds. Under
+//! Under an LRU (or no, or random) policy it holds the last access in host seconds (wrapping at
+//! 24 bits, every 194 days, as Redis's LRU clock does). Under
 //! an LFU policy (`allkeys-lfu`, `volatile-lfu`) it holds what Redis keeps in its 24-bit `lru`
 //! field: the time of the last decrement in minutes (16 bits, wrapping) and a logarithmic access
 //! counter (8 bits) that starts at [`LFU_INIT_VAL`], grows with probability

@@ -57,37 +57,45 @@ pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
 /// One key: its value, access clock, expire time and the key's bytes, in a single allocation.
 /// The key is stored inline after the fixed fields (no separate string header), and the expire
 /// time only when the entry has one (a TTL costs its 8 bytes, a key without one nothing), so an
-/// entry costs its fields, the key and the rounding to 8 bytes: a 10-byte key with a 24-byte value
-/// takes 48 bytes, 56 with an expire time. Entries are reached through [`EntryBox`], a thin owning
-/// pointer.
+/// entry costs a 36-byte header with a 24-byte value, the key and the rounding to 8 bytes: keys of
+/// up to 12 bytes take 48 bytes, 56 with an expire time. Entries are reached through [`EntryBox`],
+/// a thin owning pointer.
 #[repr(C)]
 pub struct Entry<V> {
     next: Option<EntryBox<V>>,
     pub value: V,
-    /// Last access: host clock seconds, or LFU data under an LFU policy (see [`crate::lfu`]).
-    pub access_s: u32,
-    /// The key's length, or [`LONG_KEY`] when the key's tail part starts with a u32 length.
-    klen: u8,
-    /// [`HAS_EXPIRE_ROOM`] when the tail starts with an expire time.
-    flags: u8,
+    /// The access clock in the low 24 bits ([`ACCESS_MASK`]; see [`Entry::access`]), the key's
+    /// length in the next 7 ([`LONG_KEY`] when the key's part of the tail starts with a u32
+    /// length), and [`HAS_EXPIRE_ROOM`] in the top bit.
+    meta: u32,
     /// The expire time (u64 LE, with [`HAS_EXPIRE_ROOM`]), then the key (after a 4-byte length
     /// for long keys).
     tail: [u8],
 }
 
-/// `klen` of a key of [`LONG_KEY`] bytes or more, whose length precedes it in the tail.
-const LONG_KEY: u8 = u8::MAX;
+/// The access clock's bits in `meta`: Redis's 24-bit `lru` field (seconds, wrapping every 194
+/// days, or LFU data).
+pub const ACCESS_MASK: u32 = (1 << 24) - 1;
 
-/// `flags` bit: the tail starts with 8 bytes of expire time ([`NO_EXPIRE`] once persisted).
-const HAS_EXPIRE_ROOM: u8 = 1;
+/// Where the key length sits in `meta`, and the length of a key of [`LONG_KEY`] bytes or more,
+/// whose length precedes it in the tail.
+const KLEN_SHIFT: u32 = 24;
+const LONG_KEY: u32 = 0x7f;
+
+/// `meta` bit: the tail starts with 8 bytes of expire time ([`NO_EXPIRE`] once persisted).
+const HAS_EXPIRE_ROOM: u32 = 1 << 31;
+
+/// Seconds since an LRU access clock reading (both wrap at 24 bits, as Redis's do).
+#[inline]
+pub fn lru_idle_s(now_s: u32, access: u32) -> u32 {
+    now_s.wrapping_sub(access) & ACCESS_MASK
+}
 
 /// The byte offsets of an entry's fields and its layout for a tail of `tail` bytes, as `repr(C)`
 /// lays them out.
 struct Shape {
     value: usize,
-    access: usize,
-    klen: usize,
-    flags: usize,
+    meta: usize,
     tail: usize,
     layout: core::alloc::Layout,
 }
@@ -96,19 +104,12 @@ fn shape<V>(tail: usize) -> Option<Shape> {
     use core::alloc::Layout;
     let l = Layout::new::<Option<EntryBox<V>>>();
     let (l, value) = l.extend(Layout::new::<V>()).ok()?;
-    let (l, access) = l.extend(Layout::new::<u32>()).ok()?;
-    let (l, klen) = l.extend(Layout::new::<u8>()).ok()?;
-    let (l, flags) = l.extend(Layout::new::<u8>()).ok()?;
+    let (l, meta) = l.extend(Layout::new::<u32>()).ok()?;
     let (l, tail_at) = l.extend(Layout::array::<u8>(tail).ok()?).ok()?;
-    debug_assert_eq!(
-        (klen, flags, tail_at),
-        (Offsets::<V>::KLEN, Offsets::<V>::FLAGS, Offsets::<V>::TAIL)
-    );
+    debug_assert_eq!((meta, tail_at), (Offsets::<V>::META, Offsets::<V>::TAIL));
     Some(Shape {
         value,
-        access,
-        klen,
-        flags,
+        meta,
         tail: tail_at,
         layout: l.pad_to_align(),
     })
@@ -127,13 +128,11 @@ impl<V> Offsets<V> {
         core::mem::size_of::<Option<EntryBox<V>>>(),
         core::mem::align_of::<V>(),
     );
-    const ACCESS: usize = align_up(
+    const META: usize = align_up(
         Self::VALUE + core::mem::size_of::<V>(),
         core::mem::align_of::<u32>(),
     );
-    const KLEN: usize = Self::ACCESS + 4;
-    const FLAGS: usize = Self::KLEN + 1;
-    const TAIL: usize = Self::FLAGS + 1;
+    const TAIL: usize = Self::META + 4;
 }
 
 /// Bytes of an entry before its key (and its expire time, when it has one).
@@ -145,7 +144,7 @@ impl<V> Entry<V> {
     /// Where the key's part of the tail starts.
     #[inline]
     fn key_at(&self) -> usize {
-        if self.flags & HAS_EXPIRE_ROOM != 0 {
+        if self.meta & HAS_EXPIRE_ROOM != 0 {
             8
         } else {
             0
@@ -155,8 +154,9 @@ impl<V> Entry<V> {
     #[inline]
     pub fn key_bytes(&self) -> &[u8] {
         let tail = &self.tail[self.key_at()..];
-        if self.klen != LONG_KEY {
-            return &tail[..usize::from(self.klen)];
+        let klen = (self.meta >> KLEN_SHIFT) & LONG_KEY;
+        if klen != LONG_KEY {
+            return &tail[..klen as usize];
         }
         let mut n = [0u8; 4];
         n.copy_from_slice(&tail[..4]);
@@ -166,7 +166,7 @@ impl<V> Entry<V> {
     /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
     #[inline]
     pub fn expire_at_ms(&self) -> u64 {
-        if self.flags & HAS_EXPIRE_ROOM == 0 {
+        if self.meta & HAS_EXPIRE_ROOM == 0 {
             return NO_EXPIRE;
         }
         let mut at = [0u8; 8];
@@ -183,12 +183,25 @@ impl<V> Entry<V> {
     /// room for one, which only [`Table::set_expire`] can add.
     #[inline]
     pub fn try_set_expire(&mut self, at_ms: u64) -> bool {
-        if self.flags & HAS_EXPIRE_ROOM != 0 {
+        if self.meta & HAS_EXPIRE_ROOM != 0 {
             self.tail[..8].copy_from_slice(&at_ms.to_le_bytes());
             true
         } else {
             at_ms == NO_EXPIRE
         }
+    }
+
+    /// The access clock: host seconds of the last access under an LRU (or no) policy, LFU data
+    /// under an LFU one (see [`crate::lfu`]); 24 bits.
+    #[inline]
+    pub fn access(&self) -> u32 {
+        self.meta & ACCESS_MASK
+    }
+
+    /// Sets the access clock (its low 24 bits).
+    #[inline]
+    pub fn set_access(&mut self, access: u32) {
+        self.meta = (self.meta & !ACCESS_MASK) | (access & ACCESS_MASK);
     }
 
     /// Heap bytes of the entry itself (fields, key and rounding).
@@ -220,7 +233,7 @@ impl<V> EntryBox<V> {
     /// Allocates an entry for `key` holding `value`, with room for an expire time when it has
     /// one.
     pub fn new(key: &[u8], value: V, expire_at_ms: u64, access_s: u32) -> Self {
-        let long = key.len() >= usize::from(LONG_KEY);
+        let long = key.len() >= LONG_KEY as usize;
         let room = expire_at_ms != NO_EXPIRE;
         let tail = usize::from(room) * 8 + key.len() + usize::from(long) * 4;
         let Some(sh) = shape::<V>(tail) else {
@@ -241,11 +254,11 @@ impl<V> EntryBox<V> {
         unsafe {
             raw.cast::<Option<EntryBox<V>>>().write(None);
             raw.add(sh.value).cast::<V>().write(value);
-            raw.add(sh.access).cast::<u32>().write(access_s);
-            raw.add(sh.klen)
-                .write(if long { LONG_KEY } else { key.len() as u8 });
-            raw.add(sh.flags)
-                .write(if room { HAS_EXPIRE_ROOM } else { 0 });
+            let klen = if long { LONG_KEY } else { key.len() as u32 };
+            let meta = (access_s & ACCESS_MASK)
+                | (klen << KLEN_SHIFT)
+                | if room { HAS_EXPIRE_ROOM } else { 0 };
+            raw.add(sh.meta).cast::<u32>().write(meta);
             let mut at = raw.add(sh.tail);
             if room {
                 core::ptr::copy_nonoverlapping(expire_at_ms.to_le_bytes().as_ptr(), at, 8);
@@ -276,7 +289,7 @@ impl<V> EntryBox<V> {
             let old = &*fat;
             let value = core::ptr::addr_of!((*fat).value).read();
             let next = core::ptr::addr_of!((*fat).next).read();
-            let mut moved = EntryBox::new(old.key_bytes(), value, at_ms, old.access_s);
+            let mut moved = EntryBox::new(old.key_bytes(), value, at_ms, old.access());
             moved.next = next;
             let layout = core::alloc::Layout::for_value(old);
             alloc::alloc::dealloc(fat.cast::<u8>(), layout);
@@ -288,10 +301,10 @@ impl<V> EntryBox<V> {
     #[inline]
     fn fat(&self) -> *mut Entry<V> {
         let p = self.ptr.as_ptr();
-        // SAFETY: `klen` and `flags` were written by `new` at these offsets of the live
-        // allocation.
-        let (klen, flags) = unsafe { (*p.add(Offsets::<V>::KLEN), *p.add(Offsets::<V>::FLAGS)) };
-        let room = if flags & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
+        // SAFETY: `meta` was written by `new` at this (4-aligned) offset of the live allocation.
+        let meta = unsafe { p.add(Offsets::<V>::META).cast::<u32>().read() };
+        let room = if meta & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
+        let klen = (meta >> KLEN_SHIFT) & LONG_KEY;
         let key = if klen == LONG_KEY {
             let mut n = [0u8; 4];
             // SAFETY: a long key's part of the tail starts with its 4-byte length, written by
@@ -301,7 +314,7 @@ impl<V> EntryBox<V> {
             };
             4 + u32::from_le_bytes(n) as usize
         } else {
-            usize::from(klen)
+            klen as usize
         };
         core::ptr::slice_from_raw_parts_mut(p, room + key) as *mut Entry<V>
     }
@@ -1095,7 +1108,9 @@ mod tests {
     #[test]
     fn keys_of_every_length_live_inline() {
         let mut t: Table<Vec<u8>> = Table::new(5);
-        let lens = [0usize, 1, 10, 254, 255, 256, 1000, 100_000];
+        let lens = [
+            0usize, 1, 10, 12, 13, 126, 127, 128, 254, 255, 256, 1000, 100_000,
+        ];
         let key = |n: usize| (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
         for &n in &lens {
             let e = t.insert_new(&key(n), alloc::vec![n as u8; 3], 77, 9);
@@ -1105,7 +1120,7 @@ mod tests {
         for &n in &lens {
             let e = t.get(&key(n)).expect("present");
             assert_eq!(
-                (e.key_bytes(), e.expire_at_ms(), e.access_s),
+                (e.key_bytes(), e.expire_at_ms(), e.access()),
                 (&key(n)[..], 77, 9)
             );
             assert_eq!(e.value, alloc::vec![n as u8; 3]);
@@ -1142,7 +1157,7 @@ mod tests {
                 NO_EXPIRE
             };
             assert_eq!(
-                (e.key_bytes(), e.expire_at_ms(), e.access_s, &e.value[..]),
+                (e.key_bytes(), e.expire_at_ms(), e.access(), &e.value[..]),
                 (&key(i)[..], at, i as u32, &[i as u8][..])
             );
         }

@@ -714,12 +714,14 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
                 "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ))
         }
-        "idletime" => ctx.out.int(now_s.saturating_sub(e.access_s) as i64),
+        "idletime" => ctx
+            .out
+            .int(i64::from(crate::table::lru_idle_s(now_s, e.access()))),
         "refcount" => ctx.out.int(refcount(&e.value, shared)),
         _ => match lfu {
             Some(lfu) => ctx
                 .out
-                .int(i64::from(crate::lfu::counter(e.access_s, now, lfu))),
+                .int(i64::from(crate::lfu::counter(e.access(), now, lfu))),
             None => {
                 return Err(CmdError::new(
                     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",

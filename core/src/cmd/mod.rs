@@ -633,7 +633,8 @@ fn lookup<'k>(
                 stats.keyspace_hits += 1;
             }
             if touch {
-                e.access_s = crate::lfu::touched(e.access_s, now_ms, lfu);
+                let access = crate::lfu::touched(e.access(), now_ms, lfu);
+                e.set_access(access);
             }
             Some(&mut e.value)
         }

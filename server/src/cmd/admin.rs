@@ -330,8 +330,8 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             ember_core::cmd::keys::refcount(&e.value, s.ks.shared_integers),
             e.value.encoding_name(),
             serialized,
-            e.access_s & ((1 << 24) - 1),
-            (now / 1000) as u32 - e.access_s.min((now / 1000) as u32)
+            e.access(),
+            ember_core::table::lru_idle_s((now / 1000) as u32, e.access())
         );
         reply(c).simple(text.as_bytes());
     } else if eq_ci(sub, "digest") && argc == 2 {
