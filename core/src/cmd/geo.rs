@@ -25,17 +25,33 @@ const RG: u32 = acl::READ | acl::SLOW | acl::GEO;
 
 /// GEOSEARCHSTORE/GEORADIUS STORE: the destination is the first key, the source the second.
 const DST_SRC: (i32, i32, i32) = (1, 2, 1);
-/// GEORADIUS with STORE names the destination among its options; Redis reports the source only.
+/// GEORADIUS with STORE names the destination among its options ([`store_key_position`]), so
+/// the fixed key range holds the source only.
 const SRC: (i32, i32, i32) = KEY1;
+
+/// Where GEORADIUS and GEORADIUSBYMEMBER name their STORE or STOREDIST destination (the last one
+/// given wins, as Redis's `georadiusGetKeys` reads it), for COMMAND GETKEYS.
+pub fn store_key_position(argv: Argv<'_>) -> Option<usize> {
+    let mut found = None;
+    let mut i = 5;
+    while i + 1 < argv.len() {
+        if eq_ci(argv.get(i), "store") || eq_ci(argv.get(i), "storedist") {
+            found = Some(i + 1);
+            i += 1;
+        }
+        i += 1;
+    }
+    found
+}
 
 pub static COMMANDS: &[Command] = &[
     cmd!("geoadd", -5, f::WRITE | f::DENYOOM, KEY1, WG, geoadd, "Add one or more geospatial items in the geospatial index represented using a sorted set", "3.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set."),
     cmd!("geodist", -4, f::READONLY, KEY1, RG, geodist, "Returns the distance between two members of a geospatial index", "3.2.0", "O(log(N))"),
     cmd!("geohash", -2, f::READONLY, KEY1, RG, geohash, "Returns members of a geospatial index as standard geohash strings", "3.2.0", "O(log(N)) for each member requested, where N is the number of elements in the sorted set."),
     cmd!("geopos", -2, f::READONLY, KEY1, RG, geopos, "Returns longitude and latitude of members of a geospatial index", "3.2.0", "O(N) where N is the number of members requested."),
-    cmd!("georadius", -6, f::WRITE | f::DENYOOM, SRC, WG, georadius, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", "3.2.0", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+    cmd!("georadius", -6, f::WRITE | f::DENYOOM | f::MOVABLE_KEYS, SRC, WG, georadius, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", "3.2.0", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
     cmd!("georadius_ro", -6, f::READONLY, KEY1, RG, georadius_ro, "A read-only variant for GEORADIUS", "3.2.10", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
-    cmd!("georadiusbymember", -5, f::WRITE | f::DENYOOM, SRC, WG, georadiusbymember, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", "3.2.0", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
+    cmd!("georadiusbymember", -5, f::WRITE | f::DENYOOM | f::MOVABLE_KEYS, SRC, WG, georadiusbymember, "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", "3.2.0", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
     cmd!("georadiusbymember_ro", -5, f::READONLY, KEY1, RG, georadiusbymember_ro, "A read-only variant for GEORADIUSBYMEMBER", "3.2.10", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."),
     cmd!("geosearch", -7, f::READONLY, KEY1, RG, geosearch, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", "6.2.0", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
     cmd!("geosearchstore", -8, f::WRITE | f::DENYOOM, DST_SRC, WG, geosearchstore, "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", "6.2.0", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),

@@ -191,6 +191,9 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             if e.info.name == "sort" {
                 keys.extend(ember_core::cmd::sort::store_key_position(target));
             }
+            if matches!(e.info.name, "georadius" | "georadiusbymember") {
+                keys.extend(ember_core::cmd::zset::geo::store_key_position(target));
+            }
             if keys.is_empty() {
                 return Err(CmdError::new("ERR The command has no key arguments"));
             }
