@@ -147,6 +147,9 @@ fn geo_replies_match_redis() {
             "km".into(),
         ],
     );
+    let getkeys = "COMMAND GETKEYS GEORADIUS src 0 0 1 km STORE a STOREDIST b";
+    let getkeys: Vec<String> = getkeys.split(' ').map(String::from).collect();
+    same(&mut e, &mut r, &getkeys);
 }
 
 #[test]
