@@ -23,25 +23,23 @@ const GROUP: &str = "geo";
 const WG: u32 = acl::WRITE | acl::SLOW | acl::GEO;
 const RG: u32 = acl::READ | acl::SLOW | acl::GEO;
 
-/// GEOSEARCHSTORE/GEORADIUS STORE: the destination is the first key, the source the second.
+/// GEOSEARCHSTORE: the destination is the first key, the source the second.
 const DST_SRC: (i32, i32, i32) = (1, 2, 1);
-/// GEORADIUS with STORE names the destination among its options ([`store_key_position`]), so
+/// GEORADIUS with STORE names the destination among its options ([`store_key_positions`]), so
 /// the fixed key range holds the source only.
 const SRC: (i32, i32, i32) = KEY1;
 
-/// Where GEORADIUS and GEORADIUSBYMEMBER name their STORE or STOREDIST destination (the last one
-/// given wins, as Redis's `georadiusGetKeys` reads it), for COMMAND GETKEYS.
-pub fn store_key_position(argv: Argv<'_>) -> Option<usize> {
-    let mut found = None;
-    let mut i = 5;
-    while i + 1 < argv.len() {
-        if eq_ci(argv.get(i), "store") || eq_ci(argv.get(i), "storedist") {
-            found = Some(i + 1);
-            i += 1;
-        }
-        i += 1;
-    }
-    found
+/// Where GEORADIUS (options from argument 6) and GEORADIUSBYMEMBER (from 5) name their STORE and
+/// STOREDIST destinations, for COMMAND GETKEYS: Redis 7.0's key specs search for each keyword from
+/// there and take the argument after its first occurrence.
+pub fn store_key_positions(argv: Argv<'_>, from: usize) -> impl Iterator<Item = usize> + '_ {
+    ["store", "storedist"]
+        .into_iter()
+        .filter_map(move |keyword| {
+            (from..argv.len().saturating_sub(1))
+                .find(|&i| eq_ci(argv.get(i), keyword))
+                .map(|i| i + 1)
+        })
 }
 
 pub static COMMANDS: &[Command] = &[

@@ -191,8 +191,15 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             if e.info.name == "sort" {
                 keys.extend(ember_core::cmd::sort::store_key_position(target));
             }
-            if matches!(e.info.name, "georadius" | "georadiusbymember") {
-                keys.extend(ember_core::cmd::zset::geo::store_key_position(target));
+            let geo_options = match e.info.name {
+                "georadius" => Some(6),
+                "georadiusbymember" => Some(5),
+                _ => None,
+            };
+            if let Some(from) = geo_options {
+                keys.extend(ember_core::cmd::zset::geo::store_key_positions(
+                    target, from,
+                ));
             }
             if keys.is_empty() {
                 return Err(CmdError::new("ERR The command has no key arguments"));
