@@ -283,7 +283,10 @@ impl Client {
     /// Bytes the connection holds: its buffers' capacity and the client itself (what
     /// `maxmemory-clients` counts).
     pub fn memory(&self) -> usize {
-        self.qbuf.capacity() + self.out.capacity() + std::mem::size_of::<Client>()
+        self.qbuf.capacity()
+            + self.out.capacity()
+            + self.multi.as_ref().map_or(0, |m| m.bytes)
+            + std::mem::size_of::<Client>()
     }
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline).

@@ -188,8 +188,9 @@ fn client_eviction_limit(config: &Config) -> u64 {
     let raw = config.get_str("maxmemory-clients");
     let bytes = match raw.strip_suffix('%') {
         Some(pct) => {
-            let pct: u64 = pct.parse().unwrap_or(0);
-            config.get_int("maxmemory").max(0) as u64 * pct / 100
+            let pct: u128 = pct.parse().unwrap_or(0);
+            let max = config.get_int("maxmemory").max(0) as u128;
+            u64::try_from(max * pct / 100).unwrap_or(u64::MAX)
         }
         None => config.get_int("maxmemory-clients").max(0) as u64,
     };
@@ -599,6 +600,8 @@ impl Server {
     }
 
     pub fn free_client(&mut self, mut c: Box<Client>) {
+        self.clients_mem_total = self.clients_mem_total.saturating_sub(c.mem_counted as u64);
+        c.mem_counted = 0;
         let _ = self.poller.remove(c.fd);
         self.unsubscribe_all(&mut c);
         self.unwatch_all(&mut c);
@@ -1178,7 +1181,6 @@ impl Server {
             log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
             self.stats.evicted_clients += 1;
             total = total.saturating_sub(mem as u64);
-            self.clients_mem_total = total;
             self.free_client(c);
         }
     }
@@ -1189,8 +1191,8 @@ impl Server {
     /// check. The biggest evictable client goes first, the running one included.
     fn evict_clients_during(&mut self, c: &mut Client) {
         let limit = self.hot.maxmemory_clients;
-        let mut total =
-            (self.clients_mem_total + c.memory() as u64).saturating_sub(c.mem_counted as u64);
+        self.recount_client(c);
+        let mut total = self.clients_mem_total;
         while total >= limit {
             let other = self
                 .other_clients()
@@ -1206,7 +1208,6 @@ impl Server {
                     log_at!(Notice, "Evicting client: {}", o.info_line(sys::now_ms()));
                     self.stats.evicted_clients += 1;
                     total = total.saturating_sub(mem as u64);
-                    self.clients_mem_total = self.clients_mem_total.saturating_sub(mem as u64);
                     self.free_client(o);
                 }
                 (_, Some(_)) => {
@@ -1220,6 +1221,15 @@ impl Server {
                 _ => return,
             }
         }
+    }
+
+    /// Brings the client-memory total up to date with what `c` holds now (after a command, a write
+    /// to its socket), so client eviction between checks judges every client by its current size.
+    fn recount_client(&mut self, c: &mut Client) {
+        let now = c.memory();
+        self.clients_mem_total =
+            (self.clients_mem_total + now as u64).saturating_sub(c.mem_counted as u64);
+        c.mem_counted = now;
     }
 
     /// Puts a client with new output on the list flushed before the loop sleeps (once).
@@ -1274,6 +1284,9 @@ impl Server {
             c.out_sent = 0;
             if c.out.capacity() > OUT_RETAIN_MAX {
                 c.out = Vec::new();
+            }
+            if self.hot.maxmemory_clients > 0 {
+                self.recount_client(&mut c);
             }
             if c.close_after_reply {
                 self.free_client(c);

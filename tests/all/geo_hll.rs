@@ -147,6 +147,19 @@ fn geo_replies_match_redis() {
             "km".into(),
         ],
     );
+    for bad in [
+        "GEOSEARCH g FROMLONLAT 0 0 BYBOX -1 abc m",
+        "GEOSEARCH g FROMLONLAT 0 0 BYBOX 1 -1 m",
+        "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS -1 m",
+        "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS 1 parsecs",
+        "GEORADIUS g 0 0 1 km COUNT 0",
+    ] {
+        same(
+            &mut e,
+            &mut r,
+            &bad.split(' ').map(String::from).collect::<Vec<_>>(),
+        );
+    }
     let getkeys = "COMMAND GETKEYS GEORADIUS src 0 0 1 km STORE a STOREDIST b";
     let getkeys: Vec<String> = getkeys.split(' ').map(String::from).collect();
     same(&mut e, &mut r, &getkeys);

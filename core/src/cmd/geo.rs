@@ -468,21 +468,12 @@ fn lon_lat(lon: &[u8], lat: &[u8]) -> Result<(f64, f64), CmdError> {
     Ok((lon, lat))
 }
 
-/// A non-negative number, or `what` as the error for a non-number.
-fn size(arg: &[u8], what: &'static str, negative: &'static str) -> Result<f64, CmdError> {
-    let v = parse_score(arg).ok_or(CmdError::new(what))?;
-    if v < 0.0 {
-        return Err(CmdError::new(negative));
-    }
-    Ok(v)
-}
-
+/// A radius and its unit's size in meters.
 fn radius(arg: &[u8], unit_arg: &[u8]) -> Result<(f64, f64), CmdError> {
-    let r = size(
-        arg,
-        "ERR need numeric radius",
-        "ERR radius cannot be negative",
-    )?;
+    let r = parse_score(arg).ok_or(CmdError::new("ERR need numeric radius"))?;
+    if r < 0.0 {
+        return Err(CmdError::new("ERR radius cannot be negative"));
+    }
     Ok((r, unit(unit_arg)?))
 }
 
@@ -750,16 +741,12 @@ fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResul
             byradius = true;
             i += 2;
         } else if eq_ci(a, "bybox") && i + 3 < remaining && is_search && !byradius {
-            let width = size(
-                arg(1),
-                "ERR need numeric width",
-                "ERR height or width cannot be negative",
-            )?;
-            let height = size(
-                arg(2),
-                "ERR need numeric height",
-                "ERR height or width cannot be negative",
-            )?;
+            // Both parse before either's sign is checked, as Redis's extractBoxOrReply does.
+            let width = parse_score(arg(1)).ok_or(CmdError::new("ERR need numeric width"))?;
+            let height = parse_score(arg(2)).ok_or(CmdError::new("ERR need numeric height"))?;
+            if width < 0.0 || height < 0.0 {
+                return Err(CmdError::new("ERR height or width cannot be negative"));
+            }
             kind = Some((ShapeKind::Box { width, height }, unit(arg(3))?));
             bybox = true;
             i += 3;

@@ -254,8 +254,15 @@ impl Packed {
     }
 
     /// Whether a member of `len` bytes keeps the buffer within [`PACKED_BYTES_MAX`].
+    /// Whether a member of `len` bytes keeps the buffer within [`PACKED_BYTES_MAX`], even when
+    /// it shortens the shared prefix to nothing (every member then takes the prefix back).
     fn fits(&self, len: usize) -> bool {
-        self.buf.len().saturating_add(len + 2 * SCORE_BYTES_MAX) <= PACKED_BYTES_MAX
+        let regrow = self.len().saturating_mul(self.prefix().0.len());
+        self.buf
+            .len()
+            .saturating_add(regrow)
+            .saturating_add(len + 2 * SCORE_BYTES_MAX)
+            <= PACKED_BYTES_MAX
     }
 
     /// Inserts (member, score) in order.
@@ -370,7 +377,12 @@ impl ZSet {
         limits: &Limits,
     ) -> ZSet {
         let packed = items.len() <= limits.entries_max
-            && items.clone().all(|(m, _)| m.len() <= limits.value_max);
+            && items.clone().all(|(m, _)| m.len() <= limits.value_max)
+            && items
+                .clone()
+                .map(|(m, _)| m.len() + 2 * SCORE_BYTES_MAX)
+                .fold(0usize, usize::saturating_add)
+                <= PACKED_BYTES_MAX;
         let enc = if packed {
             Encoding::Packed(Packed::from_sorted(items))
         } else {
