@@ -648,8 +648,9 @@ fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResul
         Some(Value::ZSet(_)) => true,
         Some(_) => return Err(err::WRONGTYPE),
     };
+    // The lookup above counted the hit and touched the key; these read it again silently.
     let member_score = |ctx: &mut ExecCtx<'_>, member: &[u8]| -> Result<f64, CmdError> {
-        match ctx.lookup_read(src) {
+        match ctx.ks.db(ctx.db).peek(src, ctx.now_ms).map(|e| &e.value) {
             Some(Value::ZSet(z)) => z
                 .score(member)
                 .ok_or(CmdError::new("ERR could not decode requested zset member")),
@@ -801,10 +802,10 @@ fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResul
     };
     let lim = limits(ctx);
     ctx.with_scratch(|ctx, scratch| {
-        let (Some(z), out) = zset_of(ctx, src, true)? else {
+        let out = &mut ctx.out;
+        let Some(Value::ZSet(z)) = ctx.ks.db(ctx.db).peek(src, ctx.now_ms).map(|e| &e.value) else {
             return Err(err::WRONGTYPE);
         };
-        let z: &ZSet = z;
         let mut found = search(z, &shape, if o.any { o.count } else { 0 }, scratch);
         match o.sort {
             Sort::Asc => found.sort_by(|a, b| a.dist_m.total_cmp(&b.dist_m)),
