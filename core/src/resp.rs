@@ -523,12 +523,18 @@ impl<'a> ReplyWriter<'a> {
     pub fn double(&mut self, d: f64) {
         let mut tmp = Vec::new();
         format_double(d, &mut tmp);
+        self.double_text(&tmp);
+    }
+
+    /// A double already formatted (`text` is its digits): `,text` in RESP3, a bulk string in
+    /// RESP2.
+    pub fn double_text(&mut self, text: &[u8]) {
         if self.resp3() {
             self.buf.push(b',');
-            self.buf.extend_from_slice(&tmp);
+            self.buf.extend_from_slice(text);
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(&tmp);
+            self.bulk(text);
         }
     }
 

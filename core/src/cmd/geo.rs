@@ -434,13 +434,7 @@ fn reply_coordinate(out: &mut ReplyWriter<'_>, v: f64) {
     if text == "-0" {
         text = alloc::string::String::from("0");
     }
-    if out.resp3() {
-        out.buf.push(b',');
-        out.buf.extend_from_slice(text.as_bytes());
-        out.buf.extend_from_slice(b"\r\n");
-    } else {
-        out.bulk(text.as_bytes());
-    }
+    out.double_text(text.as_bytes());
 }
 
 /// Meters per unit, or Redis's error for an unknown unit.

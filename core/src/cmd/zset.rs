@@ -144,14 +144,7 @@ fn store_result(ctx: &mut ExecCtx<'_>, dst: &[u8], z: ZSet, event: &'static str)
 
 /// Replies with a score: a RESP3 double, or a bulk string in RESP2.
 fn reply_score(out: &mut ReplyWriter<'_>, score: f64) {
-    let t = ScoreText::new(score);
-    if out.resp3() {
-        out.buf.push(b',');
-        out.buf.extend_from_slice(t.as_bytes());
-        out.buf.extend_from_slice(b"\r\n");
-    } else {
-        out.bulk(t.as_bytes());
-    }
+    out.double_text(ScoreText::new(score).as_bytes());
 }
 
 /// Replies with members, and with WITHSCORES their scores: flat pairs in RESP2, nested pairs in
