@@ -371,7 +371,8 @@ impl Db {
 
 #[inline]
 pub fn is_expired(e: &Entry<Value>, now_ms: u64) -> bool {
-    e.expire_at_ms() != NO_EXPIRE && e.expire_at_ms() <= now_ms
+    let at = e.expire_at_ms();
+    at != NO_EXPIRE && at <= now_ms
 }
 
 /// What one call of [`Keyspace::expire_cycle`] did.

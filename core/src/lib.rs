@@ -15,9 +15,10 @@
 //! - [`glob`]: Redis-compatible glob matching for KEYS, SCAN MATCH and CONFIG GET.
 
 #![no_std]
-// Unsafe code is denied except where a module allows it for a measured reason (table.rs: zeroed
-// bucket arrays and prefetch hints; types/lz.rs: reading the leaked, never-freed dictionaries),
-// each block with a SAFETY comment.
+// Unsafe code is denied except where a module allows it for a measured reason (table.rs: entries
+// as one allocation with the key inline, zeroed bucket arrays, prefetch hints; types/packed.rs:
+// exactly-sized compact-collection buffers and the leaked shared names; types/lz.rs: reading the
+// leaked, never-freed dictionaries), each block with a SAFETY comment.
 #![deny(unsafe_code)]
 
 extern crate alloc;
@@ -33,6 +34,14 @@ pub mod reply;
 pub mod resp;
 pub mod table;
 pub mod types;
+
+/// FNV-1a: a fast hash for short byte strings in fixed tables (command names, shared field names).
+#[inline]
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 
 /// Ember's own version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -910,20 +910,11 @@ impl<V> Table<V> {
         if self.is_empty() {
             return None;
         }
-        let (start, n0) = match self.rehash_idx {
-            Some(i) => (i, self.ht[0].slots.len()),
-            None => (0, self.ht[0].slots.len()),
-        };
-        let span = (n0 + self.ht[1].slots.len() - start) as u64;
+        let live = self.live_buckets();
+        let span = live.len() as u64;
         for _ in 0..FAIR_PROBES_MAX {
             let r = rand();
-            let i = start + (r % span) as usize;
-            let slot = if i < n0 {
-                &self.ht[0].slots[i]
-            } else {
-                &self.ht[1].slots[i - n0]
-            };
-            let Some(head) = slot.as_ref() else {
+            let Some(head) = self.live_bucket(live.start + (r % span) as usize) else {
                 continue;
             };
             let mut len = 1;
@@ -945,39 +936,45 @@ impl<V> Table<V> {
         self.random_entry(rand)
     }
 
+    /// The buckets that can hold entries, as one index space: the old array's from the rehash
+    /// index on (those before it have moved), then the new array's.
+    fn live_buckets(&self) -> core::ops::Range<usize> {
+        let n0 = self.ht[0].slots.len();
+        self.rehash_idx.unwrap_or(0)..n0 + self.ht[1].slots.len()
+    }
+
+    /// The chain at index `i` of [`Table::live_buckets`].
+    #[inline]
+    fn live_bucket(&self, i: usize) -> Option<&EntryBox<V>> {
+        let n0 = self.ht[0].slots.len();
+        if i < n0 {
+            self.ht[0].slots[i].as_ref()
+        } else {
+            self.ht[1].slots[i - n0].as_ref()
+        }
+    }
+
     /// A uniformly chosen bucket's entry; `rand` supplies random numbers.
     pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<&Entry<V>> {
         if self.is_empty() {
             return None;
         }
-        let (start, n0) = match self.rehash_idx {
-            Some(i) => (i, self.ht[0].slots.len()),
-            None => (0, self.ht[0].slots.len()),
-        };
-        let total = n0 + self.ht[1].slots.len();
-        let span = (total - start) as u64;
+        let live = self.live_buckets();
+        let span = live.len();
         // Random probes first; a sparse table falls back to a linear walk from a random bucket so the
         // search is always bounded.
-        let pick = |i: usize| -> Option<&EntryBox<V>> {
-            if i < n0 {
-                self.ht[0].slots[i].as_ref()
-            } else {
-                self.ht[1].slots[i - n0].as_ref()
-            }
-        };
         let mut head = None;
         for _ in 0..64 {
-            let i = start + (rand() % span) as usize;
-            if let Some(e) = pick(i) {
+            if let Some(e) = self.live_bucket(live.start + (rand() % span as u64) as usize) {
                 head = Some(e);
                 break;
             }
         }
         if head.is_none() {
-            let from = (rand() % span) as usize;
-            head = (0..total - start)
-                .map(|k| start + (from + k) % (total - start))
-                .find_map(pick);
+            let from = (rand() % span as u64) as usize;
+            head = (0..span)
+                .map(|k| live.start + (from + k) % span)
+                .find_map(|i| self.live_bucket(i));
         }
         let head = head?;
         let mut chain_len = 0u64;

@@ -1166,53 +1166,37 @@ impl Server {
             total += c.mem_counted as u64;
         }
         self.clients_mem_total = total;
-        while total >= limit {
-            let Some((fd, mem)) = self
-                .other_clients()
-                .filter(|c| !c.no_evict && !c.close_asap)
-                .map(|c| (c.fd, c.memory()))
-                .max_by_key(|&(_, mem)| mem)
-            else {
+        while self.clients_mem_total >= limit {
+            let Some((fd, _)) = self.biggest_evictable() else {
                 return;
             };
             let Some(c) = self.take_client(fd) else {
                 return;
             };
-            log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
-            self.stats.evicted_clients += 1;
-            total = total.saturating_sub(mem as u64);
+            self.note_eviction(&c);
             self.free_client(c);
         }
     }
 
     /// Client eviction between the commands of one client's input, as Redis checks before every
     /// command (a pipeline of big replies can pass the limit long before the loop sleeps): the
-    /// running client counts at its current size, the others at their size at the loop's last
-    /// check. The biggest evictable client goes first, the running one included.
+    /// running client counts at its current size, the others at their size when last counted.
+    /// The biggest evictable client goes first, the running one included.
     fn evict_clients_during(&mut self, c: &mut Client) {
         let limit = self.hot.maxmemory_clients;
         self.recount_client(c);
-        let mut total = self.clients_mem_total;
-        while total >= limit {
-            let other = self
-                .other_clients()
-                .filter(|o| !o.no_evict && !o.close_asap)
-                .map(|o| (o.fd, o.mem_counted))
-                .max_by_key(|&(_, mem)| mem);
-            let mine = (!c.no_evict).then(|| c.memory());
-            match (other, mine) {
+        while self.clients_mem_total >= limit {
+            let mine = (!c.no_evict).then_some(c.mem_counted);
+            match (self.biggest_evictable(), mine) {
                 (Some((fd, mem)), m) if m.is_none_or(|m| mem > m) => {
                     let Some(o) = self.take_client(fd) else {
                         return;
                     };
-                    log_at!(Notice, "Evicting client: {}", o.info_line(sys::now_ms()));
-                    self.stats.evicted_clients += 1;
-                    total = total.saturating_sub(mem as u64);
+                    self.note_eviction(&o);
                     self.free_client(o);
                 }
                 (_, Some(_)) => {
-                    log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
-                    self.stats.evicted_clients += 1;
+                    self.note_eviction(c);
                     c.close_asap = true;
                     c.out = Vec::new();
                     c.out_sent = 0;
@@ -1221,6 +1205,21 @@ impl Server {
                 _ => return,
             }
         }
+    }
+
+    /// The client in the table that client eviction closes first: the biggest (as last counted)
+    /// without CLIENT NO-EVICT and not already closing; its descriptor and memory.
+    fn biggest_evictable(&self) -> Option<(RawFd, usize)> {
+        self.other_clients()
+            .filter(|o| !o.no_evict && !o.close_asap)
+            .map(|o| (o.fd, o.mem_counted))
+            .max_by_key(|&(_, mem)| mem)
+    }
+
+    /// Logs and counts a client closed by client eviction.
+    fn note_eviction(&mut self, c: &Client) {
+        log_at!(Notice, "Evicting client: {}", c.info_line(sys::now_ms()));
+        self.stats.evicted_clients += 1;
     }
 
     /// Brings the client-memory total up to date with what `c` holds now (after a command, a write

@@ -20,24 +20,47 @@ impl Rng {
     }
 }
 
-/// Sends `args` to both servers and checks the raw replies are the same.
-fn same(a: &mut Conn, b: &mut Conn, args: &[String]) {
-    let (x, y) = (a.raw(args), b.raw(args));
-    assert!(
-        x == y,
-        "{args:?}\nember: {}\nredis: {}",
-        String::from_utf8_lossy(&x),
-        String::from_utf8_lossy(&y)
-    );
+/// Ember and a real redis-server side by side, each with a connection.
+struct Twins {
+    e: Conn,
+    r: Conn,
+    _servers: (Server, Server),
+}
+
+impl Twins {
+    /// Both servers, or `None` (the test skips) when redis-server is not installed.
+    fn start() -> Option<Twins> {
+        let redis = Server::redis()?;
+        let ember = Server::start();
+        Some(Twins {
+            e: ember.connect(),
+            r: redis.connect(),
+            _servers: (ember, redis),
+        })
+    }
+
+    /// Sends `args` to both servers and checks the raw replies are the same.
+    fn same_args(&mut self, args: &[String]) {
+        let (x, y) = (self.e.raw(args), self.r.raw(args));
+        assert!(
+            x == y,
+            "{args:?}\nember: {}\nredis: {}",
+            String::from_utf8_lossy(&x),
+            String::from_utf8_lossy(&y)
+        );
+    }
+
+    /// [`Twins::same_args`] for a command written as space-separated words.
+    fn same(&mut self, command: &str) {
+        self.same_args(&command.split(' ').map(String::from).collect::<Vec<_>>());
+    }
 }
 
 #[test]
 fn geo_replies_match_redis() {
-    let Some(redis) = Server::redis() else {
+    let Some(mut t) = Twins::start() else {
         return;
     };
-    let ember = Server::start();
-    let (mut e, mut r) = (ember.connect(), redis.connect());
     let mut rng = Rng(20240611);
     let mut add = vec!["GEOADD".to_string(), "g".to_string()];
     for i in 0..2000 {
@@ -45,160 +68,62 @@ fn geo_replies_match_redis() {
         add.push(format!("{:.6}", rng.uniform(-85.0, 85.0)));
         add.push(format!("m{i}"));
     }
-    same(&mut e, &mut r, &add);
+    t.same_args(&add);
     let members: Vec<String> = (0..2000).step_by(37).map(|i| format!("m{i}")).collect();
-    let with = |cmd: &str, rest: &[String]| {
-        let mut v = vec![cmd.to_string(), "g".to_string()];
-        v.extend_from_slice(rest);
-        v
-    };
-    same(&mut e, &mut r, &with("GEOPOS", &members));
-    same(&mut e, &mut r, &with("GEOHASH", &members));
+    t.same(&format!("GEOPOS g {}", members.join(" ")));
+    t.same(&format!("GEOHASH g {}", members.join(" ")));
     for proto in ["2", "3"] {
         // HELLO's reply names the server: switch both without comparing it.
-        e.cmd(&["HELLO", proto]);
-        r.cmd(&["HELLO", proto]);
+        t.e.cmd(&["HELLO", proto]);
+        t.r.cmd(&["HELLO", proto]);
         for k in 0..60 {
-            let s = |v: &str| v.to_string();
             let (lon, lat) = (rng.uniform(-180.0, 180.0), rng.uniform(-85.0, 85.0));
             let km = [5.0, 50.0, 400.0, 2000.0, 9000.0][k % 5];
-            let (lon, lat, km) = (format!("{lon:.5}"), format!("{lat:.5}"), km.to_string());
+            let (lon, lat) = (format!("{lon:.5}"), format!("{lat:.5}"));
             let m = format!("m{}", k * 31);
-            same(
-                &mut e,
-                &mut r,
-                &with("GEODIST", &[m.clone(), format!("m{}", k + 1), s("km")]),
-            );
-            same(
-                &mut e,
-                &mut r,
-                &with(
-                    "GEOSEARCH",
-                    &[
-                        s("FROMLONLAT"),
-                        lon.clone(),
-                        lat.clone(),
-                        s("BYRADIUS"),
-                        km.clone(),
-                        s("km"),
-                        s("WITHDIST"),
-                        s("WITHHASH"),
-                        s("WITHCOORD"),
-                    ],
-                ),
-            );
-            same(
-                &mut e,
-                &mut r,
-                &with(
-                    "GEOSEARCH",
-                    &[
-                        s("FROMMEMBER"),
-                        m.clone(),
-                        s("BYBOX"),
-                        km.clone(),
-                        km.clone(),
-                        s("km"),
-                        s("DESC"),
-                        s("COUNT"),
-                        s("4"),
-                    ],
-                ),
-            );
-            same(
-                &mut e,
-                &mut r,
-                &with(
-                    "GEORADIUS",
-                    &[lon, lat, km.clone(), s("km"), s("COUNT"), s("3"), s("ANY")],
-                ),
-            );
-            same(
-                &mut e,
-                &mut r,
-                &with(
-                    "GEORADIUSBYMEMBER",
-                    &[m, km, s("mi"), s("WITHDIST"), s("ASC")],
-                ),
-            );
+            t.same(&format!("GEODIST g {m} m{} km", k + 1));
+            t.same(&format!(
+                "GEOSEARCH g FROMLONLAT {lon} {lat} BYRADIUS {km} km WITHDIST WITHHASH WITHCOORD"
+            ));
+            t.same(&format!(
+                "GEOSEARCH g FROMMEMBER {m} BYBOX {km} {km} km DESC COUNT 4"
+            ));
+            t.same(&format!("GEORADIUS g {lon} {lat} {km} km COUNT 3 ANY"));
+            t.same(&format!("GEORADIUSBYMEMBER g {m} {km} mi WITHDIST ASC"));
         }
     }
-    same(
-        &mut e,
-        &mut r,
-        &[
-            "GEOADD".into(),
-            "g".into(),
-            "181".into(),
-            "0".into(),
-            "x".into(),
-        ],
-    );
-    same(
-        &mut e,
-        &mut r,
-        &[
-            "GEOSEARCH".into(),
-            "g".into(),
-            "FROMMEMBER".into(),
-            "nope".into(),
-            "BYRADIUS".into(),
-            "1".into(),
-            "km".into(),
-        ],
-    );
     for bad in [
+        "GEOADD g 181 0 x",
+        "GEOSEARCH g FROMMEMBER nope BYRADIUS 1 km",
         "GEOSEARCH g FROMLONLAT 0 0 BYBOX -1 abc m",
         "GEOSEARCH g FROMLONLAT 0 0 BYBOX 1 -1 m",
         "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS -1 m",
         "GEOSEARCH g FROMLONLAT 0 0 BYRADIUS 1 parsecs",
         "GEORADIUS g 0 0 1 km COUNT 0",
     ] {
-        same(
-            &mut e,
-            &mut r,
-            &bad.split(' ').map(String::from).collect::<Vec<_>>(),
-        );
+        t.same(bad);
     }
-    let getkeys = "COMMAND GETKEYS GEORADIUS src 0 0 1 km STORE a STOREDIST b";
-    let getkeys: Vec<String> = getkeys.split(' ').map(String::from).collect();
-    same(&mut e, &mut r, &getkeys);
+    t.same("COMMAND GETKEYS GEORADIUS src 0 0 1 km STORE a STOREDIST b");
 }
 
 #[test]
 fn pfcount_matches_redis_on_100k_elements() {
-    let Some(redis) = Server::redis() else {
+    let Some(mut t) = Twins::start() else {
         return;
     };
-    let ember = Server::start();
-    let (mut e, mut r) = (ember.connect(), redis.connect());
     let mut rng = Rng(7);
     for chunk in 0..100 {
         let mut args = vec!["PFADD".to_string(), format!("h{}", chunk % 3)];
         for _ in 0..1000 {
             args.push(format!("e{}", rng.next() % 1_000_000));
         }
-        same(&mut e, &mut r, &args);
+        t.same_args(&args);
     }
     for key in ["h0", "h1", "h2"] {
-        same(&mut e, &mut r, &["PFCOUNT".to_string(), key.to_string()]);
-        same(&mut e, &mut r, &["GET".to_string(), key.to_string()]);
+        t.same(&format!("PFCOUNT {key}"));
+        t.same(&format!("GET {key}"));
     }
-    same(
-        &mut e,
-        &mut r,
-        &["PFCOUNT".into(), "h0".into(), "h1".into(), "h2".into()],
-    );
-    same(
-        &mut e,
-        &mut r,
-        &[
-            "PFMERGE".into(),
-            "all".into(),
-            "h0".into(),
-            "h1".into(),
-            "h2".into(),
-        ],
-    );
-    same(&mut e, &mut r, &["PFCOUNT".into(), "all".into()]);
+    t.same("PFCOUNT h0 h1 h2");
+    t.same("PFMERGE all h0 h1 h2");
+    t.same("PFCOUNT all");
 }

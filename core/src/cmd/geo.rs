@@ -15,8 +15,9 @@ use alloc::vec::Vec;
 
 use super::{add_all, commit_add, limits, store_result, zset_of, AddFlags, KEY1};
 use crate::cmd::{acl, eq_ci, err, flags as f, CmdError, CmdResult, Command, ExecCtx};
+use crate::keyspace::Keyspace;
 use crate::resp::{Argv, ReplyWriter};
-use crate::types::zset::{parse_score, ScoreRange, ZSet};
+use crate::types::zset::{parse_score, ScoreRange, ScoreText, ZSet};
 use crate::types::Value;
 
 const GROUP: &str = "geo";
@@ -420,21 +421,26 @@ fn search<'a>(
 
 /// A distance in the request's unit, as Redis prints it: `%.4f` in a bulk string.
 fn reply_distance(out: &mut ReplyWriter<'_>, d: f64) {
-    out.bulk(alloc::format!("{d:.4}").as_bytes());
+    out.bulk(ScoreText::from_fmt(format_args!("{d:.4}")).as_bytes());
 }
 
 /// A coordinate as Redis's `addReplyHumanLongDouble`: 17 decimals, trailing zeros dropped; a
 /// bulk string in RESP2, a double in RESP3.
 fn reply_coordinate(out: &mut ReplyWriter<'_>, v: f64) {
-    let mut text = alloc::format!("{v:.17}");
-    if text.contains('.') {
-        let keep = text.trim_end_matches('0').trim_end_matches('.').len();
-        text.truncate(keep);
+    let formatted = ScoreText::from_fmt(format_args!("{v:.17}"));
+    let mut text = formatted.as_bytes();
+    if text.contains(&b'.') {
+        while let [rest @ .., b'0'] = text {
+            text = rest;
+        }
+        if let [rest @ .., b'.'] = text {
+            text = rest;
+        }
     }
-    if text == "-0" {
-        text = alloc::string::String::from("0");
+    if text == b"-0" {
+        text = b"0";
     }
-    out.double_text(text.as_bytes());
+    out.double_text(text);
 }
 
 /// Meters per unit, or Redis's error for an unknown unit.
@@ -633,23 +639,24 @@ struct Options<'a> {
     storedist: bool,
 }
 
+/// The sorted set at `key` in database `db`, read without counting a hit or touching it.
+fn peek_zset<'k>(ks: &'k Keyspace, db: usize, now_ms: u64, key: &[u8]) -> Option<&'k ZSet> {
+    match &ks.db(db).peek(key, now_ms)?.value {
+        Value::ZSet(z) => Some(z),
+        _ => None,
+    }
+}
+
 /// The search commands, parsed and checked in Redis's order (`georadiusGeneric`).
 fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResult {
     let src_at = if form == Form::SearchStore { 2 } else { 1 };
     let src = argv.get(src_at);
-    let exists = match ctx.lookup_read(src) {
-        None => false,
-        Some(Value::ZSet(_)) => true,
-        Some(_) => return Err(err::WRONGTYPE),
-    };
-    // The lookup above counted the hit and touched the key; these read it again silently.
-    let member_score = |ctx: &mut ExecCtx<'_>, member: &[u8]| -> Result<f64, CmdError> {
-        match ctx.ks.db(ctx.db).peek(src, ctx.now_ms).map(|e| &e.value) {
-            Some(Value::ZSet(z)) => z
-                .score(member)
-                .ok_or(CmdError::new("ERR could not decode requested zset member")),
-            _ => Err(CmdError::new("ERR could not decode requested zset member")),
-        }
+    let exists = zset_of(ctx, src, true)?.0.is_some();
+    // The lookup above counted the hit and touched the key; `peek_zset` reads it again silently.
+    let member_score = |ctx: &ExecCtx<'_>, member: &[u8]| {
+        peek_zset(ctx.ks, ctx.db, ctx.now_ms, src)
+            .and_then(|z| z.score(member))
+            .ok_or(CmdError::new("ERR could not decode requested zset member"))
     };
     let mut center: Option<(f64, f64)> = None;
     let mut kind: Option<(ShapeKind, f64)> = None;
@@ -797,7 +804,7 @@ fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResul
     let lim = limits(ctx);
     ctx.with_scratch(|ctx, scratch| {
         let out = &mut ctx.out;
-        let Some(Value::ZSet(z)) = ctx.ks.db(ctx.db).peek(src, ctx.now_ms).map(|e| &e.value) else {
+        let Some(z) = peek_zset(ctx.ks, ctx.db, ctx.now_ms, src) else {
             return Err(err::WRONGTYPE);
         };
         let mut found = search(z, &shape, if o.any { o.count } else { 0 }, scratch);
@@ -812,7 +819,6 @@ fn search_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, form: Form) -> CmdResul
             found.len().min(o.count)
         };
         found.truncate(n);
-        // The results borrow the source set: copy them out before writing the destination.
         let Some(dst) = o.store else {
             let extra =
                 usize::from(o.withdist) + usize::from(o.withhash) + usize::from(o.withcoord);

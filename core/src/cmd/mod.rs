@@ -278,14 +278,6 @@ pub struct NameIndex {
 /// A free slot of [`NameIndex::slots`].
 const NO_SLOT: u16 = u16::MAX;
 
-/// FNV-1a over the bytes of a lowercase name.
-#[inline]
-fn name_hash(name: &[u8]) -> u64 {
-    name.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 impl NameIndex {
     /// Indexes `names` (lowercase, as command tables spell them) by their position.
     pub fn new<'a>(names: impl IntoIterator<Item = &'a CommandInfo>) -> Self {
@@ -298,7 +290,7 @@ impl NameIndex {
         let size = (names.len() * 4).next_power_of_two().max(8);
         let mut slots = vec![NO_SLOT; size];
         for (at, (name, _)) in names.iter().enumerate() {
-            let mut i = name_hash(name.as_bytes()) as usize & (size - 1);
+            let mut i = crate::fnv1a(name.as_bytes()) as usize & (size - 1);
             while slots[i] != NO_SLOT {
                 i = (i + 1) & (size - 1);
             }
@@ -317,7 +309,7 @@ impl NameIndex {
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
         let mask = self.slots.len() - 1;
-        let mut i = name_hash(lower) as usize & mask;
+        let mut i = crate::fnv1a(lower) as usize & mask;
         loop {
             let (n, at) = *self.names.get(usize::from(self.slots[i]))?;
             if n.as_bytes() == &*lower {

@@ -150,7 +150,7 @@ impl Packed {
 
     /// Appends a pair.
     fn push(&mut self, field: &[u8], value: &[u8]) {
-        let (fsize, name) = entry::plan(field, true);
+        let (fsize, name) = entry::plan(field);
         let vsize = entry_size(value.len());
         let out = self.buf.extend(fsize + vsize);
         entry::write(&mut out[..fsize], field, name);
@@ -333,7 +333,8 @@ impl Hash {
 
     fn put(&mut self, field: &[u8], value: &[u8], limits: &Limits, keep_ttl: bool) -> bool {
         self.convert_for([field.len(), value.len()].into_iter(), limits);
-        if matches!(self, Hash::Pairs(p) if !p.fits(field.len() + value.len() + 20)) {
+        let pair = entry_size(field.len()) + entry_size(value.len());
+        if matches!(self, Hash::Pairs(p) if !p.fits(pair)) {
             self.convert(limits.table_seed);
         }
         match self {

@@ -10,6 +10,8 @@
 //! whose bytes are a shared name is stored as a two-byte reference instead of its bytes, and reads
 //! back as a `&'static` slice of the table, so readers see ordinary bytes.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -163,6 +165,25 @@ impl PackedBuf {
         b
     }
 
+    /// A buffer taking over the bytes of `v` (its allocation trimmed to its length, not copied),
+    /// with `count` elements. `v` holds at most [`PACKED_BYTES_MAX`] bytes.
+    pub fn from_vec(v: Vec<u8>, count: usize) -> Self {
+        assert!(
+            v.len() <= PACKED_BYTES_MAX,
+            "packed buffer of {} bytes",
+            v.len()
+        );
+        let len = v.len() as u32;
+        let raw: *mut [u8] = Box::into_raw(v.into_boxed_slice());
+        PackedBuf {
+            // A boxed slice's pointer is never null (dangling when empty, as `default` is); its
+            // block has the layout `resize_alloc` frees with: `len` bytes, alignment 1.
+            ptr: NonNull::new(raw.cast::<u8>()).unwrap_or(NonNull::dangling()),
+            len,
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
         self.len()
@@ -171,10 +192,7 @@ impl PackedBuf {
 
 impl Clone for PackedBuf {
     fn clone(&self) -> Self {
-        let mut copy = PackedBuf::default();
-        copy.extend(self.len()).copy_from_slice(self.as_slice());
-        copy.count = self.count;
-        copy
+        PackedBuf::from_slice(self.as_slice(), self.count())
     }
 }
 
@@ -222,12 +240,9 @@ pub mod names {
     static ADDING: AtomicBool = AtomicBool::new(false);
     static SEEN: [AtomicU32; COUNTERS] = [const { AtomicU32::new(0) }; COUNTERS];
 
+    /// FNV-1a (names are a few bytes long), its high bits folded down for the slot choice.
     fn hash(bytes: &[u8]) -> u64 {
-        // FNV-1a: names are a few bytes long.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = crate::fnv1a(bytes);
         h ^ (h >> 29)
     }
 
@@ -341,10 +356,11 @@ pub mod entry {
     use super::names;
     use crate::types::list::{fwd_entry_size, read_fwd, write_fwd_entry};
 
-    /// Bytes of the entry for `bytes`, and the shared name it becomes, if any.
+    /// Bytes of the entry for `bytes` (counted as one more write of it), and the shared name it
+    /// is, if any.
     #[inline]
-    pub fn plan(bytes: &[u8], share: bool) -> (usize, Option<u8>) {
-        match share.then(|| names::find_or_admit(bytes)).flatten() {
+    pub fn plan(bytes: &[u8]) -> (usize, Option<u8>) {
+        match names::find_or_admit(bytes) {
             Some(i) => (2, Some(i)),
             None => (fwd_entry_size(bytes.len()), None),
         }
@@ -407,7 +423,7 @@ mod tests {
         assert_eq!(names::find(s), Some(i));
         assert!(names::count() > before);
         assert_eq!(names::find_or_admit(b"ab"), None, "too short");
-        let (size, name) = entry::plan(s, true);
+        let (size, name) = entry::plan(s);
         let mut out = [0u8; 2];
         entry::write(&mut out[..size], s, name);
         assert_eq!(entry::read(&out, 0), (&s[..], 2));

@@ -173,7 +173,7 @@ impl Packed {
             count += 1;
         }
         Packed {
-            buf: PackedBuf::from_slice(&out, count),
+            buf: PackedBuf::from_vec(out, count),
         }
     }
 
@@ -253,7 +253,6 @@ impl Packed {
             .map(|(rank, (at, _, s, end))| (rank, s, at, end))
     }
 
-    /// Whether a member of `len` bytes keeps the buffer within [`PACKED_BYTES_MAX`].
     /// Whether a member of `len` bytes keeps the buffer within [`PACKED_BYTES_MAX`], even when
     /// it shortens the shared prefix to nothing (every member then takes the prefix back).
     fn fits(&self, len: usize) -> bool {
@@ -309,7 +308,7 @@ impl Packed {
             out.extend_from_slice(&buf[score_at..end]);
         }
         let count = self.len();
-        self.buf = PackedBuf::from_slice(&out, count);
+        self.buf = PackedBuf::from_vec(out, count);
     }
 
     fn remove_bytes(&mut self, from: usize, to: usize, count: usize) {
@@ -845,11 +844,21 @@ impl Write for ScoreText {
 }
 
 impl ScoreText {
+    const EMPTY: ScoreText = ScoreText {
+        buf: [0; 40],
+        len: 0,
+    };
+
+    /// Any short formatted number (at most 40 bytes), without a heap allocation: a geo distance
+    /// or coordinate in a reply.
+    pub fn from_fmt(args: core::fmt::Arguments<'_>) -> Self {
+        let mut t = Self::EMPTY;
+        let _ = t.write_fmt(args);
+        t
+    }
+
     pub fn new(d: f64) -> Self {
-        let mut t = ScoreText {
-            buf: [0; 40],
-            len: 0,
-        };
+        let mut t = Self::EMPTY;
         if d.is_nan() {
             let _ = t.write_str("nan");
         } else if d.is_infinite() {
@@ -872,10 +881,7 @@ impl ScoreText {
     /// `%.17g` for a finite non-zero `d`: Rust's correctly rounded `{:.16e}` gives the 17 digits and
     /// the exponent; %g then picks the notation and drops trailing zeros.
     fn format_g17(&mut self, d: f64) {
-        let mut sci = ScoreText {
-            buf: [0; 40],
-            len: 0,
-        };
+        let mut sci = Self::EMPTY;
         let _ = write!(sci, "{:.16e}", d.abs());
         let text = sci.as_bytes();
         let e_at = text.iter().position(|&c| c == b'e').unwrap_or(text.len());
