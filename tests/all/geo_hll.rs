@@ -2,22 +2,13 @@
 //! data into both servers, and byte-identical replies, so positions, hashes, distances, search
 //! results (their unsorted order too) and PFCOUNT estimates agree exactly.
 
+use ember::types::set::Rng;
+
 use crate::harness::{Conn, Server};
 
-/// xorshift64*: the same pseudo-random data for both servers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [lo, hi).
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (self.next() >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
-    }
+/// Uniform in [lo, hi), from the engine's own generator: the same data for both servers.
+fn uniform(rng: &mut Rng, lo: f64, hi: f64) -> f64 {
+    lo + (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
 }
 
 /// Ember and a real redis-server side by side, each with a connection.
@@ -61,11 +52,11 @@ fn geo_replies_match_redis() {
     let Some(mut t) = Twins::start() else {
         return;
     };
-    let mut rng = Rng(20240611);
+    let mut rng = Rng::new(20240611);
     let mut add = vec!["GEOADD".to_string(), "g".to_string()];
     for i in 0..2000 {
-        add.push(format!("{:.6}", rng.uniform(-180.0, 180.0)));
-        add.push(format!("{:.6}", rng.uniform(-85.0, 85.0)));
+        add.push(format!("{:.6}", uniform(&mut rng, -180.0, 180.0)));
+        add.push(format!("{:.6}", uniform(&mut rng, -85.0, 85.0)));
         add.push(format!("m{i}"));
     }
     t.same_args(&add);
@@ -77,7 +68,10 @@ fn geo_replies_match_redis() {
         t.e.cmd(&["HELLO", proto]);
         t.r.cmd(&["HELLO", proto]);
         for k in 0..60 {
-            let (lon, lat) = (rng.uniform(-180.0, 180.0), rng.uniform(-85.0, 85.0));
+            let (lon, lat) = (
+                uniform(&mut rng, -180.0, 180.0),
+                uniform(&mut rng, -85.0, 85.0),
+            );
             let km = [5.0, 50.0, 400.0, 2000.0, 9000.0][k % 5];
             let (lon, lat) = (format!("{lon:.5}"), format!("{lat:.5}"));
             let m = format!("m{}", k * 31);
@@ -111,11 +105,11 @@ fn pfcount_matches_redis_on_100k_elements() {
     let Some(mut t) = Twins::start() else {
         return;
     };
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     for chunk in 0..100 {
         let mut args = vec!["PFADD".to_string(), format!("h{}", chunk % 3)];
         for _ in 0..1000 {
-            args.push(format!("e{}", rng.next() % 1_000_000));
+            args.push(format!("e{}", rng.next_u64() % 1_000_000));
         }
         t.same_args(&args);
     }
