@@ -22,6 +22,8 @@ pub struct Blocked {
     pub deadline_ms: u64,
     /// The value type the command pops from ("list", "zset"); other types do not wake it.
     pub wants: &'static str,
+    /// XREADGROUP: the key being deleted or losing its type ends the wait with an error.
+    pub gone_error: bool,
 }
 
 #[derive(Default)]
@@ -35,12 +37,24 @@ pub struct BlockingState {
     pub blocked: usize,
 }
 
+/// What a written key means for a client waiting on it.
+enum Serve {
+    /// Run the command again.
+    Yes,
+    /// Keep waiting.
+    No,
+    /// End the wait with an error (the stream of a waiting XREADGROUP went away).
+    Gone,
+}
+
 /// How a wait ends without the command succeeding.
 pub enum Unblock {
     /// Timeout (or CLIENT UNBLOCK ... TIMEOUT): a null array.
     Timeout,
     /// CLIENT UNBLOCK ... ERROR.
     Error,
+    /// The stream a waiting XREADGROUP reads was deleted or replaced.
+    KeyGone,
 }
 
 /// The value type a blocking command of `group` pops from ("" for any).
@@ -63,7 +77,7 @@ impl Server {
         req: BlockRequest,
     ) {
         let db = c.db as u32;
-        let keys: Vec<(u32, Vec<u8>)> = req.keys.into_iter().map(|k| (db, k)).collect();
+        let keys: Vec<(u32, Vec<u8>)> = req.keys.iter().map(|k| (db, k.clone())).collect();
         for k in &keys {
             let list = self.blocking.waiting.entry(k.clone()).or_default();
             if !list.contains(&c.fd) {
@@ -76,11 +90,16 @@ impl Server {
             self.blocking.deadlines.insert((deadline_ms, c.fd));
         }
         self.blocking.blocked += 1;
+        let cmd = match &req.argv {
+            Some(args) => SavedArgv::from_args(args),
+            None => SavedArgv::new(argv),
+        };
         c.blocked = Some(Blocked {
-            cmd: SavedArgv::new(argv),
+            cmd,
             keys,
             deadline_ms,
             wants: wanted_type(info.group),
+            gone_error: info.name == "xreadgroup",
         });
         self.refresh_modified_tracking();
     }
@@ -119,11 +138,24 @@ impl Server {
 
     /// Marks every key waited on in databases `a` and `b` as ready (after SWAPDB).
     pub fn signal_swapped(&mut self, a: usize, b: usize) {
+        self.signal_dbs(|db| db == a || db == b);
+    }
+
+    /// Marks every key waited on in database `db` (or all, for FLUSHALL) as ready: a waiting
+    /// XREADGROUP learns its stream is gone.
+    pub fn signal_flushed(&mut self, db: usize) {
+        self.signal_dbs(|d| db == ember_core::journal::ALL_DBS || d == db);
+    }
+
+    fn signal_dbs(&mut self, hit: impl Fn(usize) -> bool) {
+        if self.blocking.blocked == 0 {
+            return;
+        }
         let keys: Vec<(u32, Vec<u8>)> = self
             .blocking
             .waiting
             .keys()
-            .filter(|(db, _)| *db as usize == a || *db as usize == b)
+            .filter(|(db, _)| hit(*db as usize))
             .cloned()
             .collect();
         self.blocking.ready.extend(keys);
@@ -148,8 +180,10 @@ impl Server {
                     else {
                         continue;
                     };
-                    if self.key_can_serve(&key, &c) {
-                        self.retry_blocked(&mut c);
+                    match self.key_can_serve(&key, &c) {
+                        Serve::Yes => self.retry_blocked(&mut c),
+                        Serve::No => {}
+                        Serve::Gone => self.unblock_with(&mut c, Unblock::KeyGone),
                     }
                     self.resume_client(c);
                 }
@@ -158,17 +192,26 @@ impl Server {
     }
 
     /// Whether `key` now holds the type `c`'s command pops from: a key that became a string, or was
-    /// deleted, leaves the client blocked, as in Redis.
-    fn key_can_serve(&self, key: &(u32, Vec<u8>), c: &Client) -> bool {
-        let wants = c.blocked.as_ref().map_or("", |b| b.wants);
-        if wants.is_empty() {
-            return true;
+    /// deleted, leaves the client blocked, as in Redis, except XREADGROUP's, which ends with an
+    /// error.
+    fn key_can_serve(&self, key: &(u32, Vec<u8>), c: &Client) -> Serve {
+        let Some(b) = c.blocked.as_ref() else {
+            return Serve::No;
+        };
+        if b.wants.is_empty() {
+            return Serve::Yes;
         }
         let now = crate::sys::now_ms();
-        self.ks
+        let holds = self
+            .ks
             .db(key.0 as usize)
             .peek(&key.1, now)
-            .is_some_and(|e| e.value.type_name() == wants)
+            .is_some_and(|e| e.value.type_name() == b.wants);
+        match (holds, b.gone_error) {
+            (true, _) => Serve::Yes,
+            (false, true) => Serve::Gone,
+            (false, false) => Serve::No,
+        }
     }
 
     /// Runs a blocked client's command again, keeping its original deadline if it blocks anew.
@@ -191,12 +234,26 @@ impl Server {
 
     /// Ends a wait without success: null array on timeout, an error for CLIENT UNBLOCK ... ERROR.
     pub fn unblock_with(&mut self, c: &mut Client, how: Unblock) {
-        self.unregister_blocked(c);
-        let mut w = ReplyWriter::new(&mut c.out, c.proto);
-        match how {
-            Unblock::Timeout => w.null_array(),
-            Unblock::Error => w.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+        let Some(b) = self.unregister_blocked(c) else {
+            return;
+        };
+        // The command counts as called once its wait ends.
+        let idx = self.commands.lookup(b.cmd.argv().get(0));
+        if let Some(idx) = idx {
+            self.cmd_stats[idx].calls += 1;
         }
+        let text = match how {
+            Unblock::Timeout => {
+                ReplyWriter::new(&mut c.out, c.proto).null_array();
+                return;
+            }
+            Unblock::Error => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            Unblock::KeyGone => "UNBLOCKED the stream key no longer exists",
+        };
+        if let Some(idx) = idx {
+            self.cmd_stats[idx].failed += 1;
+        }
+        self.reply_error(c, &ember_core::cmd::CmdError::new(text));
     }
 
     /// CLIENT UNBLOCK: ends the wait of client `id`; false when it is not blocked.

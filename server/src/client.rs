@@ -41,6 +41,17 @@ impl SavedArgv {
         SavedArgv { buf, ranges }
     }
 
+    /// A command given as owned arguments.
+    pub fn from_args(args: &[Vec<u8>]) -> Self {
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(args.len());
+        for a in args {
+            ranges.push(buf.len()..buf.len() + a.len());
+            buf.extend_from_slice(a);
+        }
+        SavedArgv { buf, ranges }
+    }
+
     pub fn argv(&self) -> Argv<'_> {
         Argv::new(&self.buf, &self.ranges)
     }

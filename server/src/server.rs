@@ -322,6 +322,8 @@ impl Server {
         self.core_cfg.list_compress_depth = size("list-compress-depth");
         self.core_cfg.value_compression = self.config.get_bool("value-compression");
         self.core_cfg.value_compression_min_size = size("value-compression-min-size");
+        self.core_cfg.stream_node_max_bytes = size("stream-node-max-bytes");
+        self.core_cfg.stream_node_max_entries = size("stream-node-max-entries");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig::new(&self.config);
         if self.hot.maxmemory == 0 {
@@ -818,7 +820,10 @@ impl Server {
         };
         let duration_us = sys::now_us().saturating_sub(start_us);
         let st = &mut self.cmd_stats[idx];
-        st.calls += 1;
+        // A command that blocks is counted once, when it is served or times out.
+        if c.block_request.is_none() {
+            st.calls += 1;
+        }
         st.usec += duration_us;
         self.stats.commands_processed += 1;
         if let Err(e) = result {
@@ -1002,8 +1007,13 @@ impl Server {
                 Some(Record::Event(_, name)) => {
                     self.notify_keyspace_event(current.as_deref_mut(), db, name, key)
                 }
-                Some(Record::Flushed) => self
-                    .tracking_flushed(current.as_deref_mut(), db == ember_core::journal::ALL_DBS),
+                Some(Record::Flushed) => {
+                    self.signal_flushed(db);
+                    self.tracking_flushed(
+                        current.as_deref_mut(),
+                        db == ember_core::journal::ALL_DBS,
+                    )
+                }
             }
         }
         copy.keys.clear();

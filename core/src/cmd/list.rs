@@ -700,6 +700,7 @@ fn block_on(
         ctx.effects.block = Some(BlockRequest {
             keys: keys.collect(),
             deadline_ms,
+            argv: None,
         });
     } else if null_bulk {
         ctx.out.null();

@@ -48,6 +48,7 @@ pub mod list;
 pub mod model;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 #[cfg(test)]
 mod testing;
@@ -238,7 +239,7 @@ pub struct Command {
 }
 
 /// Every core command table.
-pub fn tables() -> [&'static [Command]; 10] {
+pub fn tables() -> [&'static [Command]; 11] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -250,6 +251,7 @@ pub fn tables() -> [&'static [Command]; 10] {
         sort::COMMANDS,
         bitmap::COMMANDS,
         hll::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 
@@ -395,6 +397,9 @@ pub struct CoreConfig {
     /// `value-compression-min-size` bytes are stored LZ4-compressed when that saves an eighth.
     pub value_compression: bool,
     pub value_compression_min_size: usize,
+    /// `stream-node-max-bytes` / `-entries`: when a stream starts a new node (0: no limit).
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
 }
 
 /// Ember's default `list-compress-depth` (Redis's is 0): lists longer than three nodes keep their
@@ -420,6 +425,8 @@ impl Default for CoreConfig {
             list_compress_depth: LIST_COMPRESS_DEPTH_DEFAULT,
             value_compression: true,
             value_compression_min_size: VALUE_COMPRESSION_MIN_SIZE_DEFAULT,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
         }
     }
 }
@@ -444,6 +451,9 @@ pub struct BlockRequest {
     pub keys: Vec<Vec<u8>>,
     /// Absolute deadline in unix milliseconds, or 0 to wait forever.
     pub deadline_ms: u64,
+    /// The command to park instead of the one that ran (XREAD with `$` parks with the IDs it
+    /// resolved), name included.
+    pub argv: Option<Vec<Vec<u8>>>,
 }
 
 /// Parses a blocking command's timeout (seconds, fractions allowed) into an absolute deadline

@@ -947,7 +947,11 @@ fn blocking_pop(
         .filter(|k| seen.insert(**k))
         .map(|k| k.to_vec())
         .collect();
-    ctx.effects.block = Some(BlockRequest { keys, deadline_ms });
+    ctx.effects.block = Some(BlockRequest {
+        keys,
+        deadline_ms,
+        argv: None,
+    });
     Ok(())
 }
 
@@ -1852,7 +1856,8 @@ mod tests {
             t.effects.block,
             Some(BlockRequest {
                 keys: vec![b"k1".to_vec(), b"k2".to_vec()],
-                deadline_ms: NOW_MS + 1500
+                deadline_ms: NOW_MS + 1500,
+                argv: None,
             })
         );
         assert_eq!(t.run("bzmpop 0 1 k1 min"), "(no reply)");

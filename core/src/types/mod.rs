@@ -1,5 +1,5 @@
 //! The values a key can hold. Each Redis type has its own module (`string`, `list`, `hash`, `set`,
-//! `zset`); [`Value`] is the enum the keyspace stores, 24 bytes, collections boxed.
+//! `zset`, `stream`); [`Value`] is the enum the keyspace stores, 24 bytes, collections boxed.
 
 pub mod hash;
 pub mod list;
@@ -7,6 +7,7 @@ pub mod lz;
 pub mod lz4;
 pub mod packed;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -25,6 +26,7 @@ pub enum Value {
     Hash(hash::Hash),
     Set(Box<set::Set>),
     ZSet(zset::ZSet),
+    Stream(Box<stream::Stream>),
 }
 
 const _: () = assert!(core::mem::size_of::<Value>() == 24);
@@ -73,6 +75,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -85,6 +88,7 @@ impl Value {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -97,6 +101,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => core::mem::size_of::<set::Set>() + s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => core::mem::size_of::<stream::Stream>() + s.heap_size(),
         }
     }
 
@@ -112,6 +117,7 @@ impl Value {
             Value::Hash(h) => h.canonical(out),
             Value::Set(s) => s.canonical(out),
             Value::ZSet(z) => z.canonical(out),
+            Value::Stream(s) => s.canonical(out),
         }
     }
 }

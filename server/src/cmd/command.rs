@@ -196,6 +196,9 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 "georadiusbymember" => Some(5),
                 _ => None,
             };
+            if matches!(e.info.name, "xread" | "xreadgroup") {
+                keys.extend(ember_core::cmd::stream::key_positions(target));
+            }
             if let Some(from) = geo_options {
                 keys.extend(ember_core::cmd::zset::geo::store_key_positions(
                     target, from,
