@@ -4,47 +4,11 @@
 
 use ember::types::set::Rng;
 
-use crate::harness::{Conn, Server};
+use crate::harness::Twins;
 
 /// Uniform in [lo, hi), from the engine's own generator: the same data for both servers.
 fn uniform(rng: &mut Rng, lo: f64, hi: f64) -> f64 {
     lo + (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
-}
-
-/// Ember and a real redis-server side by side, each with a connection.
-struct Twins {
-    e: Conn,
-    r: Conn,
-    _servers: (Server, Server),
-}
-
-impl Twins {
-    /// Both servers, or `None` (the test skips) when redis-server is not installed.
-    fn start() -> Option<Twins> {
-        let redis = Server::redis()?;
-        let ember = Server::start();
-        Some(Twins {
-            e: ember.connect(),
-            r: redis.connect(),
-            _servers: (ember, redis),
-        })
-    }
-
-    /// Sends `args` to both servers and checks the raw replies are the same.
-    fn same_args(&mut self, args: &[String]) {
-        let (x, y) = (self.e.raw(args), self.r.raw(args));
-        assert!(
-            x == y,
-            "{args:?}\nember: {}\nredis: {}",
-            String::from_utf8_lossy(&x),
-            String::from_utf8_lossy(&y)
-        );
-    }
-
-    /// [`Twins::same_args`] for a command written as space-separated words.
-    fn same(&mut self, command: &str) {
-        self.same_args(&command.split(' ').map(String::from).collect::<Vec<_>>());
-    }
 }
 
 #[test]

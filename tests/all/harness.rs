@@ -731,3 +731,39 @@ pub fn info_field(info: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
 }
+
+/// Ember and a real redis-server side by side, each with a connection.
+pub struct Twins {
+    pub e: Conn,
+    pub r: Conn,
+    _servers: (Server, Server),
+}
+
+impl Twins {
+    /// Both servers, or `None` (the test skips) when redis-server is not installed.
+    pub fn start() -> Option<Twins> {
+        let redis = Server::redis()?;
+        let ember = Server::start();
+        Some(Twins {
+            e: ember.connect(),
+            r: redis.connect(),
+            _servers: (ember, redis),
+        })
+    }
+
+    /// Sends `args` to both servers and checks the raw replies are the same.
+    pub fn same_args(&mut self, args: &[String]) {
+        let (x, y) = (self.e.raw(args), self.r.raw(args));
+        assert!(
+            x == y,
+            "{args:?}\nember: {}\nredis: {}",
+            String::from_utf8_lossy(&x),
+            String::from_utf8_lossy(&y)
+        );
+    }
+
+    /// [`Twins::same_args`] for a command written as space-separated words.
+    pub fn same(&mut self, command: &str) {
+        self.same_args(&command.split(' ').map(String::from).collect::<Vec<_>>());
+    }
+}

@@ -16,6 +16,8 @@
 //! - [`resp_props`]: property tests of the request parser.
 //! - [`c_abi`]: C programs and the Python ctypes binding against libember.
 //! - [`clients`]: redis-cli, redis-benchmark and Python's redis package.
+//! - [`geo_hll`]: geo and HyperLogLog replies against a real redis-server.
+//! - [`streams`]: streams and consumer groups, against a real redis-server and on their own.
 
 mod bad_input;
 mod c_abi;
@@ -28,4 +30,5 @@ mod protocol;
 mod pubsub_tx;
 mod resp_props;
 mod server_cmds;
+mod streams;
 mod strings;

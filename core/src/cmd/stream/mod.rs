@@ -367,11 +367,14 @@ fn parse_new_id(arg: &[u8]) -> Result<NewId, CmdError> {
 /// The ID XADD gives the next entry of `s`.
 fn next_id(s: &Stream, how: NewId, now_ms: u64) -> Result<StreamId, CmdError> {
     let last = s.last_id;
+    if last == StreamId::MAX {
+        return Err(CmdError::new(
+            "ERR The stream has exhausted the last possible ID, unable to add more items",
+        ));
+    }
     match how {
         NewId::Auto if now_ms > last.ms => Ok(StreamId::new(now_ms, 0)),
-        NewId::Auto => last.next().ok_or(CmdError::new(
-            "ERR The stream has exhausted the last possible ID, unable to add more items",
-        )),
+        NewId::Auto => last.next().ok_or(ID_TOO_SMALL),
         NewId::Ms(ms) if ms > last.ms => Ok(StreamId::new(ms, 0)),
         NewId::Ms(ms) if ms == last.ms => last
             .seq

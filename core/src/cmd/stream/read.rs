@@ -165,11 +165,13 @@ pub fn xreadgroup(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         let id_arg = argv.get(a.keys_at + a.streams + k);
         match ctx.lookup_write(key) {
             Some(Value::Stream(s)) if s.groups.contains_key(group) => {}
-            Some(Value::Stream(_)) | None => return Err(CmdError::owned(alloc::format!(
+            Some(Value::Stream(_)) | None => {
+                return Err(CmdError::owned(alloc::format!(
                 "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
                 key.escape_ascii(),
                 group.escape_ascii()
-            ))),
+            )))
+            }
             Some(_) => return Err(err::WRONGTYPE),
         }
         from.push(match id_arg {
