@@ -130,23 +130,38 @@ def request(port, *args, timeout=5.0):
 
 def pipeline(port, batches, nreplies, timeout=120):
     """Send every chunk of `batches` (an iterable of RESP bytes) on one connection while a
-    thread reads the replies, which must be one line each (+OK, :n), until nreplies arrived.
-    Returns the first error text (an error reply, a closed connection, too few replies) or None."""
+    thread reads the replies, which must be one line each (+OK, :n) or a bulk string without a
+    line break inside (an XADD ID), until nreplies arrived. Returns the first error text (an error
+    reply, a closed connection, too few replies) or None."""
     sock = socket.create_connection((HOST, port), timeout=timeout)
-    state = {"lines": 0, "error": None}
+    state = {"replies": 0, "error": None}
     done = threading.Event()
 
     def reader():
+        rest, in_bulk = b"", False
         try:
-            while state["lines"] < nreplies:
+            while state["replies"] < nreplies:
                 chunk = sock.recv(1 << 16)
                 if not chunk:
                     state["error"] = state["error"] or "connection closed by server"
                     break
-                if b"-" in chunk and state["error"] is None:
-                    i = chunk.index(b"-")
-                    state["error"] = chunk[i:chunk.find(b"\r\n", i)].decode(errors="replace")
-                state["lines"] += chunk.count(b"\n")
+                buf, pos = rest + chunk, 0
+                while True:
+                    end = buf.find(b"\r\n", pos)
+                    if end < 0:
+                        break
+                    first = buf[pos:pos + 1]
+                    if in_bulk:
+                        in_bulk = False
+                        state["replies"] += 1
+                    elif first == b"$" and buf[pos:end] != b"$-1":
+                        in_bulk = True
+                    else:
+                        if first == b"-" and state["error"] is None:
+                            state["error"] = buf[pos:end].decode(errors="replace")
+                        state["replies"] += 1
+                    pos = end + 2
+                rest = buf[pos:]
         except OSError as e:
             state["error"] = state["error"] or str(e)
         done.set()
@@ -162,8 +177,8 @@ def pipeline(port, batches, nreplies, timeout=120):
         state["error"] = state["error"] or str(e)
     done.wait(timeout=300)
     sock.close()
-    if state["lines"] < nreplies and state["error"] is None:
-        state["error"] = f"only {state['lines']} replies received"
+    if state["replies"] < nreplies and state["error"] is None:
+        state["error"] = f"only {state['replies']} replies received"
     return state["error"]
 
 
