@@ -2,7 +2,8 @@
 //! HSET/HGET on a hash, SADD+SREM/SISMEMBER on a set, ZADD/ZRANGE/ZRANK on a sorted set, each on
 //! one collection of 10, 1,000 and 1,000,000 elements, so both the compact encodings and the big
 //! structures show, and how each operation scales with size; then BITCOUNT/BITPOS on 1 MiB,
-//! PFADD/PFCOUNT on a 100k-element HyperLogLog, and GEOSEARCH/GEOADD on 100k geo members.
+//! PFADD/PFCOUNT on a 100k-element HyperLogLog, GEOSEARCH/GEOADD on 100k geo members, and
+//! XADD/XRANGE/XREADGROUP on a stream of 1M entries.
 //!
 //! Run with `cargo bench --bench types` (a few minutes), or shorter with
 //! `cargo bench --bench types -- --warm-up-time 1 --measurement-time 2`; filter with e.g.
@@ -395,5 +396,110 @@ fn geo(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, list, hash, set, zset, bitmap, hll, geo);
+/// Times a sequence of requests per iteration (a change, what it leads to, and its undo).
+fn bench_steps(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    host: &mut Host,
+    steps: &[Vec<Req>],
+) {
+    for step in steps {
+        step.iter().for_each(|r| host.check(r));
+    }
+    let mut k = 0;
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            k = (k + 1) % steps.len();
+            black_box(steps[k].iter().map(|r| host.exec(r)).sum::<usize>())
+        })
+    });
+}
+
+/// A stream of 1M entries of three fields (IDs `1-0` to `1000000-0`): XADD with approximate
+/// trimming at that length, XRANGE and XREVRANGE of 10 entries from points all over it, and a
+/// consumer group reading 10 new entries (XGROUP SETID back, XREADGROUP, XACK of the 10).
+fn stream(c: &mut Criterion) {
+    let n = 1_000_000;
+    let mut host = Host::new();
+    let fields = |i: usize| {
+        [
+            b"sensor".to_vec(),
+            format!("s-{:04}", i % 5000).into_bytes(),
+            b"temp".to_vec(),
+            format!("{}.{}", 15 + i % 20, i % 10).into_bytes(),
+            b"state".to_vec(),
+            b"ok".to_vec(),
+        ]
+    };
+    for i in 1..=n {
+        let mut args = vec![KEY.to_vec(), format!("{i}-0").into_bytes()];
+        args.extend(fields(i));
+        let req = Req::new("xadd", &args);
+        host.exec(&req);
+    }
+    host.expect(&Req::new("xlen", &[KEY]), format!(":{n}\r\n").as_bytes());
+    host.check(&Req::new("xgroup", &[&b"CREATE"[..], KEY, b"g", b"0"]));
+    let maxlen = n.to_string();
+    let adds: Vec<Req> = (0..PROBES)
+        .map(|k| {
+            let mut args = vec![KEY.to_vec(), b"MAXLEN".to_vec(), b"~".to_vec()];
+            args.extend([maxlen.clone().into_bytes(), b"*".to_vec()]);
+            args.extend(fields(k));
+            Req::new("xadd", &args)
+        })
+        .collect();
+    let ranges: Vec<Req> = probes(n / 2)
+        .map(|i| {
+            let start = format!("{}", n / 2 + i);
+            Req::new("xrange", &[KEY, start.as_bytes(), b"+", b"COUNT", b"10"])
+        })
+        .collect();
+    let revs: Vec<Req> = probes(n / 2)
+        .map(|i| {
+            let end = format!("{}", n / 2 + i);
+            Req::new("xrevrange", &[KEY, end.as_bytes(), b"-", b"COUNT", b"10"])
+        })
+        .collect();
+    let reads: Vec<Vec<Req>> = probes(n / 2)
+        .map(|i| {
+            let from = n / 2 + i;
+            let mut ack = vec![KEY.to_vec(), b"g".to_vec()];
+            ack.extend((from + 1..=from + 10).map(|id| format!("{id}-0").into_bytes()));
+            vec![
+                Req::new(
+                    "xgroup",
+                    &[&b"SETID"[..], KEY, b"g", format!("{from}-0").as_bytes()],
+                ),
+                Req::new(
+                    "xreadgroup",
+                    &[
+                        &b"GROUP"[..],
+                        b"g",
+                        b"alice",
+                        b"COUNT",
+                        b"10",
+                        b"STREAMS",
+                        KEY,
+                        b">",
+                    ],
+                ),
+                Req::new("xack", &ack),
+            ]
+        })
+        .collect();
+    let mut g = c.benchmark_group("stream_1M");
+    g.sample_size(SAMPLES_BIG * 3);
+    bench_cycle(&mut g, "xrange_count10", &mut host, &ranges);
+    bench_cycle(&mut g, "xrevrange_count10", &mut host, &revs);
+    bench_steps(
+        &mut g,
+        "xgroup_setid_xreadgroup10_xack10",
+        &mut host,
+        &reads,
+    );
+    bench_cycle(&mut g, "xadd_maxlen_approx", &mut host, &adds);
+    g.finish();
+}
+
+criterion_group!(benches, list, hash, set, zset, bitmap, hll, geo, stream);
 criterion_main!(benches);
