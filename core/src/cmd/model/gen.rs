@@ -82,7 +82,7 @@ pub fn config(src: &mut dyn Source) -> CoreConfig {
 /// Keys each type's commands mostly use (`k0 k1` strings, `k2 k3` lists, ...); one command in eight
 /// picks any key, so that types collide.
 const KEYS_PER_TYPE: usize = 2;
-const TYPES: usize = 5;
+const TYPES: usize = 6;
 /// Every key a sequence uses.
 pub const KEYS: usize = KEYS_PER_TYPE * TYPES;
 const STRING: usize = 0;
@@ -90,6 +90,7 @@ const LIST: usize = 1;
 const HASH: usize = 2;
 const SET: usize = 3;
 const ZSET: usize = 4;
+const STREAM: usize = 5;
 
 /// Past every compact-encoding value limit (64 by default) and the 44-byte embedded string.
 const LONG: &[u8] = &[b'x'; 70];
@@ -132,7 +133,8 @@ pub fn command(src: &mut dyn Source) -> Args {
         LIST => g.list(),
         HASH => g.hash(),
         SET => g.set(),
-        _ => g.zset(),
+        ZSET => g.zset(),
+        _ => g.stream(),
     }
 }
 
@@ -227,7 +229,19 @@ impl Gen<'_> {
 
     fn string(&mut self) -> Args {
         let key = self.key(STRING);
-        match self.below(9) {
+        match self.below(13) {
+            9 => args![
+                b"SETBIT",
+                key,
+                self.bit_offset(),
+                self.pick(&[b"0", b"1", b"1", b"2"])
+            ],
+            10 => args![b"GETBIT", key, self.bit_offset()],
+            11 => match self.one_in(2) {
+                true => args![b"BITCOUNT", key],
+                false => args![b"BITCOUNT", key, self.index(), self.index()],
+            },
+            12 => args![b"BITPOS", key, self.pick(&[b"0", b"1"])],
             0..=2 => {
                 let mut c = args![b"SET", key, self.value()];
                 for opt in [&b"NX"[..], b"XX", b"GET"] {
@@ -387,6 +401,82 @@ impl Gen<'_> {
                 }
             }
             _ => args![b"ZREMRANGEBYRANK", key, self.index(), self.index()],
+        }
+    }
+
+    /// A bit offset: mostly within a few bytes, now and then out of range.
+    fn bit_offset(&mut self) -> Vec<u8> {
+        match self.below(16) {
+            0 => self.pick(&[b"-1", b"4294967296", b"x"]),
+            1 => b"300".to_vec(),
+            _ => self.int(0, 40),
+        }
+    }
+
+    /// A stream ID for XADD: explicit, or `ms-*`, over a small range so that adds collide.
+    fn stream_id(&mut self) -> Vec<u8> {
+        match self.below(10) {
+            0 => b"0-0".to_vec(),
+            1..=3 => format!("{}-*", self.below(8)).into_bytes(),
+            _ => format!("{}-{}", self.below(8), self.below(3)).into_bytes(),
+        }
+    }
+
+    /// A range bound of XRANGE: `-`, `+`, an ID, a bare ms, or exclusive.
+    fn stream_bound(&mut self) -> Vec<u8> {
+        match self.below(8) {
+            0 => b"-".to_vec(),
+            1 => b"+".to_vec(),
+            2 => format!("{}", self.below(8)).into_bytes(),
+            3 => format!("({}-{}", self.below(8), self.below(3)).into_bytes(),
+            4 => b"(0-0".to_vec(),
+            _ => format!("{}-{}", self.below(8), self.below(3)).into_bytes(),
+        }
+    }
+
+    fn stream(&mut self) -> Args {
+        let key = self.key(STREAM);
+        match self.below(12) {
+            0..=4 => {
+                let mut c = args![b"XADD", key];
+                if self.one_in(5) {
+                    c.extend(args![b"MAXLEN", b"=", self.int(0, 4)]);
+                }
+                c.push(self.stream_id());
+                // Mostly the same fields, so that entries share their node's field names.
+                match self.one_in(3) {
+                    true => {
+                        for _ in 0..1 + self.below(3) {
+                            let pair = [self.or_long(FIELDS), self.value()];
+                            c.extend(pair);
+                        }
+                    }
+                    false => c.extend(args![b"f1", self.value(), b"f2", self.value()]),
+                }
+                c
+            }
+            5 => args![b"XLEN", key],
+            6 | 7 => {
+                let name: &[u8] = if self.one_in(2) {
+                    b"XRANGE"
+                } else {
+                    b"XREVRANGE"
+                };
+                let mut c = args![name, key, self.stream_bound(), self.stream_bound()];
+                if self.one_in(2) {
+                    c.extend(args![b"COUNT", self.int(-1, 3)]);
+                }
+                c
+            }
+            8 | 9 => {
+                let ids = self.some(3, |g| format!("{}-{}", g.below(8), g.below(3)).into_bytes());
+                [args![b"XDEL", key], ids].concat()
+            }
+            10 => args![b"XTRIM", key, b"MAXLEN", b"=", self.int(0, 4)],
+            _ => {
+                let min = format!("{}-{}", self.below(8), self.below(3));
+                args![b"XTRIM", key, b"MINID", b"=", min]
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! A reference model of the keyspace for model-based testing: plain `BTreeMap`, `VecDeque` and
-//! `BTreeSet` values, an interpreter that answers a subset of the string, list, hash, set and
-//! sorted-set commands with the RESP2 bytes Redis 7.0 sends, and a generator of random commands over
+//! `BTreeSet` values, an interpreter that answers a subset of the string, bitmap, list, hash, set,
+//! sorted-set and stream commands with the RESP2 bytes Redis 7.0 sends, and a generator of random commands over
 //! a small alphabet of keys, fields, members and scores, so that commands collide, keys change type
 //! and WRONGTYPE is common.
 //!
@@ -17,6 +17,7 @@
 //! - `mod.rs`: the model's values, the string, list, hash and set commands, reply encoding, and the
 //!   driver ([`run`], [`step`], [`normalise`]).
 //! - `zset.rs`: the sorted-set commands.
+//! - `stream.rs`: the stream and bitmap commands.
 //! - `gen.rs`: the sources of choices, [`config`] and the command generator ([`command`]).
 //! - `tests.rs`: Ember against the model, and the model against hand-checked Redis replies.
 //!
@@ -33,6 +34,7 @@ use super::{CmdError, CoreConfig};
 use crate::reply::{parse_reply, Reply};
 
 mod gen;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod zset;
@@ -66,6 +68,8 @@ enum Value {
     Set(BTreeSet<Vec<u8>>),
     /// Member to score; [`ranked`] gives Redis's order.
     ZSet(BTreeMap<Vec<u8>, f64>),
+    /// Never dropped for being empty.
+    Stream(stream::Stream),
 }
 
 impl Value {
@@ -76,6 +80,7 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            Value::Stream(_) => false,
         }
     }
 
@@ -86,6 +91,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 }
@@ -148,6 +154,7 @@ impl Model {
     );
     typed!(set_ref, set_mut, set_make, Set, BTreeSet<Vec<u8>>);
     typed!(zset_ref, zset_mut, zset_make, ZSet, BTreeMap<Vec<u8>, f64>);
+    typed!(stream_ref, stream_mut, stream_make, Stream, stream::Stream);
 
     /// The reply Redis 7.0 sends to `args` in RESP2 (an error as `-text\r\n`). `args` must be a
     /// command [`command`] generates: the model panics on anything else.
@@ -160,6 +167,7 @@ impl Model {
             .or_else(|| self.hashes(&name, a))
             .or_else(|| self.sets(&name, a))
             .or_else(|| self.zsets(&name, a))
+            .or_else(|| self.streams(&name, a))
             .unwrap_or_else(|| panic!("the model has no {}", name.escape_ascii()));
         // Redis deletes a collection with its last element.
         self.db.retain(|_, v| !v.is_empty_collection());
@@ -179,6 +187,7 @@ impl Model {
                 Some(Value::Hash(_)) => &[b"HGETALL"],
                 Some(Value::Set(_)) => &[b"SMEMBERS"],
                 Some(Value::ZSet(_)) => &[b"ZRANGE", b"0", b"-1", b"WITHSCORES"],
+                Some(Value::Stream(_)) => &[b"XRANGE", b"-", b"+"],
             };
             let mut args = vec![read[0].to_vec(), key];
             args.extend(read[1..].iter().map(|a| a.to_vec()));

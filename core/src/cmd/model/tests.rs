@@ -89,6 +89,7 @@ fn ember_answers_as_the_model() {
         ("set", "hashtable"),
         ("zset", "listpack"),
         ("zset", "skiplist"),
+        ("stream", "stream"),
     ];
     for w in want {
         assert!(seen.contains(&w), "no key was ever {w:?}; seen: {seen:?}");
@@ -157,6 +158,35 @@ fn the_model_answers_as_redis() {
     assert_eq!(run("TYPE z"), "+zset\r\n");
     assert_eq!(run("ZREMRANGEBYRANK z 0 -1"), ":1\r\n");
     assert_eq!(run("TYPE z"), "+none\r\n");
+    assert_eq!(run("XADD x 3-* f1 007 f2 -3"), "$3\r\n3-0\r\n");
+    assert_eq!(run("XADD x 3-* f1 a"), "$3\r\n3-1\r\n");
+    assert_eq!(run("XADD x MAXLEN = 1 5-1 f1 b f2 c"), "$3\r\n5-1\r\n");
+    assert_eq!(
+        run("XADD x 4-9 f v"),
+        "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n"
+    );
+    assert_eq!(
+        run("XRANGE x (3-1 + COUNT 5"),
+        "*1\r\n*2\r\n$3\r\n5-1\r\n*4\r\n$2\r\nf1\r\n$1\r\nb\r\n$2\r\nf2\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(run("XREVRANGE x + - COUNT 0"), "*-1\r\n");
+    assert_eq!(run("XRANGE nosuch - + COUNT 0"), "*0\r\n");
+    assert_eq!(
+        run("XRANGE x - (0-0"),
+        "-ERR invalid end ID for the interval\r\n"
+    );
+    assert_eq!(run("XTRIM x MINID = 6-0"), ":1\r\n");
+    assert_eq!(run("XLEN x"), ":0\r\n");
+    assert_eq!(run("TYPE x"), "+stream\r\n");
+    assert_eq!(run("SETBIT b 9 1"), ":0\r\n");
+    assert_eq!(run("BITCOUNT b -3 -2"), ":0\r\n");
+    assert_eq!(run("BITPOS b 0"), ":0\r\n");
+    assert_eq!(run("BITPOS b 1"), ":9\r\n");
+    assert_eq!(run("GETBIT b 9"), ":1\r\n");
+    assert_eq!(
+        run("SETBIT b 4294967296 1"),
+        "-ERR bit offset is not an integer or out of range\r\n"
+    );
 }
 
 #[test]
