@@ -10,6 +10,7 @@
 //! - [`journal`]: modified keys and keyspace events recorded for the host.
 //! - [`keyspace`]: databases of keys with lazy and active expiry.
 //! - [`cmd`]: the command table, the execution context and the command families.
+//! - [`rdb`]: the RDB file format (files, DUMP/RESTORE payloads), saving and loading.
 //! - [`reply`]: parsed reply trees (what the C ABI hands out).
 //! - [`resp`]: the request parser and the RESP2/RESP3 reply writer.
 //! - [`glob`]: Redis-compatible glob matching for KEYS, SCAN MATCH and CONFIG GET.
@@ -30,6 +31,7 @@ pub mod glob;
 pub mod journal;
 pub mod keyspace;
 pub mod lfu;
+pub mod rdb;
 pub mod reply;
 pub mod resp;
 pub mod table;

@@ -51,7 +51,7 @@ pub mod sort;
 pub mod stream;
 pub mod string;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod zset;
 
 use alloc::borrow::Cow;

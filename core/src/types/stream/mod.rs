@@ -141,6 +141,11 @@ impl Stream {
         self.nodes.len()
     }
 
+    /// The nodes in ID order (the RDB encoder writes one listpack per node).
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
+    }
+
     /// Heap bytes held beyond the stream's box.
     pub fn heap_size(&self) -> usize {
         let nodes: usize = self.nodes.iter().map(Node::heap_size).sum();
