@@ -9,6 +9,8 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use bumpalo::Bump;
 
+mod snapshot;
+
 use crate::journal::{class, Journal};
 use crate::lfu::{self, Lfu};
 use crate::table::{Entry, EntryBox, Table, NO_EXPIRE};
@@ -54,6 +56,8 @@ pub struct Db {
     /// LFU parameters while an LFU policy is selected: entries' `access_s` then holds an LFU
     /// counter instead of the LRU clock (see [`crate::lfu`]).
     lfu: Option<Lfu>,
+    /// This database's part of a running snapshot ([`snapshot`]).
+    snap: Option<alloc::boxed::Box<snapshot::DbSnap>>,
 }
 
 /// The time a value is indexed under for field expiry: a hash that is (or was, until the cycle
@@ -76,6 +80,7 @@ impl Db {
             expired_log: Vec::new(),
             field_ttl_index: BTreeSet::new(),
             lfu: None,
+            snap: None,
         }
     }
 
@@ -110,6 +115,7 @@ impl Db {
     /// and the active cycle's per-key step), deleting the key when no field is left. Returns how
     /// many fields went and whether the key did.
     pub fn expire_fields_of(&mut self, key: &[u8], now_ms: u64) -> (usize, bool) {
+        self.before_change(key);
         let Some(e) = self.table.get_mut(key) else {
             return (0, false);
         };
@@ -167,6 +173,7 @@ impl Db {
         now_ms: u64,
         stats: &mut KeyspaceStats,
     ) -> Option<&mut Entry<Value>> {
+        self.before_change(key);
         // Borrow the fields apart: the live entry borrows the table while expiry updates the rest.
         let Db {
             table,
@@ -234,6 +241,7 @@ impl Db {
         expire_at_ms: Option<u64>,
         access_s: u32,
     ) -> bool {
+        self.before_change(key);
         let lfu = self.lfu;
         if let Some(e) = self.table.get_mut(key) {
             let (old, new) = (field_ttl_time(&e.value), field_ttl_time(&value));
@@ -266,6 +274,7 @@ impl Db {
 
     /// Inserts a key known to be absent and returns its value.
     pub fn insert_new(&mut self, key: &[u8], value: Value, access_s: u32) -> &mut Value {
+        self.before_change(key);
         self.reindex_value(key, None, Some(&value));
         let access = lfu::initial(u64::from(access_s) * 1000, self.lfu);
         &mut self.table.insert_new(key, value, NO_EXPIRE, access).value
@@ -273,6 +282,7 @@ impl Db {
 
     /// Removes a key (expired or not) and returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<Value>> {
+        self.before_change(key);
         let e = self.table.remove(key)?;
         self.adjust_volatile(e.has_expire(), false);
         self.reindex_value(key, Some(&e.value), None);
@@ -281,6 +291,7 @@ impl Db {
 
     /// Sets or clears (`NO_EXPIRE`) the expire time of an existing key; false when the key is absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at_ms: u64) -> bool {
+        self.before_change(key);
         let Some(was) = self.table.set_expire(key, expire_at_ms) else {
             return false;
         };
@@ -297,6 +308,7 @@ impl Db {
     /// Inserts an entry taken from another database (MOVE, SWAPDB-less moves), keeping its TTL.
     pub fn insert_entry(&mut self, key: &[u8], value: Value, expire_at_ms: u64, access_s: u32) {
         debug_assert!(self.table.get(key).is_none());
+        self.before_change(key);
         self.reindex_value(key, None, Some(&value));
         self.table.insert_new(key, value, expire_at_ms, access_s);
         self.adjust_volatile(false, expire_at_ms != NO_EXPIRE);
@@ -311,6 +323,7 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
+        self.snapshot_rest();
         self.table.clear();
         self.field_ttl_index.clear();
         self.volatile = 0;
@@ -448,6 +461,8 @@ pub struct Keyspace {
     /// Whether OBJECT REFCOUNT reports small integers as shared (Redis stops sharing them under
     /// maxmemory with an LRU or LFU policy).
     pub shared_integers: bool,
+    /// A running snapshot's walk ([`snapshot`]).
+    snapshot: Option<snapshot::Driver>,
 }
 
 /// Values sampled before a keyspace trains its compression dictionary.
@@ -515,6 +530,7 @@ impl Keyspace {
             scratch: Bump::new(),
             compression: Compression::default(),
             shared_integers: true,
+            snapshot: None,
         }
     }
 
@@ -564,6 +580,8 @@ impl Keyspace {
     }
 
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs[a].snapshot_rest();
+        self.dbs[b].snapshot_rest();
         self.dbs.swap(a, b);
     }
 

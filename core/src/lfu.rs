@@ -51,6 +51,11 @@ pub fn initial(now_ms: u64, lfu: Option<Lfu>) -> u32 {
     }
 }
 
+/// The access field of a key given counter `counter` at `now_ms` (RESTORE ... FREQ).
+pub fn with_counter(now_ms: u64, counter: u8) -> u32 {
+    pack(minutes(now_ms), counter)
+}
+
 /// The counter of `data` after the decay since its last decrement (Redis's `LFUDecrAndReturn`):
 /// what OBJECT FREQ reports.
 pub fn counter(data: u32, now_ms: u64, lfu: Lfu) -> u8 {

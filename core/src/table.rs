@@ -997,6 +997,56 @@ impl<V> Table<V> {
         self.bucket_count() * core::mem::size_of::<Option<EntryBox<V>>>()
     }
 
+    /// Bucket slots across both arrays: the index space of [`Table::slot_of`] and
+    /// [`Table::chain_at`] (array 0's slots, then array 1's).
+    pub fn slot_count(&self) -> usize {
+        self.ht[0].slots.len() + self.ht[1].slots.len()
+    }
+
+    /// The slot `key` is in, or would be inserted into, in [`Table::slot_count`]'s index space.
+    /// While rehashing is paused a key's slot does not change.
+    pub fn slot_of(&self, key: &[u8]) -> usize {
+        let h = self.hash(key);
+        let n0 = self.ht[0].slots.len();
+        for t in 0..self.table_count() {
+            let b = &self.ht[t];
+            if b.slots.is_empty() {
+                continue;
+            }
+            let idx = (h & b.mask()) as usize;
+            let mut cur = b.slots[idx].as_deref();
+            while let Some(e) = cur {
+                if e.key_bytes() == key {
+                    return if t == 0 { idx } else { n0 + idx };
+                }
+                cur = e.next.as_deref();
+            }
+        }
+        let t = if self.is_rehashing() { 1 } else { 0 };
+        let b = &self.ht[t];
+        let idx = (h & b.mask()) as usize;
+        if t == 0 {
+            idx
+        } else {
+            n0 + idx
+        }
+    }
+
+    /// The entries of slot `i` of [`Table::slot_count`]'s index space.
+    pub fn chain_at(&self, i: usize) -> impl Iterator<Item = &Entry<V>> {
+        let n0 = self.ht[0].slots.len();
+        let head = match i < n0 {
+            true => self.ht[0].slots.get(i),
+            false => self.ht[1].slots.get(i - n0),
+        };
+        let mut cur = head.and_then(|s| s.as_deref());
+        core::iter::from_fn(move || {
+            let e = cur?;
+            cur = e.next.as_deref();
+            Some(e)
+        })
+    }
+
     /// Iterates over all entries (order unspecified).
     pub fn iter(&self) -> impl Iterator<Item = &Entry<V>> {
         self.ht

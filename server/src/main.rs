@@ -30,6 +30,7 @@ mod event;
 mod log;
 mod net;
 mod observe;
+mod persist;
 mod pubsub;
 mod server;
 mod sys;
@@ -115,6 +116,17 @@ fn main() {
             std::process::exit(1);
         }
     };
+    match srv.load_rdb() {
+        Ok(_) => {}
+        Err(e) => {
+            log_at!(Warning, "{e}");
+            log_at!(
+                Warning,
+                "Fatal error loading the DB, check server logs. Exiting."
+            );
+            std::process::exit(1);
+        }
+    }
     if let Err(e) = srv.listen() {
         log_at!(Warning, "Warning: {e}");
         // Redis's wording: scripts (the Redis test suite among them) look for it.

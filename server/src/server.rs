@@ -235,8 +235,13 @@ pub struct Server {
     pub run_id: String,
     pub replid: String,
     pub lastsave_s: u64,
+    /// RDB saving: a running BGSAVE, the last save's outcome.
+    pub rdb: crate::persist::RdbState,
     pub pause: Option<Pause>,
     pub shutdown_requested: bool,
+    /// SHUTDOWN NOSAVE / FORCE for the pending shutdown.
+    pub shutdown_nosave: bool,
+    pub shutdown_force: bool,
     /// A command is running: invalidations for its own client wait until after its reply.
     pub executing: bool,
     /// DEBUG PAUSE-CRON: the cron does nothing while set.
@@ -248,6 +253,9 @@ pub struct Server {
     pub hz: u64,
     cron_loops: u64,
 }
+
+/// Microseconds of BGSAVE work per event-loop turn.
+const BGSAVE_SLICE_US: u64 = 1000;
 
 impl Server {
     pub fn new(config: Config) -> io::Result<Self> {
@@ -279,8 +287,11 @@ impl Server {
             run_id: hex_id(seed),
             replid: hex_id(seed.rotate_left(17) ^ 0x5bd1_e995),
             lastsave_s: now / 1000,
+            rdb: Default::default(),
             pause: None,
             shutdown_requested: false,
+            shutdown_nosave: false,
+            shutdown_force: false,
             executing: false,
             cron_paused: false,
             monitors: Vec::new(),
@@ -460,7 +471,11 @@ impl Server {
             let wake = self
                 .next_block_deadline()
                 .map_or(next_cron, |d| d.min(next_cron));
-            let timeout = wake.saturating_sub(now);
+            // A running BGSAVE works between events: the loop only checks for them.
+            let timeout = match self.rdb.bgsave {
+                Some(_) => 0,
+                None => wake.saturating_sub(now),
+            };
             self.poller.poll(&mut events, timeout)?;
             for ev in events.iter().copied() {
                 if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
@@ -485,6 +500,9 @@ impl Server {
             self.tracking_before_sleep();
             self.flush_pending();
             self.evict_clients();
+            if self.rdb.bgsave.is_some() {
+                self.bgsave_step(BGSAVE_SLICE_US);
+            }
             let now = sys::now_ms();
             if now >= next_cron {
                 self.cron(now);
@@ -495,6 +513,15 @@ impl Server {
                 self.shutdown_requested = true;
             }
             if self.shutdown_requested {
+                if self.has_save_points() && !self.shutdown_nosave {
+                    self.finish_bgsave();
+                    log_at!(Notice, "Saving the final RDB snapshot before exiting.");
+                    if self.save_rdb().is_err() && !self.shutdown_force {
+                        log_at!(Warning, "Error trying to save the DB, can't exit.");
+                        self.shutdown_requested = false;
+                        continue;
+                    }
+                }
                 self.prepare_shutdown();
                 return Ok(());
             }
@@ -878,6 +905,13 @@ impl Server {
             }
         }
         let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+        if writes
+            && self.rdb.last_bgsave_failed
+            && self.has_save_points()
+            && self.config.get_bool("stop-writes-on-bgsave-error")
+        {
+            return Some(CmdError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+        }
         if writes && self.hot.min_replicas_to_write > 0 && self.hot.min_replicas_max_lag > 0 {
             return Some(CmdError::new(
                 "NOREPLICAS Not enough good replicas to write.",
@@ -1378,6 +1412,7 @@ impl Server {
         while self.stats.ops_samples.len() > 16 {
             self.stats.ops_samples.pop_front();
         }
+        self.persistence_cron(now);
         crate::alloc::update_peak();
     }
 

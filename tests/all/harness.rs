@@ -171,6 +171,16 @@ impl Server {
         Some(Server::spawn(&bin, None, &[]))
     }
 
+    /// A real redis-server started from a config file in its own directory (which may hold an
+    /// RDB file for it to load); `None` when redis-server is not installed.
+    pub fn redis_with_config(config: &Path, extra: &[&str]) -> Option<Server> {
+        if !require_tool("redis-server") {
+            return None;
+        }
+        let bin = find_in_path("redis-server")?;
+        Some(Server::spawn(&bin, Some(config), extra))
+    }
+
     /// A server started with a config file (written by the caller into `dir`) and extra arguments.
     pub fn with_config(config: Option<&Path>, extra: &[&str]) -> Server {
         Server::spawn(server_bin(), config, extra)

@@ -17,6 +17,7 @@
 //! - [`c_abi`]: C programs and the Python ctypes binding against libember.
 //! - [`clients`]: redis-cli, redis-benchmark and Python's redis package.
 //! - [`geo_hll`]: geo and HyperLogLog replies against a real redis-server.
+//! - [`persistence`]: RDB files and DUMP payloads across Ember and redis-server, BGSAVE under writes.
 //! - [`streams`]: streams and consumer groups, against a real redis-server and on their own.
 
 mod bad_input;
@@ -26,6 +27,7 @@ mod clients;
 mod geo_hll;
 mod harness;
 mod keys;
+mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod resp_props;

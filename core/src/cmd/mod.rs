@@ -38,6 +38,7 @@ macro_rules! cmd {
 }
 
 pub mod bitmap;
+pub mod dump;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -239,7 +240,7 @@ pub struct Command {
 }
 
 /// Every core command table.
-pub fn tables() -> [&'static [Command]; 11] {
+pub fn tables() -> [&'static [Command]; 12] {
     [
         string::COMMANDS,
         keys::COMMANDS,
@@ -252,6 +253,7 @@ pub fn tables() -> [&'static [Command]; 11] {
         bitmap::COMMANDS,
         hll::COMMANDS,
         stream::COMMANDS,
+        dump::COMMANDS,
     ]
 }
 

@@ -101,6 +101,23 @@ impl<S: Sink> Encoder<S> {
         self.scratch.reset();
     }
 
+    /// A SELECTDB without RESIZEDB (a snapshot switching databases mid-stream).
+    pub fn select_only(&mut self, db: usize) {
+        self.raw(&[opcode::SELECTDB]);
+        self.len(db as u64);
+    }
+
+    /// Bytes another encoder produced (records written ahead of a snapshot's walk), counted in
+    /// this one's checksum.
+    pub fn raw_bytes(&mut self, b: &[u8]) {
+        self.raw(b);
+    }
+
+    /// The sink, without EOF or checksum (records for another encoder to pass on).
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+
     /// EOF and the checksum; gives the sink back.
     pub fn finish(mut self) -> S {
         self.raw(&[opcode::EOF]);

@@ -1,4 +1,5 @@
-//! Administrative commands: DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, LASTSAVE, ROLE, TIME, FUNCTION.
+//! Administrative commands: DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, SAVE, BGSAVE, LASTSAVE,
+//! ROLE, TIME, FUNCTION.
 
 use std::hash::BuildHasher;
 
@@ -205,6 +206,26 @@ pub static COMMANDS: &[ServerCommand] = &[
         "1.0.0"
     ),
     scmd!(
+        "save",
+        1,
+        f::ADMIN | f::NOSCRIPT | f::NO_MULTI,
+        ADM,
+        "server",
+        save,
+        "Synchronously save the dataset to disk",
+        "1.0.0"
+    ),
+    scmd!(
+        "bgsave",
+        -1,
+        f::ADMIN | f::NOSCRIPT,
+        ADM,
+        "server",
+        bgsave,
+        "Asynchronously save the dataset to disk",
+        "1.0.0"
+    ),
+    scmd!(
         "lastsave",
         1,
         f::LOADING | f::STALE | f::FAST,
@@ -303,6 +324,33 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         if secs > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
         }
+        reply(c).ok();
+    } else if eq_ci(sub, "reload") {
+        // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load the file.
+        let opts: Vec<&[u8]> = argv.tail(2).iter().collect();
+        let has = |w: &str| opts.iter().any(|o| eq_ci(o, w));
+        if opts
+            .iter()
+            .any(|o| !["merge", "noflush", "nosave"].iter().any(|w| eq_ci(o, w)))
+        {
+            return Err(CmdError::new(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+        s.finish_bgsave();
+        if !has("nosave") && s.save_rdb().is_err() {
+            return Err(CmdError::new("ERR Error trying to save the DB"));
+        }
+        if !has("noflush") {
+            s.ks.flush_all();
+        }
+        if let Err(e) = s.load_rdb() {
+            log_at!(Warning, "DEBUG RELOAD: {e}");
+            return Err(CmdError::new(
+                "ERR Error trying to load the RDB dump, check server logs.",
+            ));
+        }
+        log_at!(Notice, "DB reloaded by DEBUG RELOAD");
         reply(c).ok();
     } else if eq_ci(sub, "set-active-expire") && argc == 3 {
         s.ks.active_expire = arg_i64(argv.get(2))? != 0;
@@ -677,7 +725,48 @@ fn shutdown(s: &mut Server, _c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if abort {
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
+    if save || (s.has_save_points() && !nosave) {
+        s.finish_bgsave();
+        log_at!(Notice, "Saving the final RDB snapshot before exiting.");
+        if s.save_rdb().is_err() && !other {
+            return Err(CmdError::new("ERR Errors trying to SHUTDOWN. Check logs."));
+        }
+    }
+    // Saved above when it had to be: the loop only exits.
+    s.shutdown_nosave = true;
     s.shutdown_requested = true;
+    Ok(())
+}
+
+/// SAVE. O(N) in the dataset.
+fn save(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    if s.rdb.bgsave.is_some() {
+        return Err(CmdError::new("ERR Background save already in progress"));
+    }
+    s.save_rdb()
+        .map_err(|_| CmdError::new("ERR Error saving the DB, check the server logs."))?;
+    reply(c).ok();
+    Ok(())
+}
+
+/// BGSAVE [SCHEDULE]: starts the forkless snapshot. O(1); the save itself runs between events.
+fn bgsave(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let schedule = match argv.len() {
+        1 => false,
+        2 if eq_ci(argv.get(1), "schedule") => true,
+        _ => return Err(ember_core::cmd::err::SYNTAX),
+    };
+    if s.rdb.bgsave.is_some() {
+        if schedule {
+            s.rdb.scheduled = true;
+            reply(c).simple(b"Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::new("ERR Background save already in progress"));
+    }
+    s.start_bgsave()
+        .map_err(|e| CmdError::owned(format!("ERR Can't save in background: {e}")))?;
+    reply(c).simple(b"Background saving started");
     Ok(())
 }
 

@@ -214,11 +214,24 @@ fn section_persistence(s: &Server, out: &mut String) {
     kv.put("current_cow_peak", &0);
     kv.put("current_cow_size", &0);
     kv.put("rdb_changes_since_last_save", &s.ks.dirty);
-    kv.put("rdb_bgsave_in_progress", &0);
+    kv.put("rdb_bgsave_in_progress", &u8::from(s.rdb.bgsave.is_some()));
     kv.put("rdb_last_save_time", &s.lastsave_s);
-    kv.put("rdb_last_bgsave_status", &"ok");
-    kv.put("rdb_last_bgsave_time_sec", &-1);
-    kv.put("rdb_current_bgsave_time_sec", &-1);
+    let status = if s.rdb.last_bgsave_failed {
+        "err"
+    } else {
+        "ok"
+    };
+    kv.put("rdb_last_bgsave_status", &status);
+    kv.put(
+        "rdb_last_bgsave_time_sec",
+        &s.rdb.last_bgsave_time_s.map_or(-1, |t| t as i64),
+    );
+    kv.put(
+        "rdb_current_bgsave_time_sec",
+        &s.bgsave_elapsed_s().map_or(-1, |t| t as i64),
+    );
+    kv.put("rdb_saves", &s.rdb.saves);
+    kv.put("rdb_last_cow_size", &0);
     kv.put("aof_enabled", &0);
     kv.put("aof_rewrite_in_progress", &0);
     kv.put("aof_rewrite_scheduled", &0);

@@ -1,0 +1,294 @@
+//! RDB persistence for the server: SAVE writes `dir/dbfilename` at once; BGSAVE walks the
+//! keyspace a slice per event-loop turn through core's snapshot (no fork: a key about to change
+//! before the walk reached it is written first, so the file is the dataset of the moment BGSAVE
+//! started) while commands keep running. Both write a temporary file, fsync it, rename it over the
+//! old one and fsync the directory, so a crash leaves the previous file intact. The file is loaded
+//! at startup; `save <seconds> <changes>` points start BGSAVE from the cron.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ember_core::rdb::save::{Encoder, Options};
+use ember_core::rdb::{load, save, Sink};
+
+use crate::server::Server;
+use crate::{log_at, sys};
+
+/// Bytes a file writer buffers before a write(2).
+const WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+/// A buffered file that remembers its first write error (the encoder's sink cannot fail).
+pub struct FileSink {
+    w: BufWriter<File>,
+    err: Option<io::Error>,
+}
+
+impl FileSink {
+    fn create(path: &Path) -> io::Result<Self> {
+        Ok(FileSink {
+            w: BufWriter::with_capacity(WRITE_BUFFER_BYTES, File::create(path)?),
+            err: None,
+        })
+    }
+
+    /// Flushes and fsyncs; the first error of the whole write, if any.
+    fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        self.w.flush()?;
+        self.w.get_ref().sync_all()
+    }
+}
+
+impl Sink for FileSink {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.err.is_none() {
+            if let Err(e) = self.w.write_all(bytes) {
+                self.err = Some(e);
+            }
+        }
+    }
+}
+
+/// The state of RDB persistence (INFO persistence, LASTSAVE, MISCONF).
+#[derive(Default)]
+pub struct RdbState {
+    /// A BGSAVE in progress: its temporary file and encoder.
+    pub bgsave: Option<Bgsave>,
+    /// BGSAVE SCHEDULE asked for a save once nothing else is saving.
+    pub scheduled: bool,
+    pub last_bgsave_failed: bool,
+    pub last_bgsave_time_s: Option<u64>,
+    /// Changes (the keyspace's dirty counter) when the running BGSAVE started.
+    dirty_at_start: u64,
+    /// Successful saves since startup (INFO `rdb_saves`).
+    pub saves: u64,
+}
+
+pub struct Bgsave {
+    enc: Encoder<FileSink>,
+    tmp: PathBuf,
+    started_ms: u64,
+}
+
+impl Server {
+    /// Where the RDB file lives (the server runs in `dir`).
+    pub fn rdb_path(&self) -> PathBuf {
+        PathBuf::from(self.config.get_str("dbfilename"))
+    }
+
+    fn rdb_options(&self) -> Options {
+        Options {
+            compression: self.config.get_bool("rdbcompression"),
+            checksum: self.config.get_bool("rdbchecksum"),
+        }
+    }
+
+    /// Auxiliary fields, as Redis writes them.
+    fn rdb_aux(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![
+            (
+                b"redis-ver".to_vec(),
+                ember_core::REDIS_VERSION.as_bytes().to_vec(),
+            ),
+            (b"redis-bits".to_vec(), b"64".to_vec()),
+            (
+                b"ctime".to_vec(),
+                (sys::now_ms() / 1000).to_string().into_bytes(),
+            ),
+            (
+                b"used-mem".to_vec(),
+                crate::alloc::used().to_string().into_bytes(),
+            ),
+            (b"aof-base".to_vec(), b"0".to_vec()),
+        ]
+    }
+
+    fn start_encoder(&self, tmp: &Path) -> io::Result<Encoder<FileSink>> {
+        let mut enc = Encoder::new(FileSink::create(tmp)?, self.rdb_options());
+        let aux = self.rdb_aux();
+        let pairs: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        enc.header(&pairs);
+        Ok(enc)
+    }
+
+    /// SAVE: writes the whole dataset now.
+    pub fn save_rdb(&mut self) -> io::Result<()> {
+        let tmp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+        let written = (|| {
+            let mut enc = self.start_encoder(&tmp)?;
+            save::save_keyspace(&mut enc, &self.ks, sys::now_ms());
+            enc.finish().finish()?;
+            install(&tmp, &self.rdb_path())
+        })();
+        match &written {
+            Ok(()) => {
+                log_at!(Notice, "DB saved on disk");
+                self.saved(self.ks.dirty);
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                log_at!(Warning, "Failed saving the DB: {e}");
+                self.rdb.last_bgsave_failed = true;
+            }
+        }
+        written
+    }
+
+    /// Records a successful save of the dataset as it was at change count `dirty_then`.
+    fn saved(&mut self, dirty_then: u64) {
+        self.ks.dirty = self.ks.dirty.saturating_sub(dirty_then);
+        self.lastsave_s = sys::now_ms() / 1000;
+        self.rdb.last_bgsave_failed = false;
+        self.rdb.saves += 1;
+    }
+
+    /// Seconds the running BGSAVE has taken so far.
+    pub fn bgsave_elapsed_s(&self) -> Option<u64> {
+        let bg = self.rdb.bgsave.as_ref()?;
+        Some(sys::now_ms().saturating_sub(bg.started_ms) / 1000)
+    }
+
+    /// BGSAVE: starts the incremental snapshot; an error when one is already running.
+    pub fn start_bgsave(&mut self) -> io::Result<()> {
+        if self.rdb.bgsave.is_some() {
+            return Err(io::Error::other("Background save already in progress"));
+        }
+        let tmp = PathBuf::from(format!("temp-bg-{}.rdb", std::process::id()));
+        let enc = self.start_encoder(&tmp)?;
+        let now = sys::now_ms();
+        self.ks
+            .start_snapshot(now, self.config.get_bool("rdbcompression"));
+        self.rdb.dirty_at_start = self.ks.dirty;
+        self.rdb.bgsave = Some(Bgsave {
+            enc,
+            tmp,
+            started_ms: now,
+        });
+        log_at!(Notice, "Background saving started");
+        Ok(())
+    }
+
+    /// Advances a running BGSAVE by about `budget_us` microseconds of work; finishes it when the
+    /// walk is complete.
+    pub fn bgsave_step(&mut self, budget_us: u64) {
+        let Some(mut bg) = self.rdb.bgsave.take() else {
+            return;
+        };
+        let deadline = sys::now_us() + budget_us;
+        let mut done = false;
+        while !done && sys::now_us() < deadline {
+            done = self
+                .ks
+                .snapshot_step(&mut bg.enc, SNAPSHOT_BUCKETS_PER_STEP);
+        }
+        if !done {
+            self.rdb.bgsave = Some(bg);
+            return;
+        }
+        let elapsed_s = sys::now_ms().saturating_sub(bg.started_ms) / 1000;
+        let result = bg
+            .enc
+            .finish()
+            .finish()
+            .and_then(|()| install(&bg.tmp, &self.rdb_path()));
+        self.rdb.last_bgsave_time_s = Some(elapsed_s);
+        match result {
+            Ok(()) => {
+                log_at!(Notice, "Background saving terminated with success");
+                self.saved(self.rdb.dirty_at_start);
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&bg.tmp);
+                log_at!(Warning, "Background saving error: {e}");
+                self.rdb.last_bgsave_failed = true;
+            }
+        }
+    }
+
+    /// Finishes a running BGSAVE at once (SAVE, SHUTDOWN, DEBUG RELOAD need the file now).
+    pub fn finish_bgsave(&mut self) {
+        while self.rdb.bgsave.is_some() {
+            self.bgsave_step(u64::MAX / 4);
+        }
+    }
+
+    /// The cron's part: save points and scheduled saves start a BGSAVE.
+    pub fn persistence_cron(&mut self, now_ms: u64) {
+        if self.rdb.bgsave.is_some() {
+            return;
+        }
+        if self.rdb.scheduled {
+            self.rdb.scheduled = false;
+            let _ = self.start_bgsave();
+            return;
+        }
+        let since_s = (now_ms / 1000).saturating_sub(self.lastsave_s);
+        let points = self.config.get_str("save");
+        let words: Vec<u64> = points
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let due = words
+            .chunks_exact(2)
+            .any(|p| self.ks.dirty >= p[1] && p[1] > 0 && since_s >= p[0]);
+        // After a failed save, retry no sooner than Redis does (5 seconds).
+        let retry_ok = !self.rdb.last_bgsave_failed || since_s >= 5;
+        if due && retry_ok {
+            log_at!(
+                Notice,
+                "{} changes in {} seconds. Saving...",
+                self.ks.dirty,
+                since_s
+            );
+            if let Err(e) = self.start_bgsave() {
+                log_at!(Warning, "Can't save in background: {e}");
+            }
+        }
+    }
+
+    /// Whether save points are configured (SHUTDOWN and SIGTERM then save first).
+    pub fn has_save_points(&self) -> bool {
+        !self.config.get_str("save").trim().is_empty()
+    }
+
+    /// Loads `dir/dbfilename` into the (empty) keyspace at startup; Ok(false) when there is none.
+    pub fn load_rdb(&mut self) -> Result<bool, String> {
+        let path = self.rdb_path();
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(format!("Can't open {}: {e}", path.display())),
+        };
+        let start = sys::now_us();
+        let loaded = load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
+            .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
+        for note in &loaded.notes {
+            log_at!(Warning, "While loading the RDB: {note}");
+        }
+        log_at!(
+            Notice,
+            "DB loaded from disk: {:.3} seconds ({} keys, {} expired skipped)",
+            (sys::now_us() - start) as f64 / 1e6,
+            loaded.keys,
+            loaded.expired
+        );
+        self.ks.dirty = 0;
+        Ok(true)
+    }
+}
+
+/// Buckets a BGSAVE step walks between checks of its time budget.
+const SNAPSHOT_BUCKETS_PER_STEP: usize = 256;
+
+/// Moves a finished temporary file over `path` and makes the rename durable.
+fn install(tmp: &Path, path: &Path) -> io::Result<()> {
+    fs::rename(tmp, path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(dir)?.sync_all()
+}

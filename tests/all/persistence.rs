@@ -1,0 +1,315 @@
+//! RDB persistence across servers: files Ember writes are checked by redis-check-rdb and loaded by
+//! redis-server, files redis-server writes (every type in its small and large encodings) load in
+//! Ember, DUMP payloads RESTORE in both directions, and a BGSAVE taken under writes holds the data
+//! of the moment it started. The redis-server parts skip when it is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::harness::{find_in_path, temp_dir, Conn, Reply, Server};
+
+/// Fills a server with every type, in small and large encodings, with TTLs and a stream with
+/// consumer groups. Deterministic, so two servers filled alike hold the same data.
+fn fill(c: &mut Conn) {
+    let mut run = |args: &[&str]| {
+        let r = c.cmd(args);
+        assert!(!matches!(r, Reply::Error(_)), "{args:?}: {r:?}");
+    };
+    run(&["SET", "str", "hello"]);
+    run(&["SET", "int", "-12345"]);
+    run(&["SET", "bigint", "9223372036854775807"]);
+    let long = "abcdefghij".repeat(300);
+    run(&["SET", "long", &long]);
+    run(&["SET", "ttl", "v", "EX", "100000"]);
+    run(&["RPUSH", "list", "a", "b", "1", "-2", ""]);
+    run(&["SADD", "intset", "1", "2", "-3", "1000000"]);
+    run(&["SADD", "smallset", "a", "b", "c"]);
+    run(&["HSET", "hash", "f1", "v1", "f2", "22"]);
+    run(&[
+        "ZADD", "zset", "1", "a", "2.5", "b", "-inf", "c", "inf", "d",
+    ]);
+    for i in 0..700 {
+        let (s, v) = (i.to_string(), format!("value-{i}"));
+        run(&["RPUSH", "biglist", &v]);
+        run(&["SADD", "bigset", &v]);
+        run(&["SADD", "bigintset", &s]);
+        run(&["HSET", "bighash", &format!("field-{i}"), &v]);
+        run(&["ZADD", "bigzset", &format!("{}.5", i * 7 % 100), &v]);
+        run(&[
+            "XADD",
+            "bigstream",
+            &format!("{}-{}", 1000 + i / 3, i % 3),
+            "sensor",
+            &s,
+            "temp",
+            "21.5",
+        ]);
+    }
+    run(&["XADD", "stream", "1-1", "a", "1", "b", "x"]);
+    run(&["XADD", "stream", "1-2", "a", "2", "b", "y"]);
+    run(&["XADD", "stream", "2-0", "other", "007"]);
+    run(&["XDEL", "stream", "1-2"]);
+    run(&["XGROUP", "CREATE", "stream", "g1", "0"]);
+    run(&[
+        "XREADGROUP",
+        "GROUP",
+        "g1",
+        "alice",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "stream",
+        ">",
+    ]);
+    run(&["XGROUP", "CREATE", "stream", "g2", "$"]);
+    run(&["XGROUP", "CREATECONSUMER", "stream", "g2", "bob"]);
+    run(&["XADD", "empty-stream", "MAXLEN", "0", "5-5", "f", "v"]);
+}
+
+const KEYS: &[&str] = &[
+    "str",
+    "int",
+    "bigint",
+    "long",
+    "ttl",
+    "list",
+    "intset",
+    "smallset",
+    "hash",
+    "zset",
+    "biglist",
+    "bigset",
+    "bigintset",
+    "bighash",
+    "bigzset",
+    "bigstream",
+    "stream",
+    "empty-stream",
+];
+
+/// Everything a client can see of `key`, in a form that does not depend on encodings or on the
+/// order of unordered types.
+fn view(c: &mut Conn, key: &str) -> Vec<String> {
+    let ty = c.cmd(&["TYPE", key]).text();
+    let mut out = vec![ty.clone()];
+    let sorted = |r: Reply| {
+        let mut v: Vec<String> = r.items().iter().map(Reply::text).collect();
+        v.sort();
+        v
+    };
+    match ty.as_str() {
+        "string" => out.push(c.cmd(&["GET", key]).text()),
+        "list" => out.extend(
+            c.cmd(&["LRANGE", key, "0", "-1"])
+                .items()
+                .iter()
+                .map(Reply::text),
+        ),
+        "set" => out.extend(sorted(c.cmd(&["SMEMBERS", key]))),
+        "hash" => {
+            let items = c.cmd(&["HGETALL", key]);
+            let mut pairs: Vec<String> = items
+                .items()
+                .chunks(2)
+                .map(|p| format!("{}={}", p[0].text(), p[1].text()))
+                .collect();
+            pairs.sort();
+            out.extend(pairs);
+        }
+        "zset" => out.push(format!(
+            "{:?}",
+            c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"])
+        )),
+        "stream" => {
+            out.push(format!("{:?}", c.cmd(&["XRANGE", key, "-", "+"])));
+            out.push(format!("{:?}", c.cmd(&["XINFO", "GROUPS", key])));
+            let info = c.cmd(&["XINFO", "STREAM", key]);
+            // radix-tree-keys and -nodes describe Redis's tree, not the data.
+            for pair in info.items().chunks(2) {
+                let name = pair[0].text();
+                if !name.starts_with("radix-tree") {
+                    out.push(format!("{name}={:?}", pair[1]));
+                }
+            }
+        }
+        _ => {}
+    }
+    let ttl = c.cmd(&["PTTL", key]).int();
+    out.push(if ttl > 0 {
+        "has-ttl".into()
+    } else {
+        ttl.to_string()
+    });
+    out
+}
+
+fn views(c: &mut Conn) -> Vec<Vec<String>> {
+    KEYS.iter().map(|k| view(c, k)).collect()
+}
+
+/// A fresh directory holding `rdb` as dump.rdb and an empty config file; returns the config path.
+fn dir_with(rdb: &Path, tag: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    std::fs::copy(rdb, dir.join("dump.rdb")).expect("copy the RDB");
+    let config = dir.join("server.conf");
+    std::fs::write(&config, "").expect("write a config");
+    config
+}
+
+fn redis_check_rdb(path: &Path) {
+    let Some(bin) = find_in_path("redis-check-rdb") else {
+        return;
+    };
+    let out = Command::new(bin)
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ember_rdb_loads_back_in_ember_and_in_redis() {
+    let ember = Server::with_args(&["--enable-debug-command", "yes"]);
+    let mut c = ember.connect();
+    fill(&mut c);
+    let before = views(&mut c);
+    c.check(&["SAVE"], b"+OK\r\n");
+    let rdb = ember.dir.join("dump.rdb");
+    redis_check_rdb(&rdb);
+    // Ember, restarted on its own file.
+    let again = Server::with_config(Some(&dir_with(&rdb, "ember-rdb")), &[]);
+    assert_eq!(views(&mut again.connect()), before);
+    // DEBUG RELOAD goes through the same file.
+    c.check(&["DEBUG", "RELOAD"], b"+OK\r\n");
+    assert_eq!(views(&mut c), before);
+    // redis-server on Ember's file.
+    if let Some(redis) = Server::redis_with_config(&dir_with(&rdb, "redis-on-ember"), &[]) {
+        assert_eq!(views(&mut redis.connect()), before);
+    }
+}
+
+#[test]
+fn redis_rdb_loads_in_ember() {
+    let Some(redis) = Server::redis() else {
+        return;
+    };
+    let mut r = redis.connect();
+    fill(&mut r);
+    let before = views(&mut r);
+    r.check(&["SAVE"], b"+OK\r\n");
+    let ember = Server::with_config(
+        Some(&dir_with(&redis.dir.join("dump.rdb"), "ember-on-redis")),
+        &[],
+    );
+    assert_eq!(views(&mut ember.connect()), before);
+}
+
+#[test]
+fn dump_payloads_restore_both_ways() {
+    let ember = Server::start();
+    let mut e = ember.connect();
+    fill(&mut e);
+    let redis = Server::redis();
+    let mut r = redis.as_ref().map(Server::connect);
+    if let Some(r) = r.as_mut() {
+        fill(r);
+    }
+    for key in KEYS {
+        let want = view(&mut e, key);
+        let payload = e.cmd(&["DUMP", key]).bytes().to_vec();
+        let copy = format!("{key}:copy");
+        let restore = |c: &mut Conn| {
+            let args: Vec<&[u8]> = vec![b"RESTORE", copy.as_bytes(), b"0", &payload];
+            c.check(&args, b"+OK\r\n");
+        };
+        restore(&mut e);
+        assert_eq!(
+            view(&mut e, &copy)[..want.len() - 1],
+            want[..want.len() - 1],
+            "{key}"
+        );
+        if let Some(r) = r.as_mut() {
+            // Ember's payload in redis-server, and redis-server's in Ember.
+            restore(r);
+            assert_eq!(
+                view(r, &copy)[..want.len() - 1],
+                want[..want.len() - 1],
+                "{key} in redis"
+            );
+            let theirs = r.cmd(&["DUMP", key]).bytes().to_vec();
+            let back = format!("{key}:from-redis");
+            let args: Vec<&[u8]> = vec![b"RESTORE", back.as_bytes(), b"0", &theirs];
+            e.check(&args, b"+OK\r\n");
+            assert_eq!(
+                view(&mut e, &back)[..want.len() - 1],
+                want[..want.len() - 1],
+                "{key} from redis"
+            );
+        }
+    }
+    e.check(
+        &["RESTORE", "str", "0", "x"],
+        b"-BUSYKEY Target key name already exists.\r\n",
+    );
+    e.check(
+        &["RESTORE", "new", "0", "0123456789ab"],
+        b"-ERR DUMP payload version or checksum are wrong\r\n",
+    );
+    e.check(
+        &["RESTORE", "new", "-1", "x"],
+        b"-ERR Invalid TTL value, must be >= 0\r\n",
+    );
+}
+
+#[test]
+fn bgsave_under_writes_saves_the_moment_it_started() {
+    let ember = Server::start();
+    let mut c = ember.connect();
+    let mut w = ember.connect();
+    // Enough keys that the walk spans many event-loop turns.
+    for chunk in 0..20 {
+        let mut args = vec!["MSET".to_string()];
+        for i in chunk * 10_000..(chunk + 1) * 10_000 {
+            args.push(format!("key:{i}"));
+            args.push(format!("value:{i}"));
+        }
+        c.cmd(&args);
+    }
+    c.cmd(&["RPUSH", "list", "a", "b"]);
+    c.check(&["BGSAVE"], b"+Background saving started\r\n");
+    // Writes while it runs: overwrite, delete and create keys all over the table.
+    let started = Instant::now();
+    let mut i = 0;
+    loop {
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        if info.contains("rdb_bgsave_in_progress:0") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "BGSAVE did not finish"
+        );
+        w.cmd(&["SET", &format!("key:{}", i * 7919 % 200_000), "changed"]);
+        w.cmd(&["DEL", &format!("key:{}", i * 104_729 % 200_000)]);
+        w.cmd(&["SET", &format!("new:{i}"), "x"]);
+        w.cmd(&["RPUSH", "list", "c"]);
+        i += 1;
+    }
+    assert!(i > 0, "the save ran while commands were served");
+    let loaded = Server::with_config(Some(&dir_with(&ember.dir.join("dump.rdb"), "bgsave")), &[]);
+    let mut l = loaded.connect();
+    assert_eq!(l.cmd(&["DBSIZE"]).int(), 200_001);
+    for k in [0, 1, 7919, 104_729, 199_999] {
+        assert_eq!(
+            l.cmd(&["GET", &format!("key:{k}")]).text(),
+            format!("value:{k}")
+        );
+    }
+    assert_eq!(l.cmd(&["LLEN", "list"]).int(), 2);
+    assert_eq!(l.cmd(&["EXISTS", "new:0"]).int(), 0);
+}
