@@ -112,6 +112,9 @@ pub enum Record {
     /// A watched key's database was flushed or swapped; `existed` tells whether the key was in the
     /// old database (live or not yet deleted), which WATCH needs to judge stale keys.
     Replaced { existed: bool },
+    /// Clients blocked on the key should look again, though its data did not change (XGROUP
+    /// DESTROY: Redis's `signalKeyAsReady` without `signalModifiedKey`).
+    Ready,
 }
 
 /// Bytes of capacity an emptied buffer keeps for the next command; past it the buffer is freed, so
@@ -156,6 +159,14 @@ impl Journal {
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         if self.wants_modified() {
             self.push(db, Record::Modified, key);
+        }
+    }
+
+    /// Records that clients blocked on `key` should look again (no WATCH or tracking effect).
+    #[inline]
+    pub fn ready(&mut self, db: usize, key: &[u8]) {
+        if self.track_all_modified {
+            self.push(db, Record::Ready, key);
         }
     }
 

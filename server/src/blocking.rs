@@ -45,6 +45,8 @@ enum Serve {
     No,
     /// End the wait with an error (the stream of a waiting XREADGROUP went away).
     Gone,
+    /// End the wait with an error (the group of a waiting XREADGROUP went away).
+    NoGroup,
 }
 
 /// How a wait ends without the command succeeding.
@@ -55,6 +57,8 @@ pub enum Unblock {
     Error,
     /// The stream a waiting XREADGROUP reads was deleted or replaced.
     KeyGone,
+    /// The consumer group a waiting XREADGROUP reads through was destroyed.
+    NoGroup,
 }
 
 /// The value type a blocking command of `group` pops from ("" for any).
@@ -184,6 +188,7 @@ impl Server {
                         Serve::Yes => self.retry_blocked(&mut c),
                         Serve::No => {}
                         Serve::Gone => self.unblock_with(&mut c, Unblock::KeyGone),
+                        Serve::NoGroup => self.unblock_with(&mut c, Unblock::NoGroup),
                     }
                     self.resume_client(c);
                 }
@@ -202,13 +207,29 @@ impl Server {
             return Serve::Yes;
         }
         let now = crate::sys::now_ms();
-        let holds = self
+        let value = self
             .ks
             .db(key.0 as usize)
             .peek(&key.1, now)
-            .is_some_and(|e| e.value.type_name() == b.wants);
+            .map(|e| &e.value);
+        let holds = value.is_some_and(|v| v.type_name() == b.wants);
         match (holds, b.gone_error) {
-            (true, _) => Serve::Yes,
+            (true, false) => Serve::Yes,
+            (true, true) => {
+                // XREADGROUP: its group may have gone with the stream staying.
+                let argv = b.cmd.argv();
+                let group = (1..argv.len().saturating_sub(1))
+                    .find(|&i| ember_core::cmd::eq_ci(argv.get(i), "group"))
+                    .map(|i| argv.get(i + 1));
+                match (value, group) {
+                    (Some(ember_core::types::Value::Stream(s)), Some(g))
+                        if !s.groups.contains_key(g) =>
+                    {
+                        Serve::NoGroup
+                    }
+                    _ => Serve::Yes,
+                }
+            }
             (false, true) => Serve::Gone,
             (false, false) => Serve::No,
         }
@@ -249,6 +270,9 @@ impl Server {
             }
             Unblock::Error => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
             Unblock::KeyGone => "UNBLOCKED the stream key no longer exists",
+            Unblock::NoGroup => {
+                "NOGROUP the consumer group this client was blocked on no longer exists"
+            }
         };
         if let Some(idx) = idx {
             self.cmd_stats[idx].failed += 1;

@@ -1035,6 +1035,7 @@ impl Server {
                     self.touch_watched_key(current.as_deref_mut(), db, key, None);
                     self.tracking_key_changed(current.as_deref_mut(), key, true);
                 }
+                Some(Record::Ready) => self.signal_key(db, key),
                 Some(Record::Replaced { existed }) => {
                     self.touch_watched_key(current.as_deref_mut(), db, key, Some(existed))
                 }

@@ -173,8 +173,45 @@ fn stream_replies_match_redis() {
         "XADD s3 18446744073709551615-18446744073709551615 f v",
         "XADD s3 * f v",
         "XADD s3 18446744073709551615-* f v",
+        "XADD s4 MAXLEN 1 MINID abc * f v",
+        "XSETID s1 18446744073709551615-0 ENTRIESADDED 99999",
+        "XSETID s2 18446744073709551615-0 MAXDELETEDID 1-0",
+        "XGROUP SETID s1 nogroup badid",
+        "XGROUP CREATE s1 gx $ MKSTREAM MKSTREAM MKSTREAM MKSTREAM",
+        "XGROUP CREATE s1 gneg 0 ENTRIESREAD 99999999",
+        "XINFO GROUPS s1",
+        "XGROUP HELP",
+        "XINFO HELP",
+        "XRANGE s1 000000000000000000000000009-1 +",
+        "XAUTOCLAIM s1 g1 c 0 0 COUNT 700000000000000000",
+        "XCLAIM s1 g1 c 0 0-1 IDLE -9223372036854775808 JUSTID",
     ] {
         t.same(bad);
+    }
+    // A key named twice: the second read sees what the first delivered.
+    t.same("XGROUP CREATE twice g 0 MKSTREAM");
+    t.same("XADD twice 1-1 f v");
+    t.same("XREADGROUP GROUP g c STREAMS twice twice > >");
+    // Nodes ended by the byte limit (100-byte values, 4096-byte nodes) trim as Redis's do.
+    t.same("CONFIG SET stream-node-max-entries 100");
+    let value = "v".repeat(100);
+    for i in 1..=200 {
+        t.same(&format!("XADD bytes {i}-0 f {value}"));
+    }
+    t.same("XTRIM bytes MAXLEN ~ 10");
+    t.same("XLEN bytes");
+    // XSETID below a deleted last entry, then XADD: the stream stays ordered and whole.
+    for c in [
+        "XADD tomb 1-0 a 1",
+        "XADD tomb 5-0 a 2",
+        "XDEL tomb 5-0",
+        "XSETID tomb 2-0",
+        "XADD tomb 3-0 a 3",
+        "XRANGE tomb - +",
+        "XDEL tomb 3-0",
+        "XLEN tomb",
+    ] {
+        t.same(c);
     }
 }
 
@@ -235,6 +272,21 @@ fn blocking_reads_wake_on_new_entries_and_fail_when_the_stream_goes() {
         "{}",
         String::from_utf8_lossy(&reply)
     );
+    // A blocked read without COUNT is served at most 1000 entries, as Redis serves it.
+    waiter.send(&crate::harness::encode(&[
+        "XREAD", "BLOCK", "0", "STREAMS", "many", "$",
+    ]));
+    std::thread::sleep(Duration::from_millis(50));
+    c.cmd(&["MULTI"]);
+    for i in 1..=1500 {
+        c.cmd(&["XADD", "many", &format!("{i}-0"), "f", "v"]);
+    }
+    c.cmd(&["EXEC"]);
+    let served = crate::harness::parse_reply(&waiter.read_raw())
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(served.items()[0].items()[1].items().len(), 1000);
     // Inside MULTI a blocking read does not block.
     c.cmd(&["MULTI"]);
     c.cmd(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);

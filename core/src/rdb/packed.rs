@@ -62,6 +62,36 @@ fn lp_backlen_size(l: usize) -> usize {
     }
 }
 
+/// Bytes a listpack spends on the integer `v` (encoding and back-length).
+pub fn lp_int_size(v: i64) -> usize {
+    let enc = match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8388608..=8388607 => 4,
+        -2147483648..=2147483647 => 5,
+        _ => 9,
+    };
+    enc + lp_backlen_size(enc)
+}
+
+/// Bytes a listpack spends on `s` (as an integer when it is one).
+pub fn lp_item_size(s: &[u8]) -> usize {
+    if let Some(n) = parse_canonical_i64(s) {
+        return lp_int_size(n);
+    }
+    let n = s.len();
+    let enc = match n {
+        0..=63 => 1 + n,
+        64..=4095 => 2 + n,
+        _ => 5 + n,
+    };
+    enc + lp_backlen_size(enc)
+}
+
+/// Bytes of an empty listpack (header and end byte).
+pub const LP_EMPTY_BYTES: usize = LP_HEADER + 1;
+
 /// The elements of a listpack, or `None` when it is malformed.
 pub fn listpack(blob: &[u8]) -> Option<Vec<Elem<'_>>> {
     let total = le(blob, 0, 4)? as usize;

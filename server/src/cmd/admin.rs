@@ -14,6 +14,14 @@ use crate::{log_at, sys};
 
 const ADM: u32 = acl::ADMIN | acl::SLOW | acl::DANGEROUS;
 
+/// This table's description of command `name` (for its subcommand dispatch).
+fn info_of(name: &str) -> &'static CommandInfo {
+    match COMMANDS.iter().find(|c| c.info.name == name) {
+        Some(c) => &c.info,
+        None => unreachable!("{name} is in this table"),
+    }
+}
+
 static SLOWLOG_SUBS: &[CommandInfo] = &[
     subcmd!(
         "get",
@@ -555,7 +563,7 @@ const SLOWLOG_HELP: &[&str] = &[
 ];
 
 fn slowlog(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let sub = subcommand(&COMMANDS[1].info, argv)?;
+    let sub = subcommand(info_of("slowlog"), argv)?;
     match sub.name {
         "get" => {
             let mut count = 10i64;
@@ -615,7 +623,7 @@ const LATENCY_HELP: &[&str] = &[
 ];
 
 fn latency(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let sub = subcommand(&COMMANDS[2].info, argv)?;
+    let sub = subcommand(info_of("latency"), argv)?;
     match sub.name {
         "latest" => {
             let mut events: Vec<_> = s
@@ -806,7 +814,7 @@ const FUNCTION_HELP: &[&str] = &[
 /// FUNCTION FLUSH | LIST | HELP. Ember has no function engine yet, so the library is always empty:
 /// FLUSH empties it (a no-op) and LIST lists nothing.
 fn function(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let sub = subcommand(&COMMANDS[8].info, argv)?;
+    let sub = subcommand(info_of("function"), argv)?;
     match sub.name {
         "flush" => {
             match argv.len() {
@@ -850,7 +858,7 @@ fn key_memory(e: &ember_core::table::Entry<Value>) -> usize {
 
 /// MEMORY USAGE key [SAMPLES count] | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP.
 fn memory(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let sub = subcommand(&COMMANDS[9].info, argv)?;
+    let sub = subcommand(info_of("memory"), argv)?;
     match sub.name {
         "usage" => {
             match argv.len() {

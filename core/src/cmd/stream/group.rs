@@ -9,7 +9,7 @@ use crate::cmd::keys::{reply_help, subcommand_arity, unknown_subcommand};
 use crate::cmd::{arg_i64, eq_ci, err, CmdError, CmdResult, ExecCtx};
 use crate::journal::class;
 use crate::resp::{Argv, ReplyWriter};
-use crate::types::stream::group::Group;
+use crate::types::stream::group::{Group, Pending};
 use crate::types::stream::Stream;
 use crate::types::Value;
 
@@ -30,7 +30,7 @@ const XGROUP_HELP: &[&str] = &[
     "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
     "    Set the current group ID and entries_read counter.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// `NOGROUP` for a command that names a key and a group.
@@ -97,11 +97,26 @@ pub fn xgroup(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         i += 1;
     }
+    let argc_ok = match info.name {
+        "create" => argv.len() <= 8,
+        "setid" => argv.len() == 5 || argv.len() == 7,
+        _ => true,
+    };
+    if !argc_ok {
+        return Err(subcommand_syntax(sub));
+    }
     let exists = stream_mut(ctx, key)?.is_some();
     if !exists && !mkstream {
         return Err(CmdError::new(
             "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
         ));
+    }
+    // Every subcommand but CREATE needs the group, looked up before its other arguments.
+    if info.name != "create" && info.name != "destroy" {
+        let has = stream_mut(ctx, key)?.is_some_and(|s| s.groups.contains_key(group));
+        if !has {
+            return Err(no_group_for_key(key, group));
+        }
     }
     match info.name {
         "create" => create(ctx, argv, exists, entries_read),
@@ -128,7 +143,8 @@ pub fn xgroup(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             let removed = s.groups.remove(group).is_some();
             ctx.out.int(i64::from(removed));
             if removed {
-                ctx.wrote(class::STREAM, "xgroup-destroy", key);
+                ctx.notify(class::STREAM, "xgroup-destroy", key);
+                ctx.journal.ready(ctx.db, key);
                 ctx.touched(1);
             }
             Ok(())
@@ -253,29 +269,34 @@ pub fn xpending(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         write_summary(g, out);
         return Ok(());
     };
-    let ids: Vec<StreamId> = match consumer {
+    let idle_ok = |p: &Pending| {
+        let idle = now_ms.saturating_sub(p.delivery_ms);
+        min_idle.is_none_or(|m| idle as i64 >= m)
+    };
+    // Lazily, so a short COUNT costs O(COUNT) whatever the size of the pending list.
+    let take = usize::try_from(count).unwrap_or(usize::MAX);
+    let range = start..=end.max(start);
+    let picked: Vec<(StreamId, &Pending)> = match consumer {
         Some(name) => match g.consumers.get(name) {
-            Some(c) => c.pel.range(start..=end.max(start)).copied().collect(),
+            Some(c) => c
+                .pel
+                .range(range)
+                .filter_map(|id| g.pel.get(id).map(|p| (*id, p)))
+                .filter(|(id, p)| *id <= end && idle_ok(p))
+                .take(take)
+                .collect(),
             None => Vec::new(),
         },
         None => g
             .pel
-            .range(start..=end.max(start))
-            .map(|(id, _)| *id)
+            .range(range)
+            .map(|(id, p)| (*id, p))
+            .filter(|(id, p)| *id <= end && idle_ok(p))
+            .take(take)
             .collect(),
     };
-    let idle_ok = |id: &StreamId| {
-        let idle = now_ms.saturating_sub(g.pel.get(id).map_or(now_ms, |p| p.delivery_ms));
-        min_idle.is_none_or(|m| idle as i64 >= m)
-    };
-    let picked: Vec<StreamId> = ids
-        .into_iter()
-        .filter(|id| *id <= end && idle_ok(id))
-        .take(count as usize)
-        .collect();
     out.array(picked.len());
-    for id in picked {
-        let Some(p) = g.pel.get(&id) else { continue };
+    for (id, p) in picked {
         out.array(4);
         id.write(out);
         out.bulk(&p.owner);
@@ -367,7 +388,8 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             _ if eq_ci(opt, "justid") => justid = true,
             Some(v) if eq_ci(opt, "idle") => {
                 let ms = arg_i64(v).map_err(|_| invalid("IDLE"))?;
-                delivery_ms = Some(now_ms as i64 - ms);
+                // Out of range either way: the delivery time falls back to now.
+                delivery_ms = Some((now_ms as i64).checked_sub(ms).unwrap_or(-1));
                 i += 1;
             }
             Some(v) if eq_ci(opt, "time") => {
@@ -454,6 +476,9 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// Work XAUTOCLAIM may do per entry it may claim: it examines at most COUNT times this many
 /// pending entries.
 const AUTOCLAIM_ATTEMPTS_FACTOR: u64 = 10;
+/// COUNT may be at most `i64::MAX` over this (Redis: the larger of the attempts factor and the
+/// size of a stream ID), so that the reply's bookkeeping cannot overflow.
+const AUTOCLAIM_COUNT_DIVISOR: i64 = 16;
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]. O(COUNT).
 pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
@@ -470,7 +495,7 @@ pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if eq_ci(opt, "count") && i + 1 < argv.len() {
             count = arg_i64(argv.get(i + 1))
                 .ok()
-                .filter(|n| (1..=i64::MAX / AUTOCLAIM_ATTEMPTS_FACTOR as i64).contains(n))
+                .filter(|n| (1..=i64::MAX / AUTOCLAIM_COUNT_DIVISOR).contains(n))
                 .ok_or(CmdError::new("ERR COUNT must be > 0"))? as u64;
             i += 1;
         } else if eq_ci(opt, "justid") {

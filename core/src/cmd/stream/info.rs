@@ -18,7 +18,7 @@ const XINFO_HELP: &[&str] = &[
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 /// Entries (and pending entries per group and consumer) XINFO STREAM FULL lists by default.
@@ -111,7 +111,7 @@ fn write_counters(s: &Stream, g: &Group, out: &mut ReplyWriter<'_>) {
     }
     out.bulk(b"lag");
     match s.lag(g) {
-        Some(n) => out.int(n as i64),
+        Some(n) => out.int(n),
         None => out.null(),
     }
 }

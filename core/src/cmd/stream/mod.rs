@@ -171,7 +171,12 @@ const ID_ARG_MAX: usize = 127;
 
 /// Parses an unsigned decimal part of an ID (leading zeros allowed, as `strtoull` does).
 fn parse_part(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    if s.is_empty() {
+        return None;
+    }
+    let zeros = s.iter().take_while(|&&c| c == b'0').count();
+    let s = &s[zeros.min(s.len() - 1)..];
+    if s.len() > 20 {
         return None;
     }
     s.iter().try_fold(0u64, |v, &c| {
@@ -283,6 +288,11 @@ impl TrimArgs {
         let more = argv.len() - 1 - *i;
         let maxlen = eq_ci(opt, "maxlen");
         if (maxlen || eq_ci(opt, "minid")) && more >= 1 {
+            if self.how.is_some() {
+                return Err(CmdError::new(
+                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
+                ));
+            }
             let mut at = *i + 1;
             let next = argv.get(at);
             if (next == b"~" || next == b"=") && more >= 2 {
@@ -299,11 +309,6 @@ impl TrimArgs {
             } else {
                 Trim::MinId(parse_id(threshold, 0)?)
             };
-            if self.how.is_some() {
-                return Err(CmdError::new(
-                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
-                ));
-            }
             self.how = Some(how);
             *i = at;
             return Ok(true);
@@ -585,9 +590,6 @@ fn xsetid(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         i += 2;
     }
-    if added.is_some() != max_deleted.is_some() {
-        return Err(err::SYNTAX);
-    }
     let Some(s) = stream_mut(ctx, key)? else {
         return Err(err::NO_SUCH_KEY);
     };
@@ -612,7 +614,7 @@ fn xsetid(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         s.max_deleted = m;
     }
     ctx.out.ok();
-    ctx.wrote(class::STREAM, "xsetid", key);
+    ctx.notify(class::STREAM, "xsetid", key);
     ctx.touched(1);
     Ok(())
 }

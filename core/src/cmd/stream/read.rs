@@ -112,7 +112,6 @@ enum From {
 pub fn xread(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let a = parse_args(argv, false, ctx.now_ms)?;
     let mut from = Vec::with_capacity(a.streams);
-    let mut resolved = false;
     for k in 0..a.streams {
         let key = argv.get(a.keys_at + k);
         let id_arg = argv.get(a.keys_at + a.streams + k);
@@ -122,10 +121,7 @@ pub fn xread(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             Some(_) => return Err(err::WRONGTYPE),
         };
         let id = match id_arg {
-            b"$" => {
-                resolved = true;
-                last.unwrap_or_default()
-            }
+            b"$" => last.unwrap_or_default(),
             b">" => {
                 return Err(CmdError::new(
                     "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
@@ -135,19 +131,8 @@ pub fn xread(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         };
         from.push(From::After(id));
     }
-    let served = serve(ctx, argv, &a, &from)?;
-    if served == 0 {
-        let rewrite = resolved.then(|| {
-            let mut args: Vec<Vec<u8>> = argv.iter().map(<[u8]>::to_vec).collect();
-            for (k, f) in from.iter().enumerate() {
-                if let From::After(id) = f {
-                    let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
-                    args[a.keys_at + a.streams + k] = id.format(&mut buf).to_vec();
-                }
-            }
-            args
-        });
-        park(ctx, argv, &a, rewrite);
+    if serve(ctx, argv, &a, &from)? == 0 {
+        park(ctx, argv, &a, &from);
     }
     Ok(())
 }
@@ -185,24 +170,44 @@ pub fn xreadgroup(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         });
     }
     if serve(ctx, argv, &a, &from)? == 0 {
-        park(ctx, argv, &a, None);
+        park(ctx, argv, &a, &from);
     }
     Ok(())
 }
 
+/// Entries a blocked read is served at most when it gave no COUNT (Redis's default for a read
+/// served from the blocked state).
+const BLOCKED_COUNT_DEFAULT: &[u8] = b"1000";
+
 /// Parks the client when BLOCK was given and it may block; otherwise replies with a null array.
-fn park(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, a: &ReadArgs<'_>, rewrite: Option<Vec<Vec<u8>>>) {
-    match a.block {
-        Some(deadline_ms) if ctx.may_block => {
-            let keys = (0..a.streams).map(|k| argv.get(a.keys_at + k).to_vec());
-            ctx.effects.block = Some(BlockRequest {
-                keys: keys.collect(),
-                deadline_ms,
-                argv: rewrite,
-            });
+/// The command parked has each `$` replaced by the ID it stood for, and COUNT 1000 when it had no
+/// COUNT.
+fn park(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, a: &ReadArgs<'_>, from: &[From]) {
+    let Some(deadline_ms) = a.block.filter(|_| ctx.may_block) else {
+        ctx.out.null_array();
+        return;
+    };
+    let id_at = |k: usize| a.keys_at + a.streams + k;
+    let dollar = |k: usize| argv.get(id_at(k)) == b"$";
+    let rewrite = (a.count == 0 || (0..a.streams).any(dollar)).then(|| {
+        let mut args: Vec<Vec<u8>> = argv.iter().map(<[u8]>::to_vec).collect();
+        for (k, f) in from.iter().enumerate() {
+            if let (true, From::After(id)) = (dollar(k), f) {
+                let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
+                args[id_at(k)] = id.format(&mut buf).to_vec();
+            }
         }
-        _ => ctx.out.null_array(),
-    }
+        if a.count == 0 {
+            args.splice(1..1, [b"COUNT".to_vec(), BLOCKED_COUNT_DEFAULT.to_vec()]);
+        }
+        args
+    });
+    let keys = (0..a.streams).map(|k| argv.get(a.keys_at + k).to_vec());
+    ctx.effects.block = Some(BlockRequest {
+        keys: keys.collect(),
+        deadline_ms,
+        argv: rewrite,
+    });
 }
 
 /// Whether `s` has a live entry in `start..`.
@@ -226,24 +231,20 @@ fn serve(
     a: &ReadArgs<'_>,
     from: &[From],
 ) -> Result<usize, CmdError> {
-    let group = a.group.map(|(g, _)| g);
+    if let Some((group, consumer)) = a.group {
+        return serve_group(ctx, argv, a, from, group, consumer);
+    }
     let mut ready = Vec::with_capacity(a.streams);
     for (k, f) in from.iter().enumerate() {
-        let s = match ctx.ks.db(ctx.db).peek(argv.get(a.keys_at + k), ctx.now_ms) {
-            Some(e) => match &e.value {
-                Value::Stream(s) => Some(s.as_ref()),
-                _ => None,
+        let has = match (
+            ctx.ks.db(ctx.db).peek(argv.get(a.keys_at + k), ctx.now_ms),
+            f,
+        ) {
+            (Some(e), From::After(id)) => match &e.value {
+                Value::Stream(s) => has_entries_from(s, id.next()),
+                _ => false,
             },
-            None => None,
-        };
-        let has = match (f, s) {
-            (_, None) => false,
-            (From::After(_), Some(_)) if group.is_some() => true,
-            (From::After(id), Some(s)) => has_entries_from(s, id.next()),
-            (From::New, Some(s)) => {
-                let last = group.and_then(|g| s.groups.get(g)).map(|g| g.last_id);
-                has_entries_from(s, last.and_then(StreamId::next))
-            }
+            _ => false,
         };
         ready.push(has);
     }
@@ -251,124 +252,208 @@ fn serve(
     if served == 0 {
         return Ok(0);
     }
-    if ctx.out.resp3() {
-        ctx.out.map(served);
-    } else {
-        ctx.out.array(served);
-    }
+    write_header(ctx, served);
     for (k, f) in from.iter().enumerate() {
         if !ready[k] {
             continue;
         }
         let key = argv.get(a.keys_at + k);
-        if !ctx.out.resp3() {
-            ctx.out.array(2);
-        }
-        ctx.out.bulk(key);
-        match (a.group, *f) {
-            (None, From::After(id)) => {
-                let (v, out) = ctx.lookup_with_out(key, true);
-                if let Some(Value::Stream(s)) = v {
-                    let start = id.next().unwrap_or(StreamId::MAX);
-                    s.write_range(start, StreamId::MAX, false, a.count, out);
-                }
-            }
-            (Some((g, consumer)), f) => serve_group(ctx, key, g, consumer, f, a)?,
-            (None, From::New) => ctx.out.array(0),
+        write_key(ctx, key);
+        let (v, out) = ctx.lookup_with_out(key, true);
+        if let (Some(Value::Stream(s)), From::After(id)) = (v, f) {
+            let start = id.next().unwrap_or(StreamId::MAX);
+            s.write_range(start, StreamId::MAX, false, a.count, out);
         }
     }
     Ok(served)
 }
 
-/// Serves one stream of XREADGROUP: new entries (`>`), delivered to `consumer` and added to the
-/// group's pending entries unless NOACK, or the consumer's pending entries after an ID.
+/// The reply's outer container: a map in RESP3, an array of pairs in RESP2.
+fn write_header(ctx: &mut ExecCtx<'_>, n: usize) {
+    if ctx.out.resp3() {
+        ctx.out.map(n);
+    } else {
+        ctx.out.array(n);
+    }
+}
+
+/// A stream's name, opening its pair in RESP2.
+fn write_key(ctx: &mut ExecCtx<'_>, key: &[u8]) {
+    if !ctx.out.resp3() {
+        ctx.out.array(2);
+    }
+    ctx.out.bulk(key);
+}
+
+/// What XREADGROUP read from one stream.
+enum Served {
+    /// New entries, delivered to the consumer (where they are in the stream).
+    New(Vec<(usize, crate::types::stream::node::Raw)>),
+    /// The consumer's pending entries after an ID.
+    History(Vec<StreamId>),
+    /// `>` found nothing: the stream is left out of the reply.
+    Nothing,
+}
+
+/// XREADGROUP's reads, one stream after the other (a key named twice sees what the first read
+/// delivered), then the reply for the streams that gave something.
 fn serve_group(
+    ctx: &mut ExecCtx<'_>,
+    argv: Argv<'_>,
+    a: &ReadArgs<'_>,
+    from: &[From],
+    group: &[u8],
+    consumer: &[u8],
+) -> Result<usize, CmdError> {
+    let mut results = Vec::with_capacity(a.streams);
+    let mut created = Vec::new();
+    for (k, f) in from.iter().enumerate() {
+        let key = argv.get(a.keys_at + k);
+        let (served, new_consumer) = deliver(ctx, key, group, consumer, *f, a);
+        if new_consumer {
+            created.push(key);
+        }
+        results.push(served);
+    }
+    let served = results
+        .iter()
+        .filter(|r| !matches!(r, Served::Nothing))
+        .count();
+    if served > 0 {
+        write_header(ctx, served);
+    }
+    for (k, r) in results.iter().enumerate() {
+        if matches!(r, Served::Nothing) {
+            continue;
+        }
+        let key = argv.get(a.keys_at + k);
+        write_key(ctx, key);
+        let (v, out) = ctx.lookup_with_out(key, false);
+        let Some(Value::Stream(s)) = v else {
+            out.array(0);
+            continue;
+        };
+        match r {
+            Served::New(found) => s.write_found(found, out),
+            Served::History(ids) => {
+                out.array(ids.len());
+                for &id in ids {
+                    match s.get(id) {
+                        Some((node, raw)) => node.write_entry(&raw, out),
+                        None => {
+                            out.array(2);
+                            id.write(out);
+                            out.null_array();
+                        }
+                    }
+                }
+            }
+            Served::Nothing => {}
+        }
+    }
+    for key in created {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", key);
+    }
+    if served > 0 {
+        ctx.touched(1);
+    }
+    Ok(served)
+}
+
+/// Reads one stream for XREADGROUP and updates the group: new entries become pending for
+/// `consumer` (unless NOACK) and move the group's cursor and read counter; history reads count a
+/// delivery of each pending entry still in the stream. The consumer is created (second value) and
+/// its seen time set only when the stream is served.
+fn deliver(
     ctx: &mut ExecCtx<'_>,
     key: &[u8],
     group: &[u8],
     consumer: &[u8],
     from: From,
     a: &ReadArgs<'_>,
-) -> CmdResult {
+) -> (Served, bool) {
     let now_ms = ctx.now_ms;
-    let (v, out) = ctx.lookup_with_out(key, false);
-    let Some(Value::Stream(s)) = v else {
-        out.array(0);
-        return Ok(());
+    let Some(Value::Stream(s)) = ctx.lookup_write(key) else {
+        return (Served::Nothing, false);
     };
     let s: &mut Stream = s;
-    let Some(g) = s.groups.get_mut(group) else {
-        out.array(0);
-        return Ok(());
+    let Some(last_id) = s.groups.get(group).map(|g| g.last_id) else {
+        return (Served::Nothing, false);
     };
-    let (c, created) = g.consumer(consumer, now_ms);
-    c.seen_ms = now_ms;
     match from {
         From::New => {
-            let start = g.last_id.next().unwrap_or(StreamId::MAX);
-            let found = s.collect(start, StreamId::MAX, false, a.count);
-            s.write_found(&found, out);
+            let found = match last_id.next() {
+                Some(start) => s.collect(start, StreamId::MAX, false, a.count),
+                None => Vec::new(),
+            };
+            if found.is_empty() {
+                return (Served::Nothing, false);
+            }
             let counters: Vec<(StreamId, bool, Option<u64>)> = found
                 .iter()
                 .map(|(_, raw)| {
+                    let id = raw.id;
                     (
-                        raw.id,
-                        s.has_tombstones(raw.id, StreamId::MAX),
-                        s.estimate_read_counter(raw.id),
+                        id,
+                        s.has_tombstones(id, StreamId::MAX),
+                        s.estimate_read_counter(id),
                     )
                 })
                 .collect();
             let entries_added = s.entries_added;
-            if let Some(g) = s.groups.get_mut(group) {
-                for (id, tombstones, estimate) in counters {
-                    if id <= g.last_id {
-                        continue;
-                    }
-                    match g.entries_read {
-                        Some(n) if !tombstones => g.entries_read = Some(n + 1),
-                        _ if entries_added > 0 => g.entries_read = estimate,
-                        _ => {}
-                    }
-                    g.last_id = id;
-                    if !a.noack {
-                        g.deliver(id, consumer, now_ms);
-                    }
+            let Some(g) = s.groups.get_mut(group) else {
+                return (Served::Nothing, false);
+            };
+            let (c, created) = g.consumer(consumer, now_ms);
+            c.seen_ms = now_ms;
+            for (id, tombstones, estimate) in counters {
+                if id <= g.last_id {
+                    continue;
+                }
+                match g.entries_read {
+                    Some(n) if !tombstones => g.entries_read = Some(n + 1),
+                    _ if entries_added > 0 => g.entries_read = estimate,
+                    _ => {}
+                }
+                g.last_id = id;
+                if !a.noack {
+                    g.deliver(id, consumer, now_ms);
                 }
             }
+            (Served::New(found), created)
         }
         From::After(id) => {
-            let ids: Vec<StreamId> = match id.next() {
-                Some(start) => {
-                    let pel = c.pel.range(start..);
-                    match a.count {
-                        0 => pel.copied().collect(),
-                        n => pel.take(n).copied().collect(),
-                    }
+            let created = match s.groups.get_mut(group) {
+                Some(g) => {
+                    let (c, created) = g.consumer(consumer, now_ms);
+                    c.seen_ms = now_ms;
+                    created
                 }
-                None => Vec::new(),
+                None => false,
             };
-            out.array(ids.len());
-            for id in ids {
-                match s.get(id) {
-                    Some((node, raw)) => {
-                        node.write_entry(&raw, out);
-                        if let Some(p) = s.groups.get_mut(group).and_then(|g| g.pel.get_mut(&id)) {
-                            p.delivery_ms = now_ms;
-                            p.deliveries += 1;
-                        }
+            let pending = s
+                .groups
+                .get(group)
+                .and_then(|g| g.consumers.get(consumer))
+                .map(|c| {
+                    let after = c.pel.range(id.next().unwrap_or(StreamId::MAX)..);
+                    let after = after.filter(|_| id < StreamId::MAX);
+                    match a.count {
+                        0 => after.copied().collect::<Vec<_>>(),
+                        n => after.take(n).copied().collect(),
                     }
-                    None => {
-                        out.array(2);
-                        id.write(out);
-                        out.null_array();
+                })
+                .unwrap_or_default();
+            let live: Vec<bool> = pending.iter().map(|&p| s.contains(p)).collect();
+            if let Some(g) = s.groups.get_mut(group) {
+                for (&p, _) in pending.iter().zip(&live).filter(|(_, l)| **l) {
+                    if let Some(n) = g.pel.get_mut(&p) {
+                        n.delivery_ms = now_ms;
+                        n.deliveries += 1;
                     }
                 }
             }
+            (Served::History(pending), created)
         }
     }
-    if created {
-        ctx.notify(class::STREAM, "xgroup-createconsumer", key);
-    }
-    ctx.touched(1);
-    Ok(())
 }

@@ -70,11 +70,17 @@ impl Group {
     /// The consumer `name`, created if missing; also says whether it was created.
     pub fn consumer(&mut self, name: &[u8], now_ms: u64) -> (&mut Consumer, bool) {
         let created = !self.consumers.contains_key(name);
-        let c = self.consumers.entry(name.into()).or_insert(Consumer {
-            seen_ms: now_ms,
-            pel: BTreeSet::new(),
-        });
-        (c, created)
+        if created {
+            let c = Consumer {
+                seen_ms: now_ms,
+                pel: BTreeSet::new(),
+            };
+            self.consumers.insert(name.into(), c);
+        }
+        match self.consumers.get_mut(name) {
+            Some(c) => (c, created),
+            None => unreachable!("the consumer was just found or inserted"),
+        }
     }
 
     /// Records that `id` was delivered to `owner` (XREADGROUP `>`): a new pending entry, or an

@@ -97,6 +97,10 @@ pub struct NodeLimits {
     pub entries_max: usize,
 }
 
+/// The most bytes a node's listpack may reach whatever `stream-node-max-bytes` says (Redis's
+/// `STREAM_LISTPACK_MAX_SIZE`); it also keeps node offsets within `u32`.
+const NODE_BYTES_MAX: usize = 1 << 30;
+
 /// How XADD and XTRIM trim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trim {
@@ -162,9 +166,21 @@ impl Stream {
     pub fn append(&mut self, id: StreamId, fields: &[&[u8]], limits: NodeLimits) {
         debug_assert!(id > self.last_id || (self.entries_added == 0 && id > StreamId::MIN));
         debug_assert!(fields.len() >= 2 && fields.len().is_multiple_of(2));
-        let size: usize = fields.iter().map(|f| f.len() + 2).sum::<usize>() + 4;
+        // A stream that XSETID moved below deleted entries at its end continues before them.
+        if let Some(n) = self.nodes.back_mut() {
+            if n.last >= id {
+                n.drop_tail_from(id);
+            }
+        }
+        // Redis's rule: a new node once the listpack plus the raw field and value bytes would
+        // reach the byte limit (1 GiB at most), or the node counts its entry limit.
+        let raw: usize = fields.iter().map(|f| f.len()).sum();
+        let bytes_max = match limits.bytes_max {
+            0 => NODE_BYTES_MAX,
+            n => n.min(NODE_BYTES_MAX),
+        };
         let fits = self.nodes.back().is_some_and(|n| {
-            let bytes_ok = limits.bytes_max == 0 || n.bytes() + size < limits.bytes_max;
+            let bytes_ok = n.lp_bytes() + raw < bytes_max;
             let count_ok = limits.entries_max == 0 || (n.total as usize) < limits.entries_max;
             bytes_ok && count_ok && n.total < u32::MAX
         });
@@ -437,17 +453,19 @@ impl Stream {
     }
 
     /// The lag of `g`: entries not yet delivered to it, `None` when it cannot be known (XINFO).
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// Negative when XGROUP CREATE or SETID claimed more entries read than were added, as Redis
+    /// reports it.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        let diff = |read: u64| (i128::from(self.entries_added) - i128::from(read)) as i64;
         if self.entries_added == 0 {
             return Some(0);
         }
         if let Some(read) = g.entries_read {
             if !self.has_tombstones(g.last_id, StreamId::MAX) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(diff(read));
             }
         }
-        self.estimate_read_counter(g.last_id)
-            .map(|read| self.entries_added.saturating_sub(read))
+        self.estimate_read_counter(g.last_id).map(diff)
     }
 
     /// A canonical serialization for DEBUG DIGEST.

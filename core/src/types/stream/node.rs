@@ -24,6 +24,7 @@
 use alloc::vec::Vec;
 
 use super::StreamId;
+use crate::rdb::packed::{lp_int_size, lp_item_size, LP_EMPTY_BYTES};
 use crate::resp::ReplyWriter;
 use crate::types::string::parse_canonical_i64;
 
@@ -175,6 +176,9 @@ pub struct Node {
     /// Master field count and where the entries start.
     master_fields: u32,
     entries_at: u32,
+    /// The size Redis's listpack for these entries would have, less its live and deleted counters
+    /// (see [`Node::lp_bytes`]).
+    lp_body: u32,
     buf: Vec<u8>,
 }
 
@@ -201,6 +205,8 @@ impl Node {
             put_item(&mut buf, pair[0]);
         }
         let entries_at = buf.len() as u32;
+        let master: usize = fields.chunks_exact(2).map(|p| lp_item_size(p[0])).sum();
+        let lp_body = LP_EMPTY_BYTES + lp_int_size(n as i64) + master + lp_int_size(0);
         let mut node = Node {
             first: id,
             last: id,
@@ -208,15 +214,51 @@ impl Node {
             live: 0,
             master_fields: n as u32,
             entries_at,
+            lp_body: lp_body as u32,
             buf,
         };
         node.append(id, fields);
         node
     }
 
-    /// Bytes of the buffer (what `stream-node-max-bytes` limits).
+    /// Bytes of the buffer.
     pub fn bytes(&self) -> usize {
         self.buf.len()
+    }
+
+    /// The size of the listpack Redis would hold for this node: what `stream-node-max-bytes`
+    /// limits, so that nodes end where Redis's end and approximate trimming removes the same
+    /// entries.
+    pub fn lp_bytes(&self) -> usize {
+        self.lp_body as usize
+            + lp_int_size(i64::from(self.live))
+            + lp_int_size(i64::from(self.total - self.live))
+    }
+
+    /// Drops the entries from `id` on, which must all be deleted (XSETID may move a stream's last
+    /// ID below deleted entries; the next XADD then continues from the last entry kept).
+    pub fn drop_tail_from(&mut self, id: StreamId) {
+        let mut kept = 0u32;
+        let mut cut = None;
+        let mut last = self.first;
+        for raw in self.raw_iter() {
+            if raw.id >= id {
+                debug_assert!(
+                    raw.flags & DELETED != 0,
+                    "only deleted entries follow the last ID"
+                );
+                cut = Some(raw.head_at as usize);
+                break;
+            }
+            kept += 1;
+            last = raw.id;
+        }
+        if let Some(cut) = cut {
+            // Redis keeps such tombstones in its listpack: `lp_body` keeps their share.
+            self.buf.truncate(cut);
+            self.total = kept;
+            self.last = last;
+        }
     }
 
     /// Heap bytes held.
@@ -254,6 +296,7 @@ impl Node {
             self.last
         };
         let same = self.same_fields(fields);
+        self.lp_body += self.lp_entry_size(id, fields, same) as u32;
         let ms_delta = id.ms - prev.ms;
         put_head(&mut self.buf, if same { SAME_FIELDS } else { 0 }, ms_delta);
         put_varint(
@@ -277,6 +320,26 @@ impl Node {
         self.last = id;
         self.total += 1;
         self.live += 1;
+    }
+
+    /// What an entry adds to Redis's listpack: flags, ID deltas from the master ID, the field
+    /// count and names unless they are the master's, the values, and the element count.
+    fn lp_entry_size(&self, id: StreamId, fields: &[&[u8]], same: bool) -> usize {
+        let n = fields.len() / 2;
+        let mut size = lp_int_size(if same { i64::from(SAME_FIELDS) } else { 0 })
+            + lp_int_size(id.ms.wrapping_sub(self.first.ms) as i64)
+            + lp_int_size(id.seq.wrapping_sub(self.first.seq) as i64);
+        for pair in fields.chunks_exact(2) {
+            if !same {
+                size += lp_item_size(pair[0]);
+            }
+            size += lp_item_size(pair[1]);
+        }
+        if !same {
+            size += lp_int_size(n as i64);
+        }
+        let count = if same { n + 3 } else { 2 * n + 4 };
+        size + lp_int_size(count as i64)
     }
 
     /// The entries in order, deleted ones included.
