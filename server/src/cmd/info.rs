@@ -259,6 +259,8 @@ fn section_stats(s: &Server, out: &mut String) {
     kv.put("pubsub_patterns", &0);
     kv.put("latest_fork_usec", &0);
     kv.put("total_forks", &0);
+    // MIGRATE (which would cache connections to other servers) is not implemented.
+    kv.put("migrate_cached_sockets", &0);
     kv.put(
         "client_query_buffer_limit_disconnections",
         &s.stats.client_qbuf_limit_disconnections,
