@@ -115,6 +115,8 @@ pub enum Record {
     /// Clients blocked on the key should look again, though its data did not change (XGROUP
     /// DESTROY: Redis's `signalKeyAsReady` without `signalModifiedKey`).
     Ready,
+    /// The server deleted the key on its own (eviction): the AOF and replicas get a DEL.
+    Deleted,
 }
 
 /// Bytes of capacity an emptied buffer keeps for the next command; past it the buffer is freed, so
@@ -133,6 +135,8 @@ pub fn release_excess<T>(v: &mut Vec<T>) {
 pub struct Journal {
     /// Keep modified-key records (somebody watches or tracks keys).
     pub track_all_modified: bool,
+    /// Keep records of keys the server deletes on its own (an AOF or replicas log them).
+    pub propagating: bool,
     /// Event classes to record (from `notify-keyspace-events`); records need K or E plus the class.
     pub event_mask: u32,
     /// Watched keys and how many clients watch each, so flushes can tell which watched keys they touch.
@@ -159,6 +163,14 @@ impl Journal {
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         if self.wants_modified() {
             self.push(db, Record::Modified, key);
+        }
+    }
+
+    /// Records that the server deleted `key` on its own (eviction), for the AOF and replicas.
+    #[inline]
+    pub fn deleted(&mut self, db: usize, key: &[u8]) {
+        if self.propagating {
+            self.push(db, Record::Deleted, key);
         }
     }
 

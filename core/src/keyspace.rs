@@ -780,6 +780,7 @@ impl Keyspace {
                 .map_or(0, |e| entry_bytes(&e) as u64);
             self.stats.evicted_keys += 1;
             journal.modified(db, &key);
+            journal.deleted(db, &key);
             journal.event(class::EVICTED, "evicted", db, &key);
         }
         fits(freed)

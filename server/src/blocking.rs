@@ -178,6 +178,13 @@ impl Server {
                 if !seen.insert(key.clone()) {
                     continue;
                 }
+                // A key that expired meanwhile is deleted now (and logged as a DEL), as Redis
+                // does when it looks at a ready key; its waiters stay blocked.
+                let now = crate::sys::now_ms();
+                let (db, stats) = self.ks.db_and_stats(key.0 as usize);
+                if db.expire_if_needed(&key.1, now, stats) {
+                    self.process_journal(None);
+                }
                 let fds = self.blocking.waiting.get(&key).cloned().unwrap_or_default();
                 for fd in fds {
                     let Some(mut c) = self.clients.get_mut(fd as usize).and_then(Option::take)

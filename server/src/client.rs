@@ -107,6 +107,8 @@ pub struct Client {
     /// Close as soon as possible, dropping pending output.
     pub close_asap: bool,
     pub monitor: bool,
+    /// Attached to the command stream with SYNC or PSYNC.
+    pub replica: bool,
     pub no_evict: bool,
     /// [`Client::memory`] at the event loop's last client-eviction check.
     pub mem_counted: usize,
@@ -182,6 +184,7 @@ impl Client {
             close_after_reply: false,
             close_asap: false,
             monitor: false,
+            replica: false,
             no_evict: false,
             mem_counted: 0,
             no_touch: false,

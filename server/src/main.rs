@@ -22,6 +22,7 @@
 #![allow(clippy::macro_metavars_in_unsafe)]
 
 mod alloc;
+mod aof;
 mod blocking;
 mod client;
 mod cmd;
@@ -31,6 +32,7 @@ mod log;
 mod net;
 mod observe;
 mod persist;
+mod propagate;
 mod pubsub;
 mod server;
 mod sys;
@@ -116,14 +118,23 @@ fn main() {
             std::process::exit(1);
         }
     };
-    match srv.load_rdb() {
-        Ok(_) => {}
-        Err(e) => {
-            log_at!(Warning, "{e}");
-            log_at!(
-                Warning,
-                "Fatal error loading the DB, check server logs. Exiting."
-            );
+    let appendonly = srv.config.get_bool("appendonly");
+    let loaded = if appendonly && srv.aof_exists() {
+        srv.load_aof()
+    } else {
+        srv.load_rdb().map(|_| ())
+    };
+    if let Err(e) = loaded {
+        log_at!(Warning, "{e}");
+        log_at!(
+            Warning,
+            "Fatal error loading the DB, check server logs. Exiting."
+        );
+        std::process::exit(1);
+    }
+    if appendonly {
+        if let Err(e) = srv.aof_enable(true) {
+            log_at!(Warning, "Can't open the append-only file: {e}");
             std::process::exit(1);
         }
     }

@@ -67,10 +67,21 @@ pub struct RdbState {
     pub saves: u64,
 }
 
+/// A snapshot being written: its temporary file and encoder, and what it is for.
 pub struct Bgsave {
     enc: Encoder<FileSink>,
     tmp: PathBuf,
     started_ms: u64,
+    pub purpose: Purpose,
+}
+
+/// What a snapshot is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// BGSAVE: `dbfilename`.
+    Rdb,
+    /// BGREWRITEAOF: the AOF's new base file, number `seq`.
+    AofBase { seq: u64 },
 }
 
 impl Server {
@@ -157,17 +168,24 @@ impl Server {
             return Err(io::Error::other("Background save already in progress"));
         }
         let tmp = PathBuf::from(format!("temp-bg-{}.rdb", std::process::id()));
-        let enc = self.start_encoder(&tmp)?;
+        self.start_snapshot_job(&tmp, Purpose::Rdb)?;
+        self.rdb.dirty_at_start = self.ks.dirty;
+        log_at!(Notice, "Background saving started");
+        Ok(())
+    }
+
+    /// Starts writing a snapshot of the keyspace to `tmp` for `purpose`.
+    pub fn start_snapshot_job(&mut self, tmp: &Path, purpose: Purpose) -> io::Result<()> {
+        let enc = self.start_encoder(tmp)?;
         let now = sys::now_ms();
         self.ks
             .start_snapshot(now, self.config.get_bool("rdbcompression"));
-        self.rdb.dirty_at_start = self.ks.dirty;
         self.rdb.bgsave = Some(Bgsave {
             enc,
-            tmp,
+            tmp: tmp.to_path_buf(),
             started_ms: now,
+            purpose,
         });
-        log_at!(Notice, "Background saving started");
         Ok(())
     }
 
@@ -189,11 +207,17 @@ impl Server {
             return;
         }
         let elapsed_s = sys::now_ms().saturating_sub(bg.started_ms) / 1000;
-        let result = bg
-            .enc
-            .finish()
-            .finish()
-            .and_then(|()| install(&bg.tmp, &self.rdb_path()));
+        let written = bg.enc.finish().finish();
+        if let Purpose::AofBase { seq } = bg.purpose {
+            let result = written.and_then(|()| self.finish_aof_rewrite(&bg.tmp, seq));
+            self.aof.last_rewrite_failed = result.is_err();
+            if let Err(e) = result {
+                let _ = fs::remove_file(&bg.tmp);
+                log_at!(Warning, "Background AOF rewrite error: {e}");
+            }
+            return;
+        }
+        let result = written.and_then(|()| install(&bg.tmp, &self.rdb_path()));
         self.rdb.last_bgsave_time_s = Some(elapsed_s);
         match result {
             Ok(()) => {
@@ -217,7 +241,18 @@ impl Server {
 
     /// The cron's part: save points and scheduled saves start a BGSAVE.
     pub fn persistence_cron(&mut self, now_ms: u64) {
+        self.aof_flush(false);
         if self.rdb.bgsave.is_some() {
+            return;
+        }
+        if self.aof.rewrite_scheduled {
+            self.aof.rewrite_scheduled = false;
+            if let Err(e) = self.start_aof_rewrite() {
+                log_at!(
+                    Warning,
+                    "Can't rewrite the append only file in background: {e}"
+                );
+            }
             return;
         }
         if self.rdb.scheduled {

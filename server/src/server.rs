@@ -237,6 +237,10 @@ pub struct Server {
     pub lastsave_s: u64,
     /// RDB saving: a running BGSAVE, the last save's outcome.
     pub rdb: crate::persist::RdbState,
+    /// The append-only file.
+    pub aof: crate::aof::Aof,
+    /// The command stream for the AOF and replicas.
+    pub prop: crate::propagate::Propagation,
     pub pause: Option<Pause>,
     pub shutdown_requested: bool,
     /// SHUTDOWN NOSAVE / FORCE for the pending shutdown.
@@ -288,6 +292,8 @@ impl Server {
             replid: hex_id(seed.rotate_left(17) ^ 0x5bd1_e995),
             lastsave_s: now / 1000,
             rdb: Default::default(),
+            aof: Default::default(),
+            prop: Default::default(),
             pause: None,
             shutdown_requested: false,
             shutdown_nosave: false,
@@ -334,6 +340,11 @@ impl Server {
         self.core_cfg.value_compression = self.config.get_bool("value-compression");
         self.core_cfg.value_compression_min_size = size("value-compression-min-size");
         self.core_cfg.stream_node_max_bytes = size("stream-node-max-bytes");
+        self.aof.fsync = match self.config.get_str("appendfsync").as_str() {
+            "always" => crate::aof::Fsync::Always,
+            "no" => crate::aof::Fsync::No,
+            _ => crate::aof::Fsync::EverySec,
+        };
         self.core_cfg.stream_node_max_entries = size("stream-node-max-entries");
         self.hz = self.config.get_int("hz").clamp(1, 500) as u64;
         self.hot = HotConfig::new(&self.config);
@@ -498,6 +509,8 @@ impl Server {
             }
             self.serve_ready_keys();
             self.tracking_before_sleep();
+            // The AOF is written (and under `always` fsynced) before the replies go out.
+            self.aof_flush(false);
             self.flush_pending();
             self.evict_clients();
             if self.rdb.bgsave.is_some() {
@@ -638,6 +651,9 @@ impl Server {
         self.tracking.ids.remove(&c.id);
         self.unregister_blocked(&mut c);
         self.monitors.retain(|&m| m != c.fd);
+        if c.replica {
+            self.detach_replica(c.fd);
+        }
         self.client_count -= 1;
         log_at!(
             Verbose,
@@ -873,6 +889,9 @@ impl Server {
             self.flush_self_invalidations(c);
         }
         self.after_call(c, idx, argv, duration_us);
+        if !c.in_exec {
+            self.flush_propagation();
+        }
         if let Some(req) = c.block_request.take() {
             self.block_client(c, info, argv, req);
         }
@@ -1008,7 +1027,7 @@ impl Server {
         let m = self.journal.event_mask;
         let events = m & (class::KEYSPACE | class::KEYEVENT) != 0 && m & class::EXPIRED != 0;
         self.ks
-            .set_log_expired(self.journal.wants_modified() || events);
+            .set_log_expired(self.journal.wants_modified() || events || self.journal.propagating);
     }
 
     /// Acts on what the last command (or cron step) recorded: expired keys, modified keys (WATCH) and
@@ -1024,6 +1043,7 @@ impl Server {
             let key = &copy.keys[range];
             match record {
                 None => {
+                    self.propagate_deletion(db, key);
                     self.touch_watched_key(current.as_deref_mut(), db, key, None);
                     self.tracking_key_changed(current.as_deref_mut(), key, false);
                     if self.journal.event_mask & class::EXPIRED != 0 {
@@ -1036,6 +1056,7 @@ impl Server {
                     self.tracking_key_changed(current.as_deref_mut(), key, true);
                 }
                 Some(Record::Ready) => self.signal_key(db, key),
+                Some(Record::Deleted) => self.propagate_deletion(db, key),
                 Some(Record::Replaced { existed }) => {
                     self.touch_watched_key(current.as_deref_mut(), db, key, Some(existed))
                 }
@@ -1155,10 +1176,15 @@ impl Server {
             journal: &mut self.journal,
         };
         let r = run(&mut ctx, argv);
-        if let Some(db) = ctx.effects.select_db {
+        let effects = std::mem::take(&mut ctx.effects);
+        let ran_in = c.db;
+        if let Some(db) = effects.select_db {
             c.db = db;
         }
-        c.block_request = ctx.effects.block;
+        if effects.block.is_none() && r.is_ok() {
+            self.collect_propagation(ran_in, argv, effects.propagate, effects.dirty);
+        }
+        c.block_request = effects.block;
         r
     }
 

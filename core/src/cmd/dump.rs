@@ -92,6 +92,7 @@ fn restore(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if deleted {
             ctx.wrote(class::GENERIC, "del", key);
             ctx.touched(1);
+            ctx.propagate_as(&[b"DEL", key]);
         }
         ctx.out.ok();
         return Ok(());
@@ -111,5 +112,13 @@ fn restore(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.notify(class::NEW, "new", key);
     ctx.wrote(class::GENERIC, "restore", key);
     ctx.touched(1);
+    if let (Some(at), false) = (expire_at, absttl) {
+        // A relative TTL replayed later would end later: log the absolute time.
+        let at = alloc::format!("{at}");
+        let mut args: Vec<&[u8]> = argv.iter().collect();
+        args[2] = at.as_bytes();
+        args.push(b"ABSTTL");
+        ctx.propagate_as(&args);
+    }
     Ok(())
 }

@@ -348,6 +348,8 @@ fn hincrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         h.update(field, text.as_bytes(), &limits);
         Ok(text)
     })?;
+    // Float arithmetic may differ where the log is replayed: log the result.
+    ctx.propagate_as(&[b"HSET", key, field, text.as_bytes()]);
     ctx.wrote(class::HASH, "hincrbyfloat", key);
     ctx.touched(1);
     ctx.out.bulk(text.as_bytes());

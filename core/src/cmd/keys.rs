@@ -523,9 +523,15 @@ fn expire_generic(
     if at <= now as i64 {
         db.remove(key);
         ctx.wrote(class::GENERIC, "del", key);
+        ctx.propagate_as(&[b"DEL", key]);
     } else {
         db.set_expire(key, at as u64);
         ctx.wrote(class::GENERIC, "expire", key);
+        // Logged with the absolute time, and the condition flags as given.
+        let text = alloc::format!("{at}");
+        let mut args: Vec<&[u8]> = alloc::vec![b"PEXPIREAT", key, text.as_bytes()];
+        args.extend(argv.tail(3).iter());
+        ctx.propagate_as(&args);
     }
     ctx.touched(1);
     ctx.out.int(1);

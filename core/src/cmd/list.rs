@@ -649,6 +649,18 @@ fn pop_first(
         l.shrank(fill);
         let now_empty = l.is_empty();
         popped(ctx, key, end, now_empty, n);
+        // BLPOP, LMPOP and the like replay as the plain pop from the key they took from.
+        let name: &[u8] = match end {
+            End::Head => b"LPOP",
+            End::Tail => b"RPOP",
+        };
+        match reply {
+            PopReply::One => ctx.propagate_as(&[name, key]),
+            PopReply::Many(_) => {
+                let n = alloc::format!("{n}");
+                ctx.propagate_as(&[name, key, n.as_bytes()]);
+            }
+        }
         return Ok(true);
     }
     Ok(false)
@@ -744,7 +756,19 @@ fn bmove_generic(
 ) -> CmdResult {
     let (src, dst) = (argv.get(1), argv.get(2));
     if list_at(ctx, src, false)?.0.is_some() {
-        return move_generic(ctx, src, dst, from, to);
+        move_generic(ctx, src, dst, from, to)?;
+        let side = |e: End| -> &'static [u8] {
+            match e {
+                End::Head => b"LEFT",
+                End::Tail => b"RIGHT",
+            }
+        };
+        if argv.len() == 4 {
+            ctx.propagate_as(&[b"RPOPLPUSH", src, dst]);
+        } else {
+            ctx.propagate_as(&[b"LMOVE", src, dst, side(from), side(to)]);
+        }
+        return Ok(());
     }
     block_on(ctx, core::iter::once(src.to_vec()), deadline_ms, true);
     Ok(())

@@ -444,6 +444,21 @@ pub struct Effects {
     /// one of the keys changes (then runs the command again) or the timeout passes (then replies
     /// with a null array).
     pub block: Option<BlockRequest>,
+    /// What the command logs to the AOF and replicas.
+    pub propagate: Propagate,
+}
+
+/// What a command propagates (to the AOF and replicas), Redis's `alsoPropagate` and
+/// `rewriteClientCommandVector`: the command itself when it changed something, or commands that
+/// replay its effect exactly whenever they run (SET ... EX becomes SET ... PXAT, SPOP becomes SREM,
+/// an XADD `*` names the ID it made).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Propagate {
+    /// The command as it was sent, if it changed anything (`dirty > 0`).
+    #[default]
+    AsIs,
+    /// These commands instead (each a list of arguments, name first).
+    Replace(Vec<Vec<Vec<u8>>>),
 }
 
 /// What a blocked command waits for.
@@ -597,6 +612,21 @@ impl<'a> ExecCtx<'a> {
     pub fn wrote(&mut self, class: u32, name: &'static str, key: &[u8]) {
         self.journal.modified(self.db, key);
         self.journal.event(class, name, self.db, key);
+    }
+
+    /// Propagates `args` (one command) in place of the command itself; several calls propagate
+    /// several commands, in order.
+    pub fn propagate_as(&mut self, args: &[&[u8]]) {
+        let cmd: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        match &mut self.effects.propagate {
+            Propagate::Replace(list) => list.push(cmd),
+            p => *p = Propagate::Replace(vec![cmd]),
+        }
+    }
+
+    /// Propagates nothing, whatever the command changed.
+    pub fn propagate_nothing(&mut self) {
+        self.effects.propagate = Propagate::Replace(Vec::new());
     }
 
     /// Records `n` changes.

@@ -20,6 +20,7 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Argv, ReplyWriter};
 use crate::table::NO_EXPIRE;
 use crate::types::set::{difference, union, Growth, Member, Rng, Set};
+use crate::types::string::IntBuf;
 use crate::types::string::I64_DIGITS_MAX;
 use crate::types::Value;
 
@@ -283,6 +284,9 @@ fn spop_one(ctx: &mut ExecCtx<'_>, key: &[u8]) -> CmdResult {
         delete_emptied(ctx, key);
     }
     ctx.touched(1);
+    // The random pick replays as the removal of what was picked.
+    let mut buf = IntBuf::default();
+    ctx.propagate_as(&[b"SREM", key, m.as_member().bytes(&mut buf)]);
     Ok(())
 }
 
@@ -313,6 +317,7 @@ fn spop_count(ctx: &mut ExecCtx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
             }
         }
         delete_emptied(ctx, key);
+        ctx.propagate_as(&[b"DEL", key]);
         return Ok(());
     }
     let count = count as usize;
@@ -322,10 +327,14 @@ fn spop_count(ctx: &mut ExecCtx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
     let out = &mut ctx.out;
     out.set(count);
     let remaining = size - count;
+    // The random picks replay as SREM of what was picked.
+    let mut gone: Vec<Vec<u8>> = Vec::with_capacity(count);
+    let mut buf = IntBuf::default();
     if remaining.saturating_mul(SPOP_MOVE_STRATEGY_MUL) > count {
         for _ in 0..count {
             if let Some(m) = set.pop_random(&mut rng) {
                 reply_member(out, m.as_member());
+                gone.push(m.as_member().bytes(&mut buf).to_vec());
             }
         }
     } else {
@@ -338,11 +347,20 @@ fn spop_count(ctx: &mut ExecCtx<'_>, key: &[u8], count: &[u8]) -> CmdResult {
         }
         for m in set.iter() {
             reply_member(out, m);
+            gone.push(m.bytes(&mut buf).to_vec());
         }
         *set = keep;
     }
+    for batch in gone.chunks(SPOP_PROPAGATE_BATCH) {
+        let mut args: Vec<&[u8]> = alloc::vec![b"SREM", key];
+        args.extend(batch.iter().map(Vec::as_slice));
+        ctx.propagate_as(&args);
+    }
     Ok(())
 }
+
+/// Members per SREM an SPOP with a count is logged as (Redis's batch size).
+const SPOP_PROPAGATE_BATCH: usize = 1024;
 
 /// SRANDMEMBER key [count]. O(1) without a count, O(|count|) with one.
 fn srandmember(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {

@@ -417,8 +417,12 @@ fn set_generic(
     }
     ctx.store_string(key, value, expire);
     ctx.wrote(class::STRING, "set", key);
-    if expire.is_some_and(|at| at != NO_EXPIRE) {
+    if let Some(at) = expire.filter(|at| *at != NO_EXPIRE) {
         ctx.notify(class::GENERIC, "expire", key);
+        // Replayed later, a relative TTL would end later: log the absolute time.
+        let mut buf = IntBuf::default();
+        let at = crate::types::string::format_u64(at, &mut buf);
+        ctx.propagate_as(&[b"SET", key, value, b"PXAT", at]);
     }
     if !get {
         ctx.out.ok();
@@ -479,11 +483,15 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.ks.db_mut(ctx.db).remove(key);
             ctx.touched(1);
             ctx.wrote(class::GENERIC, "del", key);
+            ctx.propagate_as(&[b"DEL", key]);
         }
         ExpireArg::At(at) => {
             ctx.ks.db_mut(ctx.db).set_expire(key, at);
             ctx.touched(1);
             ctx.wrote(class::GENERIC, "expire", key);
+            let mut buf = IntBuf::default();
+            let at = crate::types::string::format_u64(at, &mut buf);
+            ctx.propagate_as(&[b"PEXPIREAT", key, at]);
         }
         ExpireArg::Persist => {
             let db = ctx.ks.db_mut(ctx.db);
@@ -491,6 +499,7 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
                 db.set_expire(key, NO_EXPIRE);
                 ctx.touched(1);
                 ctx.wrote(class::GENERIC, "persist", key);
+                ctx.propagate_as(&[b"PERSIST", key]);
             }
         }
         _ => {}
@@ -507,6 +516,7 @@ fn getdel(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.ks.db_mut(ctx.db).remove(key);
     ctx.touched(1);
     ctx.wrote(class::GENERIC, "del", key);
+    ctx.propagate_as(&[b"DEL", key]);
     Ok(())
 }
 
@@ -801,6 +811,8 @@ fn incrbyfloat(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.wrote(class::STRING, "incrbyfloat", key);
     ctx.out.bulk(&text);
+    // Float arithmetic may differ where the log is replayed: log the result.
+    ctx.propagate_as(&[b"SET", key, &text, b"KEEPTTL"]);
     Ok(())
 }
 

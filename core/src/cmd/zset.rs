@@ -887,7 +887,11 @@ fn mpop_generic(
         return blocking_pop(ctx, &keys, argv.get(1), max, count, PopShape::KeyNested);
     }
     match first_zset(ctx, &keys)? {
-        Some(k) => pop_from(ctx, k, max, count, PopShape::KeyNested),
+        Some(k) => {
+            pop_from(ctx, k, max, count, PopShape::KeyNested)?;
+            propagate_pop(ctx, k, max, Some(count));
+            Ok(())
+        }
         None => {
             ctx.out.null_array();
             Ok(())
@@ -917,6 +921,18 @@ fn bzpop_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, max: bool) -> CmdResult 
     )
 }
 
+/// ZMPOP and the blocking pops replay as ZPOPMIN or ZPOPMAX of the key they took from.
+fn propagate_pop(ctx: &mut ExecCtx<'_>, key: &[u8], max: bool, count: Option<u64>) {
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    match count {
+        Some(n) => {
+            let n = alloc::format!("{n}");
+            ctx.propagate_as(&[name, key, n.as_bytes()]);
+        }
+        None => ctx.propagate_as(&[name, key]),
+    }
+}
+
 /// The blocking pops: pop from the first non-empty sorted set among `keys` like the non-blocking
 /// form; with nothing to pop, ask the host to park the client on the keys (no reply), or inside
 /// MULTI reply as on timeout (a null array).
@@ -933,7 +949,12 @@ fn blocking_pop(
         match ctx.lookup_write(k) {
             None => continue,
             Some(Value::ZSet(z)) if z.is_empty() => continue,
-            Some(Value::ZSet(_)) => return pop_from(ctx, k, max, count, shape),
+            Some(Value::ZSet(_)) => {
+                pop_from(ctx, k, max, count, shape)?;
+                let count = matches!(shape, PopShape::KeyNested).then_some(count);
+                propagate_pop(ctx, k, max, count);
+                return Ok(());
+            }
             Some(_) => return Err(err::WRONGTYPE),
         }
     }

@@ -234,6 +234,46 @@ pub static COMMANDS: &[ServerCommand] = &[
         "1.0.0"
     ),
     scmd!(
+        "bgrewriteaof",
+        1,
+        f::ADMIN | f::NOSCRIPT,
+        ADM,
+        "server",
+        bgrewriteaof,
+        "Asynchronously rewrite the append-only file",
+        "1.0.0"
+    ),
+    scmd!(
+        "sync",
+        1,
+        f::ADMIN | f::NOSCRIPT | f::NO_MULTI,
+        ADM,
+        "server",
+        sync,
+        "Internal command used for replication",
+        "1.0.0"
+    ),
+    scmd!(
+        "psync",
+        -3,
+        f::ADMIN | f::NOSCRIPT | f::NO_MULTI,
+        ADM,
+        "server",
+        psync,
+        "Internal command used for replication",
+        "2.8.0"
+    ),
+    scmd!(
+        "replconf",
+        -1,
+        f::ADMIN | f::NOSCRIPT | f::LOADING | f::STALE | f::ALLOW_BUSY,
+        ADM,
+        "server",
+        replconf,
+        "An internal command for configuring the replication stream",
+        "3.0.0"
+    ),
+    scmd!(
         "lastsave",
         1,
         f::LOADING | f::STALE | f::FAST,
@@ -359,6 +399,21 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             ));
         }
         log_at!(Notice, "DB reloaded by DEBUG RELOAD");
+        reply(c).ok();
+    } else if eq_ci(sub, "loadaof") && argc == 2 {
+        // DEBUG LOADAOF: write and fsync the AOF, empty the keyspace, load the AOF back.
+        s.finish_bgsave();
+        s.aof_flush(true);
+        if s.aof.enabled() || s.aof_exists() {
+            s.ks.flush_all();
+            if let Err(e) = s.load_aof() {
+                log_at!(Warning, "DEBUG LOADAOF: {e}");
+                return Err(CmdError::new(
+                    "ERR Error loading the AOF file, check server logs.",
+                ));
+            }
+        }
+        log_at!(Notice, "Append Only File loaded by DEBUG LOADAOF");
         reply(c).ok();
     } else if eq_ci(sub, "set-active-expire") && argc == 3 {
         s.ks.active_expire = arg_i64(argv.get(2))? != 0;
@@ -775,6 +830,55 @@ fn bgsave(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     s.start_bgsave()
         .map_err(|e| CmdError::owned(format!("ERR Can't save in background: {e}")))?;
     reply(c).simple(b"Background saving started");
+    Ok(())
+}
+
+/// BGREWRITEAOF: a new AOF base through the forkless snapshot. O(1); the rewrite runs between
+/// events.
+fn bgrewriteaof(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    match s.rdb.bgsave.as_ref().map(|b| b.purpose) {
+        Some(crate::persist::Purpose::AofBase { .. }) => Err(CmdError::new(
+            "ERR Background append only file rewriting already in progress",
+        )),
+        Some(crate::persist::Purpose::Rdb) => {
+            s.aof.rewrite_scheduled = true;
+            reply(c).simple(b"Background append only file rewriting scheduled");
+            Ok(())
+        }
+        None => {
+            s.start_aof_rewrite().map_err(|e| {
+                CmdError::owned(format!("ERR Can't rewrite the append only file: {e}"))
+            })?;
+            log_at!(Notice, "Background append only file rewriting started");
+            reply(c).simple(b"Background append only file rewriting started");
+            Ok(())
+        }
+    }
+}
+
+/// SYNC: the dataset as an RDB payload, then the command stream (what a replica, or the test
+/// suite's stream reader, attaches to).
+fn sync(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    s.attach_replica(c, false);
+    Ok(())
+}
+
+/// PSYNC replid offset: always a full resynchronization.
+fn psync(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    s.attach_replica(c, true);
+    Ok(())
+}
+
+/// REPLCONF option value ...: accepted (listening-port, capa, ACK); Ember keeps no replica state
+/// beyond the stream yet.
+fn replconf(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if argv.len().is_multiple_of(2) {
+        return Err(ember_core::cmd::err::SYNTAX);
+    }
+    // An ACK expects no reply.
+    if !(argv.len() >= 2 && eq_ci(argv.get(1), "ack")) {
+        reply(c).ok();
+    }
     Ok(())
 }
 

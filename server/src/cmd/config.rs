@@ -193,6 +193,19 @@ fn set(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         }
     }
     s.apply_config();
+    // appendonly turns the AOF on (a new base through a rewrite) or off.
+    if parsed.iter().any(|(n, _)| *n == "appendonly") {
+        let on = s.config.get_bool("appendonly");
+        if on && !s.aof.enabled() {
+            s.aof_enable(false).map_err(|e| {
+                CmdError::owned(format!(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {e}"
+                ))
+            })?;
+        } else if !on && s.aof.enabled() {
+            s.aof_disable();
+        }
+    }
     reply(c).ok();
     Ok(())
 }

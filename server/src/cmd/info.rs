@@ -232,13 +232,30 @@ fn section_persistence(s: &Server, out: &mut String) {
     );
     kv.put("rdb_saves", &s.rdb.saves);
     kv.put("rdb_last_cow_size", &0);
-    kv.put("aof_enabled", &0);
-    kv.put("aof_rewrite_in_progress", &0);
-    kv.put("aof_rewrite_scheduled", &0);
+    let rewriting = s
+        .rdb
+        .bgsave
+        .as_ref()
+        .is_some_and(|b| matches!(b.purpose, crate::persist::Purpose::AofBase { .. }));
+    kv.put("aof_enabled", &u8::from(s.aof.enabled()));
+    kv.put("aof_rewrite_in_progress", &u8::from(rewriting));
+    kv.put("aof_rewrite_scheduled", &u8::from(s.aof.rewrite_scheduled));
     kv.put("aof_last_rewrite_time_sec", &-1);
     kv.put("aof_current_rewrite_time_sec", &-1);
-    kv.put("aof_last_bgrewrite_status", &"ok");
-    kv.put("aof_last_write_status", &"ok");
+    let status = |failed: bool| if failed { "err" } else { "ok" };
+    kv.put(
+        "aof_last_bgrewrite_status",
+        &status(s.aof.last_rewrite_failed),
+    );
+    kv.put("aof_last_write_status", &status(s.aof.last_write_failed));
+    if s.aof.enabled() {
+        kv.put("aof_current_size", &s.aof.current_size);
+        kv.put("aof_base_size", &s.aof.base_size);
+        kv.put("aof_pending_rewrite", &0);
+        kv.put("aof_buffer_length", &0);
+        kv.put("aof_pending_bio_fsync", &0);
+        kv.put("aof_delayed_fsync", &0);
+    }
     kv.put("module_fork_in_progress", &0);
 }
 

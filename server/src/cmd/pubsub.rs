@@ -273,6 +273,8 @@ fn sunsubscribe(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 fn publish(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     let n = s.publish(Some(c), Space::Channel, argv.get(1), argv.get(2));
     reply(c).int(n as i64);
+    // Replicas deliver it to their own subscribers.
+    s.propagate_as_sent(c.db, argv);
     Ok(())
 }
 

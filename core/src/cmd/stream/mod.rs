@@ -445,6 +445,19 @@ fn xadd(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         Some(how) => s.trim(how, trim.approx, limit),
         None => 0,
     };
+    // Logged with the ID it made and, for an approximate trim, the exact result of the trim.
+    let trim_args = trim.how.map(|how| exact_trim(s, how, trim.approx));
+    let mut idbuf = [0u8; crate::types::stream::ID_TEXT_MAX];
+    let mut args: Vec<&[u8]> = alloc::vec![b"XADD", key];
+    if nomkstream {
+        args.push(b"NOMKSTREAM");
+    }
+    if let Some((name, threshold)) = &trim_args {
+        args.extend([*name, &b"="[..], threshold.as_slice()]);
+    }
+    args.push(id.format(&mut idbuf));
+    args.extend(fields.iter().copied());
+    ctx.propagate_as(&args);
     id.write(&mut ctx.out);
     ctx.wrote(class::STREAM, "xadd", key);
     if trimmed > 0 {
@@ -481,12 +494,29 @@ fn xtrim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     };
     let removed = s.trim(how, trim.approx, limit);
+    let (name, threshold) = exact_trim(s, how, trim.approx);
     ctx.out.int(removed as i64);
     if removed > 0 {
         ctx.wrote(class::STREAM, "xtrim", key);
         ctx.touched(removed);
+        ctx.propagate_as(&[b"XTRIM", key, name, b"=", &threshold]);
     }
     Ok(())
+}
+
+/// The trim option that replays a trim exactly: an approximate one (whose result depends on node
+/// boundaries, and whose LIMIT replicas ignore) becomes `=` with the length or first ID it left.
+fn exact_trim(s: &Stream, how: Trim, approx: bool) -> (&'static [u8], Vec<u8>) {
+    let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
+    match (how, approx) {
+        (Trim::MaxLen(_), true) => (b"MAXLEN", alloc::format!("{}", s.len()).into_bytes()),
+        (Trim::MaxLen(n), false) => (b"MAXLEN", alloc::format!("{n}").into_bytes()),
+        (Trim::MinId(_), true) => {
+            let first = s.first_entry_id().unwrap_or(s.last_id);
+            (b"MINID", first.format(&mut buf).to_vec())
+        }
+        (Trim::MinId(id), false) => (b"MINID", id.format(&mut buf).to_vec()),
+    }
 }
 
 /// XRANGE key start end [COUNT count]. O(N) in the entries returned.

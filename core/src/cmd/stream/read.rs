@@ -307,13 +307,21 @@ fn serve_group(
 ) -> Result<usize, CmdError> {
     let mut results = Vec::with_capacity(a.streams);
     let mut created = Vec::new();
+    let mut log: Vec<Vec<Vec<u8>>> = Vec::new();
     for (k, f) in from.iter().enumerate() {
         let key = argv.get(a.keys_at + k);
-        let (served, new_consumer) = deliver(ctx, key, group, consumer, *f, a);
+        let (served, new_consumer) = deliver(ctx, key, group, consumer, *f, a, &mut log);
         if new_consumer {
             created.push(key);
         }
         results.push(served);
+    }
+    // The reads replay as the state changes they made: consumers created, entries claimed with
+    // their delivery time and count, the group's cursor and read counter.
+    ctx.propagate_nothing();
+    for cmd in &log {
+        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+        ctx.propagate_as(&args);
     }
     let served = results
         .iter()
@@ -360,6 +368,44 @@ fn serve_group(
     Ok(served)
 }
 
+fn words(args: &[&[u8]]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.to_vec()).collect()
+}
+
+/// The XCLAIM that replays a delivery: `id` pending for `consumer` since `at_ms`, delivered
+/// `count` times, with the group's cursor at `last`.
+fn claim(
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+    id: StreamId,
+    at_ms: u64,
+    count: u64,
+    last: StreamId,
+) -> Vec<Vec<u8>> {
+    let (mut a, mut b) = (
+        [0u8; crate::types::stream::ID_TEXT_MAX],
+        [0u8; crate::types::stream::ID_TEXT_MAX],
+    );
+    let (at, count) = (alloc::format!("{at_ms}"), alloc::format!("{count}"));
+    words(&[
+        b"XCLAIM",
+        key,
+        group,
+        consumer,
+        b"0",
+        id.format(&mut a),
+        b"TIME",
+        at.as_bytes(),
+        b"RETRYCOUNT",
+        count.as_bytes(),
+        b"FORCE",
+        b"JUSTID",
+        b"LASTID",
+        last.format(&mut b),
+    ])
+}
+
 /// Reads one stream for XREADGROUP and updates the group: new entries become pending for
 /// `consumer` (unless NOACK) and move the group's cursor and read counter; history reads count a
 /// delivery of each pending entry still in the stream. The consumer is created (second value) and
@@ -371,6 +417,7 @@ fn deliver(
     consumer: &[u8],
     from: From,
     a: &ReadArgs<'_>,
+    log: &mut Vec<Vec<Vec<u8>>>,
 ) -> (Served, bool) {
     let now_ms = ctx.now_ms;
     let Some(Value::Stream(s)) = ctx.lookup_write(key) else {
@@ -406,6 +453,9 @@ fn deliver(
             };
             let (c, created) = g.consumer(consumer, now_ms);
             c.seen_ms = now_ms;
+            if created {
+                log.push(words(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
+            }
             for (id, tombstones, estimate) in counters {
                 if id <= g.last_id {
                     continue;
@@ -418,8 +468,22 @@ fn deliver(
                 g.last_id = id;
                 if !a.noack {
                     g.deliver(id, consumer, now_ms);
+                    log.push(claim(key, group, consumer, id, now_ms, 1, g.last_id));
                 }
             }
+            let read = g.entries_read.map_or(-1, |n| n as i64);
+            let mut idbuf = [0u8; crate::types::stream::ID_TEXT_MAX];
+            let last = g.last_id.format(&mut idbuf).to_vec();
+            let read = alloc::format!("{read}").into_bytes();
+            log.push(words(&[
+                b"XGROUP",
+                b"SETID",
+                key,
+                group,
+                &last,
+                b"ENTRIESREAD",
+                &read,
+            ]));
             (Served::New(found), created)
         }
         From::After(id) => {
@@ -446,10 +510,15 @@ fn deliver(
                 .unwrap_or_default();
             let live: Vec<bool> = pending.iter().map(|&p| s.contains(p)).collect();
             if let Some(g) = s.groups.get_mut(group) {
+                if created {
+                    log.push(words(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
+                }
+                let last = g.last_id;
                 for (&p, _) in pending.iter().zip(&live).filter(|(_, l)| **l) {
                     if let Some(n) = g.pel.get_mut(&p) {
                         n.delivery_ms = now_ms;
                         n.deliveries += 1;
+                        log.push(claim(key, group, consumer, p, now_ms, n.deliveries, last));
                     }
                 }
             }

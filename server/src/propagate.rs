@@ -1,0 +1,163 @@
+//! Command propagation: the stream of commands that replays the dataset's changes, fed to the
+//! AOF and to replicas attached with SYNC/PSYNC (Redis's `propagate`/`alsoPropagate`).
+//!
+//! Each command that changed something contributes what core said to log (itself, or commands
+//! that replay its effect deterministically). An execution unit (a command, or a whole EXEC)
+//! collects its ops and writes them at its end, wrapped in MULTI/EXEC when there is more than one.
+//! Keys the server deletes on its own (lazy and active expiry, eviction) are logged as DEL at once,
+//! never inside a transaction. A SELECT precedes a command whose database differs from the
+//! stream's. Nothing is built while there is no AOF and no replica.
+
+use std::os::fd::RawFd;
+
+use ember_core::resp::Argv;
+
+use crate::client::Client;
+use crate::server::Server;
+
+#[derive(Default)]
+pub struct Propagation {
+    /// Ops of the running execution unit: database and arguments.
+    pending: Vec<(usize, Vec<Vec<u8>>)>,
+    /// The database the stream is in (`None`: SELECT before the next command).
+    stream_db: Option<usize>,
+    /// Connections that attached to the stream with SYNC or PSYNC.
+    pub replicas: Vec<RawFd>,
+    /// Encoding scratch.
+    buf: Vec<u8>,
+}
+
+/// Appends one command in RESP (an array of bulk strings).
+fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Server {
+    /// Whether anything consumes the stream.
+    pub fn propagating(&self) -> bool {
+        self.aof.enabled() || !self.prop.replicas.is_empty()
+    }
+
+    /// Queues the ops of a command that ran in database `db`: `effects` as core left them, or the
+    /// command as sent (`argv`) when it changed something.
+    pub fn collect_propagation(
+        &mut self,
+        db: usize,
+        argv: Argv<'_>,
+        propagate: ember_core::cmd::Propagate,
+        dirty: u64,
+    ) {
+        if !self.propagating() {
+            return;
+        }
+        match propagate {
+            ember_core::cmd::Propagate::AsIs if dirty > 0 => {
+                let args = argv.iter().map(<[u8]>::to_vec).collect();
+                self.prop.pending.push((db, args));
+            }
+            ember_core::cmd::Propagate::AsIs => {}
+            ember_core::cmd::Propagate::Replace(list) => {
+                self.prop.pending.extend(list.into_iter().map(|a| (db, a)));
+            }
+        }
+    }
+
+    /// Queues a server command as sent (PUBLISH, ...).
+    pub fn propagate_as_sent(&mut self, db: usize, argv: Argv<'_>) {
+        if self.propagating() {
+            let args = argv.iter().map(<[u8]>::to_vec).collect();
+            self.prop.pending.push((db, args));
+        }
+    }
+
+    /// Logs a DEL of a key the server removed on its own (expiry, eviction), at once.
+    pub fn propagate_deletion(&mut self, db: usize, key: &[u8]) {
+        if self.propagating() {
+            self.emit(db, &[b"DEL", key]);
+        }
+    }
+
+    /// Ends an execution unit: writes its ops, in MULTI/EXEC when there are several.
+    pub fn flush_propagation(&mut self) {
+        if self.prop.pending.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.prop.pending);
+        let wrap = ops.len() > 1;
+        if wrap {
+            let db = self.prop.stream_db.unwrap_or(ops[0].0);
+            self.emit(db, &[b"MULTI"]);
+        }
+        for (db, args) in &ops {
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            self.emit(*db, &args);
+        }
+        if wrap {
+            let db = self.prop.stream_db.unwrap_or(0);
+            self.emit(db, &[b"EXEC"]);
+        }
+    }
+
+    /// Writes one command to the stream, after a SELECT when its database differs.
+    fn emit(&mut self, db: usize, args: &[&[u8]]) {
+        let mut buf = std::mem::take(&mut self.prop.buf);
+        buf.clear();
+        if self.prop.stream_db != Some(db) {
+            encode(&mut buf, &[b"SELECT", db.to_string().as_bytes()]);
+            self.prop.stream_db = Some(db);
+        }
+        encode(&mut buf, args);
+        self.aof.feed(&buf);
+        let replicas = std::mem::take(&mut self.prop.replicas);
+        for &fd in &replicas {
+            if let Some(Some(c)) = self.clients.get_mut(fd as usize) {
+                c.out.extend_from_slice(&buf);
+            }
+            self.queue_write(fd);
+        }
+        self.prop.replicas = replicas;
+        self.prop.buf = buf;
+    }
+
+    /// Makes the next command of the stream start with a SELECT (a new AOF file, a new replica).
+    pub fn reset_stream_db(&mut self) {
+        self.prop.stream_db = None;
+    }
+
+    /// SYNC / PSYNC: sends `c` the dataset as an RDB payload, then the command stream.
+    pub fn attach_replica(&mut self, c: &mut Client, psync: bool) {
+        let mut enc = ember_core::rdb::save::Encoder::new(Vec::new(), Default::default());
+        enc.header(&[(b"redis-ver", ember_core::REDIS_VERSION.as_bytes())]);
+        ember_core::rdb::save::save_keyspace(&mut enc, &self.ks, crate::sys::now_ms());
+        let rdb = enc.finish();
+        if psync {
+            c.out
+                .extend_from_slice(format!("+FULLRESYNC {} 0\r\n", self.replid).as_bytes());
+        }
+        // The payload is a bulk length and the bytes, with no CRLF after them.
+        c.out
+            .extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+        c.out.extend_from_slice(&rdb);
+        c.replica = true;
+        self.prop.replicas.push(c.fd);
+        self.reset_stream_db();
+        self.refresh_propagating();
+    }
+
+    /// Forgets a replica connection that closed.
+    pub fn detach_replica(&mut self, fd: RawFd) {
+        self.prop.replicas.retain(|&r| r != fd);
+        self.refresh_propagating();
+    }
+
+    /// Keeps the keyspace logging what propagation needs (expired and evicted keys).
+    pub fn refresh_propagating(&mut self) {
+        self.journal.propagating = self.propagating();
+        self.refresh_expiry_logging();
+    }
+}
