@@ -274,6 +274,26 @@ pub static COMMANDS: &[ServerCommand] = &[
         "3.0.0"
     ),
     scmd!(
+        "replicaof",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::STALE,
+        ADM,
+        "server",
+        replicaof,
+        "Make the server a replica of another instance, or promote it as master.",
+        "5.0.0"
+    ),
+    scmd!(
+        "slaveof",
+        3,
+        f::ADMIN | f::NOSCRIPT | f::STALE,
+        ADM,
+        "server",
+        replicaof,
+        "Make the server a replica of another instance, or promote it as master. Deprecated starting with Redis 5. Use REPLICAOF instead.",
+        "1.0.0"
+    ),
+    scmd!(
         "lastsave",
         1,
         f::LOADING | f::STALE | f::FAST,
@@ -880,6 +900,19 @@ fn replconf(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         reply(c).ok();
     }
     Ok(())
+}
+
+/// REPLICAOF host port | NO ONE. Ember is always a master: NO ONE succeeds (there is nothing to
+/// stop); following another server is not implemented yet and says so.
+fn replicaof(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if eq_ci(argv.get(1), "no") && eq_ci(argv.get(2), "one") {
+        reply(c).ok();
+        return Ok(());
+    }
+    arg_i64(argv.get(2)).map_err(|_| CmdError::new("ERR Invalid master port"))?;
+    Err(CmdError::new(
+        "ERR Ember cannot replicate from another server yet (only REPLICAOF NO ONE is supported)",
+    ))
 }
 
 fn lastsave(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
