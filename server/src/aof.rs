@@ -357,18 +357,19 @@ impl Server {
             unauthenticated: false,
         };
         while at < data.len() {
-            let (consumed, source) =
-                match parse_command(&data[at..], &limits, &mut args) {
-                    Ok(Parsed::Command { consumed, source }) => (consumed, source),
-                    Ok(Parsed::Skip { consumed }) => {
-                        at += consumed;
-                        continue;
-                    }
-                    Ok(Parsed::Incomplete) => break,
-                    Err(e) => return Err(format!(
+            let (consumed, source) = match parse_command(&data[at..], &limits, &mut args) {
+                Ok(Parsed::Command { consumed, source }) => (consumed, source),
+                Ok(Parsed::Skip { consumed }) => {
+                    at += consumed;
+                    continue;
+                }
+                Ok(Parsed::Incomplete) => break,
+                Err(e) => {
+                    return Err(format!(
                         "Bad file format reading the append only file {name} at offset {at}: {e:?}"
-                    )),
-                };
+                    ))
+                }
+            };
             let argv = args.argv(&data[at..at + consumed], source);
             let start = at;
             at += consumed;

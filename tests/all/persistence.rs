@@ -281,6 +281,8 @@ fn bgsave_under_writes_saves_the_moment_it_started() {
         c.cmd(&args);
     }
     c.cmd(&["RPUSH", "list", "a", "b"]);
+    let rss_before = rss_bytes(ember.pid());
+    let mut rss_peak = rss_before;
     c.check(&["BGSAVE"], b"+Background saving started\r\n");
     // Writes while it runs: overwrite, delete and create keys all over the table.
     let started = Instant::now();
@@ -298,8 +300,14 @@ fn bgsave_under_writes_saves_the_moment_it_started() {
         w.cmd(&["DEL", &format!("key:{}", i * 104_729 % 200_000)]);
         w.cmd(&["SET", &format!("new:{i}"), "x"]);
         w.cmd(&["RPUSH", "list", "c"]);
+        rss_peak = rss_peak.max(rss_bytes(ember.pid()));
         i += 1;
     }
+    // No copy of the dataset: the save costs a few buffers.
+    assert!(
+        rss_peak as f64 <= rss_before as f64 * 1.2,
+        "RSS {rss_before} before the save, {rss_peak} at its peak"
+    );
     assert!(i > 0, "the save ran while commands were served");
     let loaded = Server::with_config(Some(&dir_with(&ember.dir.join("dump.rdb"), "bgsave")), &[]);
     let mut l = loaded.connect();
@@ -312,4 +320,145 @@ fn bgsave_under_writes_saves_the_moment_it_started() {
     }
     assert_eq!(l.cmd(&["LLEN", "list"]).int(), 2);
     assert_eq!(l.cmd(&["EXISTS", "new:0"]).int(), 0);
+}
+
+/// A fresh directory with an empty config file, for servers restarted on the same files.
+fn empty_dir(tag: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    let config = dir.join("server.conf");
+    std::fs::write(&config, "").expect("write a config");
+    config
+}
+
+/// The resident set of process `pid`, in bytes.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_with_appendfsync_always_and_everysec() {
+    for fsync in ["always", "everysec"] {
+        let config = empty_dir("aof-kill");
+        let args = ["--appendonly", "yes", "--appendfsync", fsync];
+        let mut ember = Server::with_config(Some(&config), &args);
+        let mut c = ember.connect();
+        // Every reply received is an acknowledged write.
+        let mut acked = 0;
+        for i in 0..3000 {
+            let r = c.cmd(&["SET", &format!("k{i}"), &format!("v{i}")]);
+            assert_eq!(r.text(), "OK");
+            acked += 1;
+            if i % 500 == 0 {
+                c.cmd(&["INCR", "counter"]);
+            }
+        }
+        ember.kill9();
+        let again = Server::with_config(Some(&config), &args);
+        let mut c = again.connect();
+        assert_eq!(c.cmd(&["DBSIZE"]).int(), acked + 1, "appendfsync {fsync}");
+        assert_eq!(c.cmd(&["GET", "k2999"]).text(), "v2999");
+        assert_eq!(c.cmd(&["GET", "counter"]).text(), "6");
+    }
+}
+
+#[test]
+fn a_truncated_aof_loads_its_prefix_or_is_refused() {
+    let config = empty_dir("aof-cut");
+    let args = ["--appendonly", "yes"];
+    let dir = config.parent().expect("dir").to_path_buf();
+    // Servers remove their directory when dropped: this one stays until the end.
+    let mut first = Server::with_config(Some(&config), &args);
+    let mut c = first.connect();
+    for i in 0..100 {
+        c.cmd(&["RPUSH", "list", &format!("item{i}")]);
+    }
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "2"]);
+    c.cmd(&["EXEC"]);
+    first.kill9();
+    let aof_dir = dir.join("appendonlydir");
+    let incr = std::fs::read_dir(&aof_dir)
+        .expect("AOF dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incremental file");
+    if let Some(check) = find_in_path("redis-check-aof") {
+        let out = Command::new(check)
+            .arg(aof_dir.join("appendonly.aof.manifest"))
+            .output()
+            .expect("run redis-check-aof");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("valid"), "{text}");
+    }
+    let whole = std::fs::read(&incr).expect("read the AOF");
+    // Cut inside the MULTI: the transaction goes, the list stays whole.
+    let cut = whole.len() - 10;
+    std::fs::write(&incr, &whole[..cut]).expect("truncate");
+    let refused = Command::new(crate::harness::server_bin())
+        .arg(&config)
+        .args(["--port", "0", "--dir", dir.to_str().expect("utf-8")])
+        .args(["--appendonly", "yes", "--aof-load-truncated", "no"])
+        .output()
+        .expect("run ember-server");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("Unexpected end of file"), "{said}");
+    let ember = Server::with_config(Some(&config), &args);
+    let mut c = ember.connect();
+    assert_eq!(c.cmd(&["LLEN", "list"]).int(), 100);
+    assert_eq!(c.cmd(&["EXISTS", "a", "b"]).int(), 0);
+    assert!(ember.log().contains("Truncating the AOF"));
+}
+
+#[test]
+fn bgrewriteaof_keeps_every_write_and_kill_9_during_bgsave_keeps_the_old_rdb() {
+    let config = empty_dir("aof-rewrite");
+    let args = ["--appendonly", "yes", "--enable-debug-command", "yes"];
+    let dir = config.parent().expect("dir").to_path_buf();
+    let mut ember = Server::with_config(Some(&config), &args);
+    let mut c = ember.connect();
+    for chunk in 0..10 {
+        let mut mset = vec!["MSET".to_string()];
+        for i in chunk * 10_000..(chunk + 1) * 10_000 {
+            mset.push(format!("key:{i}"));
+            mset.push(format!("value:{i}"));
+        }
+        c.cmd(&mset);
+    }
+    c.check(
+        &["BGREWRITEAOF"],
+        b"+Background append only file rewriting started\r\n",
+    );
+    // Writes during the rewrite land in the new incremental file.
+    for i in 0..500 {
+        c.cmd(&["SET", &format!("during:{i}"), "x"]);
+        c.cmd(&["DEL", &format!("key:{}", i * 7)]);
+    }
+    while !c
+        .cmd(&["INFO", "persistence"])
+        .text()
+        .contains("aof_rewrite_in_progress:0")
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    assert_eq!(c.cmd(&["DBSIZE"]).int(), 100_000);
+    // A SAVE, then a BGSAVE killed half way: the file from the SAVE is still whole.
+    c.check(&["SAVE"], b"+OK\r\n");
+    let saved = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+    c.check(&["BGSAVE"], b"+Background saving started\r\n");
+    ember.kill9();
+    assert_eq!(
+        std::fs::read(dir.join("dump.rdb")).expect("dump.rdb"),
+        saved
+    );
+    redis_check_rdb(&dir.join("dump.rdb"));
 }
