@@ -112,6 +112,7 @@ pub struct Aof {
     /// The AOF size (base and incremental files) after the last rewrite, and now.
     pub base_size: u64,
     pub current_size: u64,
+    last_annotation_s: u64,
 }
 
 impl Aof {
@@ -124,6 +125,25 @@ impl Aof {
         if self.file.is_some() {
             self.buf.extend_from_slice(bytes);
         }
+    }
+
+    /// With `aof-timestamp-enabled`, a `#TS:` annotation before the commands of a new second.
+    pub fn annotate(&mut self, now_s: u64) {
+        if self.file.is_some() && now_s != self.last_annotation_s {
+            self.last_annotation_s = now_s;
+            self.buf
+                .extend_from_slice(format!("#TS:{now_s}\r\n").as_bytes());
+        }
+    }
+
+    /// Whether the AOF grew enough since its last rewrite for `auto-aof-rewrite-percentage` and
+    /// `-min-size` to ask for another.
+    pub fn wants_rewrite(&self, percentage: u64, min_size: u64) -> bool {
+        if self.file.is_none() || percentage == 0 || self.current_size < min_size {
+            return false;
+        }
+        let base = self.base_size.max(1);
+        (self.current_size - base.min(self.current_size)) * 100 / base >= percentage
     }
 }
 
@@ -357,6 +377,16 @@ impl Server {
             unauthenticated: false,
         };
         while at < data.len() {
+            // `aof-timestamp-enabled` annotations: `#TS:<unix seconds>` lines.
+            if data[at] == b'#' {
+                match data[at..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        at += n + 1;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             let (consumed, source) = match parse_command(&data[at..], &limits, &mut args) {
                 Ok(Parsed::Command { consumed, source }) => (consumed, source),
                 Ok(Parsed::Skip { consumed }) => {

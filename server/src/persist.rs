@@ -245,6 +245,16 @@ impl Server {
         if self.rdb.bgsave.is_some() {
             return;
         }
+        let pct = self.config.get_int("auto-aof-rewrite-percentage").max(0) as u64;
+        let min = self.config.get_int("auto-aof-rewrite-min-size").max(0) as u64;
+        if self.aof.wants_rewrite(pct, min) {
+            log_at!(
+                Notice,
+                "Starting automatic rewriting of AOF on {}% growth",
+                pct
+            );
+            self.aof.rewrite_scheduled = true;
+        }
         if self.aof.rewrite_scheduled {
             self.aof.rewrite_scheduled = false;
             if let Err(e) = self.start_aof_rewrite() {

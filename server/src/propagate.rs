@@ -112,6 +112,9 @@ impl Server {
             self.prop.stream_db = Some(db);
         }
         encode(&mut buf, args);
+        if self.config.get_bool("aof-timestamp-enabled") {
+            self.aof.annotate(crate::sys::now_ms() / 1000);
+        }
         self.aof.feed(&buf);
         let replicas = std::mem::take(&mut self.prop.replicas);
         for &fd in &replicas {

@@ -924,6 +924,9 @@ impl Server {
             }
         }
         let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+        if writes && self.aof.last_write_failed {
+            return Some(CmdError::new("MISCONF Errors writing to the AOF file: the last write or fsync failed; check the server logs"));
+        }
         if writes
             && self.rdb.last_bgsave_failed
             && self.has_save_points()

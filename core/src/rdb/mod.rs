@@ -206,6 +206,32 @@ mod tests {
     }
 
     #[test]
+    fn mutated_files_fail_cleanly() {
+        let h = filled();
+        let mut e = save::Encoder::new(
+            Vec::new(),
+            save::Options {
+                compression: true,
+                checksum: false,
+            },
+        );
+        e.header(&[]);
+        save::save_keyspace(&mut e, &h.ks, NOW_MS);
+        let file = e.finish();
+        let mut rng = crate::types::set::Rng::new(99);
+        for _ in 0..800 {
+            let mut bad = file.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(bad.len());
+                bad[at] = rng.next_u64() as u8;
+            }
+            // Without a checksum the damage reaches the value decoders: errors, never panics.
+            let mut ks = crate::keyspace::Keyspace::new(16, 1);
+            let _ = load::load_file(&bad, &mut ks, &h.config, NOW_MS);
+        }
+    }
+
+    #[test]
     fn dump_payloads_restore_and_reject_damage() {
         let h = filled();
         let mut b = load::Builder {
