@@ -1,7 +1,8 @@
 //! Fuzzes the RDB loader and RESTORE payloads: arbitrary bytes as a whole file (after the magic, so
 //! the fuzzer reaches the opcodes) and as a DUMP payload body must never panic, read out of bounds
 //! or allocate by a length the input claims; whatever loads must save and load back equal. Run with
-//! `cargo +nightly fuzz run rdb_load` from `fuzz/`; seed it with files redis-server wrote.
+//! `cargo +nightly fuzz run rdb_load` from `fuzz/`; seed it with files redis-server wrote
+//! (`tests/fixtures/*.rdb`).
 #![no_main]
 
 use ember_core::cmd::CoreConfig;

@@ -462,3 +462,51 @@ fn bgrewriteaof_keeps_every_write_and_kill_9_during_bgsave_keeps_the_old_rdb() {
     );
     redis_check_rdb(&dir.join("dump.rdb"));
 }
+
+#[test]
+fn the_redis_fixture_rdb_loads_with_every_encoding() {
+    // Written by redis-server 7.0.15: small and large encodings of every type (listpacks, intset,
+    // quicklist, skiplist, hash table) and a stream with a deleted entry, a group and two consumers.
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/redis-7.0-every-type.rdb");
+    let ember = Server::with_config(Some(&dir_with(&fixture, "fixture")), &[]);
+    let mut c = ember.connect();
+    assert_eq!(c.cmd(&["DBSIZE"]).int(), 15);
+    assert_eq!(c.cmd(&["GET", "str"]).text(), "hello");
+    assert_eq!(c.cmd(&["GET", "int"]).text(), "-12345");
+    assert_eq!(c.cmd(&["STRLEN", "long"]).int(), 300);
+    assert!(c.cmd(&["TTL", "ttl"]).int() > 0);
+    assert_eq!(view(&mut c, "list")[1..5], ["a", "b", "1", "-2"]);
+    assert_eq!(c.cmd(&["SMISMEMBER", "intset", "-3", "4"]).items().len(), 2);
+    assert_eq!(c.cmd(&["HGET", "hash", "f2"]).text(), "22");
+    assert_eq!(c.cmd(&["ZSCORE", "zset", "b"]).text(), "2.5");
+    for (key, n) in [
+        ("biglist", 300),
+        ("bigset", 300),
+        ("bigintset", 300),
+        ("bighash", 300),
+        ("bigzset", 300),
+    ] {
+        let cmd = match key {
+            "biglist" => "LLEN",
+            "bighash" => "HLEN",
+            "bigzset" => "ZCARD",
+            _ => "SCARD",
+        };
+        assert_eq!(c.cmd(&[cmd, key]).int(), n, "{key}");
+    }
+    assert_eq!(c.cmd(&["SISMEMBER", "bigintset", "299000897"]).int(), 1);
+    assert_eq!(c.cmd(&["ZSCORE", "bigzset", "member-10"]).text(), "5");
+    assert_eq!(c.cmd(&["XLEN", "stream"]).int(), 299);
+    let groups = c.cmd(&["XINFO", "GROUPS", "stream"]);
+    let fields = groups.items()[0].items();
+    assert_eq!(fields[1].text(), "g1");
+    assert_eq!(fields[3].int(), 2, "consumers");
+    assert_eq!(fields[7].text(), "1001-0", "last-delivered-id");
+    let pending = c.cmd(&["XPENDING", "stream", "g1"]);
+    assert_eq!(pending.items()[0].int(), 3);
+    assert_eq!(
+        c.cmd(&["XINFO", "CONSUMERS", "stream", "g1"]).items().len(),
+        2
+    );
+}
