@@ -112,6 +112,14 @@ typedef enum {
    * maxmemory is reached and the policy cannot evict anything.
    */
   EMBER_ERR_OOM = 9,
+  /**
+   * A file could not be written or read (ember_db_save(), ember_db_load()): see ember_errmsg().
+   */
+  EMBER_ERR_IO = 10,
+  /**
+   * A file is not a valid RDB file (ember_db_load()): see ember_errmsg() for the offset and reason.
+   */
+  EMBER_ERR_CORRUPT = 11,
 } ember_status;
 
 /**
@@ -601,6 +609,26 @@ ember_status ember_zrangebyscore(ember_db *db,
                                  size_t offset,
                                  size_t count,
                                  ember_reply **out);
+
+/**
+ * Writes every database of `db` to the RDB file at `path` (`pathlen` bytes, not NUL-terminated):
+ * through a temporary file in the same directory, fsynced and renamed over `path`, so a crash
+ * leaves the old file whole. Keys already expired are left out.
+ *
+ * # Safety
+ * - `db` is a live handle; `path` points to `pathlen` readable bytes.
+ */
+ember_status ember_db_save(ember_db *db, const uint8_t *path, size_t pathlen);
+
+/**
+ * Replaces the data of `db` with the RDB file at `path` (`pathlen` bytes): every database is
+ * emptied, then loaded. A corrupt file is EMBER_ERR_CORRUPT with the offset and reason in
+ * ember_errmsg(), and leaves the handle's data as it was.
+ *
+ * # Safety
+ * - `db` is a live handle; `path` points to `pathlen` readable bytes.
+ */
+ember_status ember_db_load(ember_db *db, const uint8_t *path, size_t pathlen);
 
 /**
  * The type of a reply (EMBER_REPLY_NULL for a NULL pointer).

@@ -13,6 +13,8 @@
 //!   tick and memory figures.
 //! - [`collections`]: typed calls for hashes, lists, sets and sorted sets, run through the same
 //!   core command path as `ember_exec`.
+//! - [`persist`]: saving the handle to an RDB file and loading one (`ember_db_save`,
+//!   `ember_db_load`).
 //!
 //! # Threading
 //! An `ember_db` must be used by one thread at a time (callers serialize access); different handles
@@ -21,6 +23,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod collections;
+pub mod persist;
 pub mod reply;
 pub mod typed;
 
@@ -68,6 +71,10 @@ pub enum ember_status {
     EMBER_ERR_RANGE = 8,
     /// maxmemory is reached and the policy cannot evict anything.
     EMBER_ERR_OOM = 9,
+    /// A file could not be written or read (ember_db_save(), ember_db_load()): see ember_errmsg().
+    EMBER_ERR_IO = 10,
+    /// A file is not a valid RDB file (ember_db_load()): see ember_errmsg() for the offset and reason.
+    EMBER_ERR_CORRUPT = 11,
 }
 
 use ember_status::*;
