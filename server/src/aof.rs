@@ -191,8 +191,8 @@ impl Server {
         Ok(())
     }
 
-    /// Turns the AOF on: a new incremental file, and a rewrite for the base, at startup finished
-    /// at once (`sync`), otherwise through the snapshot.
+    /// Turns the AOF on: a new incremental file, and a rewrite for the base (at startup only when
+    /// there is none, finished at once: `sync`; at run time always, through the snapshot).
     pub fn aof_enable(&mut self, sync: bool) -> io::Result<()> {
         fs::create_dir_all(self.aof_dir())?;
         if self.aof.manifest.incrs.is_empty() && self.aof.manifest.base.is_none() {
@@ -202,8 +202,10 @@ impl Server {
         }
         self.open_new_incr()?;
         self.refresh_propagating();
-        let fresh = self.aof.manifest.base.is_none();
-        if fresh {
+        // Turned on at run time, the files on disk (if any) describe an older dataset: a rewrite
+        // makes the current one the base. At startup they were just loaded, so only a missing
+        // base needs one.
+        if !sync || self.aof.manifest.base.is_none() {
             self.start_aof_rewrite()?;
             if sync {
                 self.finish_bgsave();
@@ -275,6 +277,7 @@ impl Server {
             self.aof.rewrite_scheduled = true;
             return Ok(());
         }
+        fs::create_dir_all(self.aof_dir())?;
         if !self.aof.manifest.incrs.is_empty() && self.aof.file.is_some() {
             // The file commands go to during the rewrite follows what the new base covers.
             self.open_new_incr()?;
