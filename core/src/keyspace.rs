@@ -58,6 +58,9 @@ pub struct Db {
     lfu: Option<Lfu>,
     /// This database's part of a running snapshot ([`snapshot`]).
     snap: Option<alloc::boxed::Box<snapshot::DbSnap>>,
+    /// An AOF is being replayed: nothing expires (a later command in the log may have kept the
+    /// key), as Redis does while loading.
+    loading: bool,
 }
 
 /// The time a value is indexed under for field expiry: a hash that is (or was, until the cycle
@@ -81,6 +84,7 @@ impl Db {
             field_ttl_index: BTreeSet::new(),
             lfu: None,
             snap: None,
+            loading: false,
         }
     }
 
@@ -183,7 +187,8 @@ impl Db {
             field_ttl_index,
             ..
         } = self;
-        match table.get_mut_live(key, |e| is_expired(e, now_ms)) {
+        let loading = self.loading;
+        match table.get_mut_live(key, |e| !loading && is_expired(e, now_ms)) {
             Ok(found) => found,
             Err(expired) => {
                 *volatile -= 1;
@@ -463,6 +468,8 @@ pub struct Keyspace {
     pub shared_integers: bool,
     /// A running snapshot's walk ([`snapshot`]).
     snapshot: Option<snapshot::Driver>,
+    /// An AOF is being replayed ([`Keyspace::set_loading`]).
+    loading: bool,
 }
 
 /// Values sampled before a keyspace trains its compression dictionary.
@@ -531,6 +538,7 @@ impl Keyspace {
             compression: Compression::default(),
             shared_integers: true,
             snapshot: None,
+            loading: false,
         }
     }
 
@@ -577,6 +585,20 @@ impl Keyspace {
             let (x, y) = self.dbs.split_at_mut(a);
             (&mut y[0], &mut x[b])
         }
+    }
+
+    /// Marks the keyspace as loading an AOF (nothing expires, past expire times are kept) or
+    /// done loading.
+    pub fn set_loading(&mut self, on: bool) {
+        self.loading = on;
+        for db in &mut self.dbs {
+            db.loading = on;
+        }
+    }
+
+    /// Whether an AOF is being loaded.
+    pub fn loading(&self) -> bool {
+        self.loading
     }
 
     pub fn swap_dbs(&mut self, a: usize, b: usize) {

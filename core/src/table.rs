@@ -727,6 +727,11 @@ impl<V> Table<V> {
         self.rehash_paused += 1;
     }
 
+    /// Whether a hold from [`Table::pause_rehash`] is outstanding.
+    pub fn rehash_paused(&self) -> bool {
+        self.rehash_paused > 0
+    }
+
     pub fn resume_rehash(&mut self) {
         self.rehash_paused = self.rehash_paused.saturating_sub(1);
     }

@@ -113,6 +113,11 @@ pub struct Aof {
     pub base_size: u64,
     pub current_size: u64,
     last_annotation_s: u64,
+    /// Length of the incremental file after its last whole write.
+    good_len: u64,
+    /// Failed rewrites in a row, and no automatic rewrite before this time (unix ms).
+    pub rewrite_failures: u32,
+    pub rewrite_retry_at_ms: u64,
 }
 
 impl Aof {
@@ -178,38 +183,64 @@ impl Server {
         self.aof_flush(true);
         let seq = self.aof.manifest.next_incr_seq();
         let name = format!("{}.{seq}.incr.aof", self.aof_name());
+        // A fresh file: an unreferenced one of the same name (from an abandoned AOF) is replaced.
         let file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .truncate(true)
             .open(self.aof_dir().join(&name))?;
         let mut m = self.aof.manifest.clone();
         m.incrs.push(Part { name, seq });
-        self.write_manifest(&m)?;
+        // Until a base exists the manifest is not written: a crash before it then loads the RDB
+        // file (or nothing), never an incremental file without what came before it.
+        if m.base.is_some() {
+            self.write_manifest(&m)?;
+        }
         self.aof.manifest = m;
         self.aof.file = Some(file);
+        self.aof.good_len = 0;
         self.reset_stream_db();
         Ok(())
     }
 
-    /// Turns the AOF on: a new incremental file, and a rewrite for the base (at startup only when
-    /// there is none, finished at once: `sync`; at run time always, through the snapshot).
+    /// Reopens the last incremental file of a loaded AOF for appending.
+    fn reopen_last_incr(&mut self) -> io::Result<bool> {
+        let Some(last) = self.aof.manifest.incrs.last() else {
+            return Ok(false);
+        };
+        let path = self.aof_dir().join(&last.name);
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        self.aof.good_len = file.metadata()?.len();
+        self.aof.file = Some(file);
+        self.reset_stream_db();
+        Ok(true)
+    }
+
+    /// Turns the AOF on. At startup, after loading it: appending to its last incremental file, or
+    /// with no AOF yet a new one and a base written at once (`sync`). At run time: the files on
+    /// disk describe an older dataset, so a new incremental file and a rewrite for the base,
+    /// through the snapshot; the manifest names them once the base is complete.
     pub fn aof_enable(&mut self, sync: bool) -> io::Result<()> {
         fs::create_dir_all(self.aof_dir())?;
-        if self.aof.manifest.incrs.is_empty() && self.aof.manifest.base.is_none() {
+        if sync {
             if let Ok(text) = fs::read_to_string(self.manifest_path()) {
                 self.aof.manifest = Manifest::parse(&text).map_err(io::Error::other)?;
             }
+            if self.aof.manifest.base.is_some() && self.reopen_last_incr()? {
+                self.refresh_propagating();
+                return Ok(());
+            }
+        } else {
+            // The old log is abandoned: removing its manifest keeps a crash before the new base
+            // from loading it.
+            let _ = fs::remove_file(self.manifest_path());
+            self.aof.manifest = Manifest::default();
         }
         self.open_new_incr()?;
         self.refresh_propagating();
-        // Turned on at run time, the files on disk (if any) describe an older dataset: a rewrite
-        // makes the current one the base. At startup they were just loaded, so only a missing
-        // base needs one.
-        if !sync || self.aof.manifest.base.is_none() {
-            self.start_aof_rewrite()?;
-            if sync {
-                self.finish_bgsave();
-            }
+        self.start_aof_rewrite()?;
+        if sync {
+            self.finish_bgsave();
         }
         Ok(())
     }
@@ -230,11 +261,17 @@ impl Server {
             match file.write_all(&self.aof.buf) {
                 Ok(()) => {
                     self.aof.current_size += self.aof.buf.len() as u64;
+                    self.aof.good_len += self.aof.buf.len() as u64;
                     self.aof.unsynced = true;
                     self.aof.last_write_failed = false;
                 }
                 Err(e) => {
                     log_at!(Warning, "Error writing to the AOF file: {e}");
+                    // Part of the buffer may have reached the file: cut it back, so the retry
+                    // does not leave a torn command in the middle of the log.
+                    if let Err(t) = file.set_len(self.aof.good_len) {
+                        log_at!(Warning, "Could not remove a short write from the AOF: {t}");
+                    }
                     if self.aof.fsync == Fsync::Always {
                         log_at!(Warning, "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                         std::process::exit(1);
@@ -266,6 +303,7 @@ impl Server {
                 }
             }
             self.aof.unsynced = false;
+            self.aof.last_write_failed = false;
             self.aof.last_fsync_ms = now;
         }
     }
@@ -295,7 +333,8 @@ impl Server {
         let name = format!("{}.{seq}.base.rdb", self.aof_name());
         fs::rename(tmp, self.aof_dir().join(&name))?;
         let old = self.aof.manifest.clone();
-        let current = old.incrs.last().cloned();
+        // With the AOF off, the base holds everything: no incremental file follows it.
+        let current = old.incrs.last().cloned().filter(|_| self.aof.enabled());
         let m = Manifest {
             base: Some(Part { name, seq }),
             incrs: current.into_iter().collect(),
@@ -339,8 +378,12 @@ impl Server {
             let data =
                 fs::read(&path).map_err(|e| format!("Can't open the AOF base {}: {e}", b.name))?;
             if data.starts_with(b"REDIS") {
-                load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
+                let loaded = load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
                     .map_err(|e| format!("Bad AOF base {}: {e}", b.name))?;
+                // An AOF from before Redis 7 keeps its commands after the RDB preamble.
+                if loaded.end < data.len() {
+                    self.replay(&path, &data[loaded.end..], false)?;
+                }
             } else {
                 self.replay(&path, &data, false)?;
             }
@@ -370,6 +413,14 @@ impl Server {
     /// Runs the commands of one AOF file. A file that ends in the middle of a command (or of a
     /// MULTI) is cut there when it is the last one and `aof-load-truncated` allows it.
     fn replay(&mut self, path: &Path, data: &[u8], last: bool) -> Result<(), String> {
+        // Nothing expires while the log is replayed: a later command may keep the key.
+        self.ks.set_loading(true);
+        let r = self.replay_commands(path, data, last);
+        self.ks.set_loading(false);
+        r
+    }
+
+    fn replay_commands(&mut self, path: &Path, data: &[u8], last: bool) -> Result<(), String> {
         let mut at = 0;
         let mut db = 0usize;
         let mut multi: Option<(usize, Vec<Vec<Vec<u8>>>)> = None;
@@ -465,9 +516,15 @@ impl Server {
         let Some(c) = ember_core::cmd::find(&cmd) else {
             return Err(format!(
                 "Unknown command '{}' reading the append only file {name}",
-                String::from_utf8_lossy(&cmd)
+                String::from_utf8_lossy(&cmd[..cmd.len().min(64)])
             ));
         };
+        if !c.info.arity_ok(args.len()) {
+            return Err(format!(
+                "Bad file format reading the append only file {name}: wrong number of arguments for '{}'",
+                c.info.name
+            ));
+        }
         let mut buf = Vec::new();
         let mut ranges = Vec::with_capacity(args.len());
         for a in args {

@@ -211,9 +211,16 @@ impl Server {
         if let Purpose::AofBase { seq } = bg.purpose {
             let result = written.and_then(|()| self.finish_aof_rewrite(&bg.tmp, seq));
             self.aof.last_rewrite_failed = result.is_err();
-            if let Err(e) = result {
-                let _ = fs::remove_file(&bg.tmp);
-                log_at!(Warning, "Background AOF rewrite error: {e}");
+            match result {
+                Ok(()) => self.aof.rewrite_failures = 0,
+                Err(e) => {
+                    let _ = fs::remove_file(&bg.tmp);
+                    log_at!(Warning, "Background AOF rewrite error: {e}");
+                    // Automatic rewrites back off: 2, 4, 8, ... seconds, at most an hour.
+                    self.aof.rewrite_failures += 1;
+                    let wait_s = 1u64 << self.aof.rewrite_failures.min(11);
+                    self.aof.rewrite_retry_at_ms = sys::now_ms() + wait_s.min(3600) * 1000;
+                }
             }
             return;
         }
@@ -247,7 +254,7 @@ impl Server {
         }
         let pct = self.config.get_int("auto-aof-rewrite-percentage").max(0) as u64;
         let min = self.config.get_int("auto-aof-rewrite-min-size").max(0) as u64;
-        if self.aof.wants_rewrite(pct, min) {
+        if self.aof.wants_rewrite(pct, min) && now_ms >= self.aof.rewrite_retry_at_ms {
             log_at!(
                 Notice,
                 "Starting automatic rewriting of AOF on {}% growth",

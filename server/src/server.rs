@@ -498,6 +498,8 @@ impl Server {
                     self.handle_readable(ev.fd);
                 }
                 if ev.writable {
+                    // Replies to writes go out after the AOF has them (fsynced, under `always`).
+                    self.aof_flush(false);
                     self.flush_client(ev.fd);
                 }
             }
@@ -543,6 +545,8 @@ impl Server {
 
     pub fn prepare_shutdown(&mut self) {
         log_at!(Warning, "User requested shutdown...");
+        self.finish_bgsave();
+        self.aof_flush(true);
         self.flush_pending();
         if let Some(p) = &self.unix_path {
             let _ = std::fs::remove_file(p);

@@ -510,3 +510,62 @@ fn the_redis_fixture_rdb_loads_with_every_encoding() {
         2
     );
 }
+
+#[test]
+fn aof_replay_keeps_keys_a_later_command_saved_and_refuses_malformed_commands() {
+    let config = empty_dir("aof-ttl");
+    let dir = config.parent().expect("dir").to_path_buf();
+    let args = ["--appendonly", "yes", "--enable-debug-command", "yes"];
+    let ember = Server::with_config(Some(&config), &args);
+    let mut c = ember.connect();
+    c.cmd(&["SET", "k", "v", "PX", "300"]);
+    c.cmd(&["PERSIST", "k"]);
+    c.cmd(&["SET", "j", "v", "PX", "300"]);
+    c.cmd(&["EXPIRE", "j", "100000"]);
+    c.cmd(&["SET", "gone", "v", "PX", "300"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Logged TTLs that passed are not applied early: PERSIST and EXPIRE replay first.
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]).text(), "v");
+    assert!(c.cmd(&["TTL", "j"]).int() > 90_000);
+    assert_eq!(c.cmd(&["EXISTS", "gone"]).int(), 0);
+    // A save inside a transaction waits for its end.
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "x"]);
+    c.cmd(&["BGREWRITEAOF"]);
+    let exec = c.cmd(&["EXEC"]);
+    assert_eq!(
+        exec.items()[1].text(),
+        "Background append only file rewriting scheduled"
+    );
+    // A logged command with too few arguments stops the load with a reason.
+    let aof_dir = dir.join("appendonlydir");
+    let incr = std::fs::read_dir(&aof_dir)
+        .expect("AOF dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incremental file");
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    let mut data = std::fs::read(&incr).expect("read");
+    data.extend_from_slice(b"*1\r\n$3\r\nSET\r\n");
+    std::fs::write(&incr, &data).expect("write");
+    let refused = Command::new(crate::harness::server_bin())
+        .arg(&config)
+        .args([
+            "--port",
+            "0",
+            "--dir",
+            dir.to_str().expect("utf-8"),
+            "--appendonly",
+            "yes",
+        ])
+        .output()
+        .expect("run ember-server");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        said.contains("wrong number of arguments for 'set'"),
+        "{said}"
+    );
+}

@@ -88,7 +88,7 @@ fn restore(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         (t, true) => Some(t as u64),
         (t, false) => Some(now_ms.saturating_add(t as u64)),
     };
-    if expire_at.is_some_and(|at| at <= now_ms) {
+    if expire_at.is_some_and(|at| ctx.already_expired(at)) {
         if deleted {
             ctx.wrote(class::GENERIC, "del", key);
             ctx.touched(1);

@@ -500,6 +500,7 @@ fn expire_generic(
     if relative {
         at = at.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?;
     }
+    let gone = at < 0 || ctx.already_expired(at as u64);
     let key = argv.get(1);
     let now = ctx.now_ms;
     let (db, stats) = ctx.ks.db_and_stats(ctx.db);
@@ -520,7 +521,7 @@ fn expire_generic(
         ctx.out.int(0);
         return Ok(());
     }
-    if at <= now as i64 {
+    if gone {
         db.remove(key);
         ctx.wrote(class::GENERIC, "del", key);
         ctx.propagate_as(&[b"DEL", key]);

@@ -629,6 +629,12 @@ impl<'a> ExecCtx<'a> {
         self.effects.propagate = Propagate::Replace(Vec::new());
     }
 
+    /// Whether an expire time at `at_ms` has passed, so that setting it deletes the key. Never
+    /// while an AOF is replayed: a later logged command may keep the key.
+    pub fn already_expired(&self, at_ms: u64) -> bool {
+        !self.ks.loading() && at_ms <= self.now_ms
+    }
+
     /// Records `n` changes.
     #[inline]
     pub fn touched(&mut self, n: u64) {

@@ -479,7 +479,7 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let expire = o.expire.resolve(now, "getex")?;
     reply_str_or_null(ctx, key)?;
     match expire {
-        ExpireArg::At(at) if at <= now => {
+        ExpireArg::At(at) if ctx.already_expired(at) => {
             ctx.ks.db_mut(ctx.db).remove(key);
             ctx.touched(1);
             ctx.wrote(class::GENERIC, "del", key);

@@ -63,10 +63,19 @@ impl Db {
         let Some(s) = snap.as_deref_mut() else {
             return;
         };
-        if table.slot_of(key) < s.cursor || s.saved.contains(key) {
+        if s.cursor == DONE || s.saved.contains(key) {
             return;
         }
-        if let Some(e) = table.get(key).filter(|e| !is_expired(e, s.now_ms)) {
+        let Some(e) = table.get(key) else {
+            // Created after the start: wherever it lands (an insert may start a resize that puts
+            // it past the walk), the walk must not write it.
+            s.saved.insert(key.into());
+            return;
+        };
+        if table.slot_of(key) < s.cursor {
+            return;
+        }
+        if !is_expired(e, s.now_ms) {
             let mut enc = encoder(core::mem::take(&mut s.pending), s.compression);
             let at = e.expire_at_ms();
             enc.key(key, &e.value, (at != NO_EXPIRE).then_some(at));
@@ -192,6 +201,13 @@ impl Keyspace {
             left -= 1;
         }
         if drv.db >= self.dbs.len() {
+            // SWAPDB may have moved a finished database behind the walk: release them all.
+            for db in self.dbs.iter_mut() {
+                if let Some(s) = db.snap.take() {
+                    debug_assert!(s.pending.is_empty());
+                    db.table.resume_rehash();
+                }
+            }
             self.snapshot = None;
             return true;
         }
@@ -278,5 +294,46 @@ mod tests {
         // The live keyspace kept every change, and rehashing resumed.
         assert!(!h.ks.snapshot_running());
         assert!(h.ks.db(0).table().get(b"new5").is_some());
+    }
+
+    #[test]
+    fn growth_and_swapdb_during_a_snapshot_keep_it_exact_and_release_the_tables() {
+        let mut h = Host::new();
+        for i in 0..1000 {
+            run(&mut h, &format!("SET k{i} v{i}"));
+        }
+        h.ks.db_mut(1).set(
+            b"one",
+            crate::types::Value::Str(crate::types::string::CompactStr::from_value(b"1")),
+            None,
+            0,
+        );
+        let before = image(&h.ks);
+        h.ks.start_snapshot(NOW_MS, false);
+        let mut enc = save::Encoder::new(Vec::new(), save::Options::default());
+        enc.header(&[]);
+        // Part of database 0 walked, then enough new keys that the table starts growing.
+        assert!(!h.ks.snapshot_step(&mut enc, 300));
+        for i in 0..5000 {
+            run(&mut h, &format!("SET fresh{i} x"));
+        }
+        // Finish database 0, then swap it with 1 (not walked yet) and go on.
+        while h.ks.snapshot.as_ref().is_some_and(|d| d.db == 0) {
+            h.ks.snapshot_step(&mut enc, 50);
+        }
+        h.ks.swap_dbs(0, 1);
+        h.ks.swap_dbs(0, 1);
+        while !h.ks.snapshot_step(&mut enc, 50) {}
+        let file = enc.finish();
+        let mut back = crate::keyspace::Keyspace::new(16, 3);
+        load::load_file(&file, &mut back, &h.config, NOW_MS).unwrap();
+        assert_eq!(
+            image(&back),
+            before,
+            "keys created during the snapshot stay out of it"
+        );
+        for db in h.ks.dbs() {
+            assert!(!db.table().rehash_paused(), "every table rehashes again");
+        }
     }
 }

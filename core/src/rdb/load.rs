@@ -153,8 +153,8 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// How much larger than its compressed form LZF data can be.
-const LZF_EXPANSION_MAX: usize = 132;
+/// How much larger than its compressed form LZF data can be (a 3-byte back reference makes 264).
+const LZF_EXPANSION_MAX: usize = 90;
 
 fn int_bytes(n: i64) -> Cow<'static, [u8]> {
     let mut buf = crate::types::string::IntBuf::default();
@@ -416,6 +416,8 @@ pub struct Loaded {
     pub empty: usize,
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     pub version: u16,
+    /// Where the file ended (after its checksum): an AOF base may go on with commands.
+    pub end: usize,
     /// Things skipped that the host may want to log (functions, module data).
     pub notes: Vec<String>,
 }
@@ -530,6 +532,7 @@ pub fn load_file(
                         });
                     }
                 }
+                loaded.end = d.offset();
                 return Ok(loaded);
             }
             ty => {

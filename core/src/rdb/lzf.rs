@@ -82,7 +82,8 @@ pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
 /// Decompresses `input` into exactly `len` bytes; `None` when the data is not valid LZF or does
 /// not come out at that length.
 pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(len);
+    // Grown as output is produced: the claimed length is only a bound, not trusted for memory.
+    let mut out: Vec<u8> = Vec::with_capacity(len.min(input.len().saturating_mul(4)).min(1 << 20));
     let mut i = 0;
     while i < input.len() {
         let ctrl = usize::from(input[i]);

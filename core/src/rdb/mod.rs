@@ -122,6 +122,7 @@ impl Sink for Vec<u8> {
 mod tests {
     use super::*;
     use crate::cmd::testing::{Host, NOW_MS};
+    use alloc::vec;
 
     /// A keyspace with every type, small and large encodings, TTLs, and a stream with groups.
     fn filled() -> Host {
@@ -203,6 +204,24 @@ mod tests {
                 assert!(load::load_file(&bad, &mut ks, &back.config, NOW_MS).is_err());
             }
         }
+    }
+
+    #[test]
+    fn an_lzf_string_claiming_a_huge_length_is_refused_without_allocating_it() {
+        // A STRING, LZF-encoded: 100 compressed bytes claiming to expand to 2^40 bytes.
+        let mut body = vec![kind::STRING, 0xc3, 0x40 | 0, 100, 0x81];
+        body.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        body.extend_from_slice(&[0u8; 100]);
+        let config = crate::cmd::CoreConfig::default();
+        let mut b = load::Builder {
+            config: &config,
+            seed: 1,
+        };
+        assert!(load::restore_value(&body, &mut b).is_err());
+        // Plausible-sized but lying: decoding stops at the data's end.
+        let mut body = vec![kind::STRING, 0xc3, 100, 0x40 | 0x1f, 0xff];
+        body.extend_from_slice(&[0x1f; 100]);
+        assert!(load::restore_value(&body, &mut b).is_err());
     }
 
     #[test]

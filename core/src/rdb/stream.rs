@@ -212,6 +212,9 @@ pub(super) fn load(d: &mut Decoder<'_>, ty: u8, limits: NodeLimits) -> Result<St
         s.first_id = StreamId::new(d.len()?, d.len()?);
         s.max_deleted = StreamId::new(d.len()?, d.len()?);
         s.entries_added = d.len()?;
+        if s.entries_added < length {
+            return Err(d.err("stream entries-added is below its length"));
+        }
     } else {
         s.first_id = first_entry.unwrap_or_default();
         s.max_deleted = StreamId::MIN;

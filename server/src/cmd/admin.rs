@@ -839,6 +839,12 @@ fn bgsave(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         2 if eq_ci(argv.get(1), "schedule") => true,
         _ => return Err(ember_core::cmd::err::SYNTAX),
     };
+    // Inside a transaction the save would catch half of it: it starts after.
+    if c.in_exec {
+        s.rdb.scheduled = true;
+        reply(c).simple(b"Background saving scheduled");
+        return Ok(());
+    }
     if s.rdb.bgsave.is_some() {
         if schedule {
             s.rdb.scheduled = true;
@@ -856,6 +862,11 @@ fn bgsave(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
 /// BGREWRITEAOF: a new AOF base through the forkless snapshot. O(1); the rewrite runs between
 /// events.
 fn bgrewriteaof(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    if c.in_exec {
+        s.aof.rewrite_scheduled = true;
+        reply(c).simple(b"Background append only file rewriting scheduled");
+        return Ok(());
+    }
     match s.rdb.bgsave.as_ref().map(|b| b.purpose) {
         Some(crate::persist::Purpose::AofBase { .. }) => Err(CmdError::new(
             "ERR Background append only file rewriting already in progress",

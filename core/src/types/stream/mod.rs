@@ -443,10 +443,10 @@ impl Stream {
         }
         if self.max_deleted.is_zero() || self.max_deleted < self.first_id {
             if id < self.first_id {
-                return Some(self.entries_added - self.len);
+                return Some(self.entries_added.saturating_sub(self.len));
             }
             if id == self.first_id {
-                return Some(self.entries_added - self.len + 1);
+                return Some(self.entries_added.saturating_sub(self.len) + 1);
             }
         }
         None
