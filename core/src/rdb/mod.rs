@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn an_lzf_string_claiming_a_huge_length_is_refused_without_allocating_it() {
         // A STRING, LZF-encoded: 100 compressed bytes claiming to expand to 2^40 bytes.
-        let mut body = vec![kind::STRING, 0xc3, 0x40 | 0, 100, 0x81];
+        let mut body = vec![kind::STRING, 0xc3, 0x40, 100, 0x81];
         body.extend_from_slice(&(1u64 << 40).to_be_bytes());
         body.extend_from_slice(&[0u8; 100]);
         let config = crate::cmd::CoreConfig::default();
@@ -219,7 +219,7 @@ mod tests {
         };
         assert!(load::restore_value(&body, &mut b).is_err());
         // Plausible-sized but lying: decoding stops at the data's end.
-        let mut body = vec![kind::STRING, 0xc3, 100, 0x40 | 0x1f, 0xff];
+        let mut body = vec![kind::STRING, 0xc3, 100, 0x5f, 0xff];
         body.extend_from_slice(&[0x1f; 100]);
         assert!(load::restore_value(&body, &mut b).is_err());
     }
