@@ -599,6 +599,8 @@ fn hexpire_generic(
     let old_next = h.field_ttls().next_at;
     let (mut set, mut deleted) = (0u64, 0u64);
     let mut codes = Vec::with_capacity(fields.len());
+    // What changed, logged as absolute times (and deletions) that replay exactly.
+    let (mut timed, mut removed): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
     for field in fields.iter() {
         let cur = match h.field_expire(field) {
             FieldExpire::NoField => {
@@ -614,10 +616,12 @@ fn hexpire_generic(
             h.remove(field);
             deleted += 1;
             codes.push(FIELD_DELETED);
+            removed.push(field);
         } else {
             h.set_field_expire(field, at, seed);
             set += 1;
             codes.push(TTL_SET);
+            timed.push(field);
         }
     }
     let (new_next, emptied) = (h.field_ttls().next_at, h.is_empty());
@@ -640,6 +644,19 @@ fn hexpire_generic(
         ctx.notify(class::GENERIC, "del", key);
     }
     ctx.touched(set + deleted);
+    ctx.propagate_nothing();
+    if !timed.is_empty() {
+        let (at, n) = (alloc::format!("{at}"), alloc::format!("{}", timed.len()));
+        let mut args: Vec<&[u8]> =
+            alloc::vec![b"HPEXPIREAT", key, at.as_bytes(), b"FIELDS", n.as_bytes()];
+        args.extend(timed.iter().copied());
+        ctx.propagate_as(&args);
+    }
+    if !removed.is_empty() {
+        let mut args: Vec<&[u8]> = alloc::vec![b"HDEL", key];
+        args.extend(removed.iter().copied());
+        ctx.propagate_as(&args);
+    }
     Ok(())
 }
 

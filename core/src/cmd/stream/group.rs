@@ -422,6 +422,9 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     let mut claimed = Vec::new();
     let mut created = false;
+    // The claims replay as XCLAIMs with their delivery time and count; entries gone from the
+    // stream leave the pending list as XACKs.
+    let mut log: Vec<Vec<Vec<u8>>> = Vec::new();
     for id in ids {
         let exists = s.contains(id);
         let Some(g) = s.groups.get_mut(group) else {
@@ -431,7 +434,15 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             g.last_id = last;
         }
         if !exists {
-            g.ack(id);
+            if g.ack(id) {
+                let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
+                log.push(super::read::words(&[
+                    b"XACK",
+                    key,
+                    group,
+                    id.format(&mut buf),
+                ]));
+            }
             continue;
         }
         match g.pel.get(&id) {
@@ -458,7 +469,12 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
             _ if !justid => p.deliveries += 1,
             _ => {}
         }
+        let (at, count) = (p.delivery_ms, p.deliveries);
         claimed.push(id);
+        let last = g.last_id;
+        log.push(super::read::claim(
+            key, group, consumer, id, at, count, last,
+        ));
     }
     if let (Some(last), Some(g)) = (last_id, s.groups.get_mut(group)) {
         if last > g.last_id {
@@ -469,7 +485,24 @@ pub fn xclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     if created {
         ctx.notify(class::STREAM, "xgroup-createconsumer", key);
     }
-    ctx.touched(1);
+    if !log.is_empty() || last_id.is_some() {
+        ctx.touched(1);
+    }
+    ctx.propagate_nothing();
+    if let Some(last) = last_id {
+        // LASTID moves the cursor even when nothing was claimed.
+        let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
+        let last = last.format(&mut buf).to_vec();
+        let cmd: Vec<&[u8]> =
+            alloc::vec![b"XCLAIM", key, group, consumer, b"0", b"0-0", b"LASTID", &last];
+        if log.is_empty() {
+            ctx.propagate_as(&cmd);
+        }
+    }
+    for cmd in &log {
+        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+        ctx.propagate_as(&args);
+    }
     Ok(())
 }
 
@@ -514,6 +547,7 @@ pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
     let mut cursor = Some(start);
     let mut created = false;
+    let mut log: Vec<Vec<Vec<u8>>> = Vec::new();
     while attempts > 0 && count > 0 {
         let Some(from) = cursor else { break };
         let Some(id) = s
@@ -533,6 +567,13 @@ pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if !exists {
             g.ack(id);
             deleted.push(id);
+            let mut buf = [0u8; crate::types::stream::ID_TEXT_MAX];
+            log.push(super::read::words(&[
+                b"XACK",
+                key,
+                group,
+                id.format(&mut buf),
+            ]));
             count -= 1;
             continue;
         }
@@ -551,7 +592,12 @@ pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         if !justid {
             p.deliveries += 1;
         }
+        let deliveries = p.deliveries;
         claimed.push(id);
+        let last = g.last_id;
+        log.push(super::read::claim(
+            key, group, consumer, id, now_ms, deliveries, last,
+        ));
         count -= 1;
     }
     // The cursor is the next pending entry, 0-0 when the scan reached the end.
@@ -575,6 +621,13 @@ pub fn xautoclaim(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     if created {
         ctx.notify(class::STREAM, "xgroup-createconsumer", key);
     }
-    ctx.touched(1);
+    if !log.is_empty() {
+        ctx.touched(1);
+    }
+    ctx.propagate_nothing();
+    for cmd in &log {
+        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+        ctx.propagate_as(&args);
+    }
     Ok(())
 }

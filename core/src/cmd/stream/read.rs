@@ -368,13 +368,13 @@ fn serve_group(
     Ok(served)
 }
 
-fn words(args: &[&[u8]]) -> Vec<Vec<u8>> {
+pub(super) fn words(args: &[&[u8]]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.to_vec()).collect()
 }
 
 /// The XCLAIM that replays a delivery: `id` pending for `consumer` since `at_ms`, delivered
 /// `count` times, with the group's cursor at `last`.
-fn claim(
+pub(super) fn claim(
     key: &[u8],
     group: &[u8],
     consumer: &[u8],
