@@ -11,10 +11,19 @@ use crate::typed::handle;
 use crate::{bytes_of, ember_db, ember_status, ffi_boundary};
 use ember_status::*;
 
-/// The path argument as a file path (UTF-8 is not required on Unix).
-fn path_of(bytes: &[u8]) -> std::path::PathBuf {
+/// The path argument as a file path (UTF-8 is not required on Unix); an error status (with its
+/// message set) for NULL or empty.
+fn path_arg(
+    db: &mut ember_db,
+    path: *const u8,
+    len: usize,
+) -> Result<std::path::PathBuf, ember_status> {
     use std::os::unix::ffi::OsStrExt;
-    std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    match bytes_of(path, len) {
+        Err(_) => Err(db.fail(EMBER_ERR_NULL, "NULL path with a non-zero length")),
+        Ok([]) => Err(db.fail(EMBER_ERR_INVALID, "empty path")),
+        Ok(p) => Ok(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p))),
+    }
 }
 
 /// Writes every database of `db` to the RDB file at `path` (`pathlen` bytes, not NUL-terminated):
@@ -33,13 +42,10 @@ pub unsafe extern "C" fn ember_db_save(
         let Some(db) = handle(db) else {
             return EMBER_ERR_NULL;
         };
-        let Ok(path) = bytes_of(path, pathlen) else {
-            return db.fail(EMBER_ERR_NULL, "NULL path with a non-zero length");
+        let path = match path_arg(db, path, pathlen) {
+            Ok(p) => p,
+            Err(status) => return status,
         };
-        if path.is_empty() {
-            return db.fail(EMBER_ERR_INVALID, "empty path");
-        }
-        let path = path_of(path);
         let mut enc = save::Encoder::new(Vec::new(), save::Options::default());
         enc.header(&[(b"redis-ver", ember_core::REDIS_VERSION.as_bytes())]);
         save::save_keyspace(&mut enc, &db.ks, db.now_ms());
@@ -86,10 +92,10 @@ pub unsafe extern "C" fn ember_db_load(
         let Some(db) = handle(db) else {
             return EMBER_ERR_NULL;
         };
-        let Ok(path) = bytes_of(path, pathlen) else {
-            return db.fail(EMBER_ERR_NULL, "NULL path with a non-zero length");
+        let path = match path_arg(db, path, pathlen) {
+            Ok(p) => p,
+            Err(status) => return status,
         };
-        let path = path_of(path);
         let data = match fs::read(&path) {
             Ok(d) => d,
             Err(e) => return db.fail(EMBER_ERR_IO, &format!("reading {}: {e}", path.display())),

@@ -330,6 +330,16 @@ fn empty_dir(tag: &str) -> PathBuf {
     config
 }
 
+/// The (first) incremental file of the AOF in `aof_dir`.
+fn incr_file(aof_dir: &Path) -> PathBuf {
+    std::fs::read_dir(aof_dir)
+        .expect("AOF dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incremental file")
+}
+
 /// The resident set of process `pid`, in bytes.
 fn rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -384,12 +394,7 @@ fn a_truncated_aof_loads_its_prefix_or_is_refused() {
     c.cmd(&["EXEC"]);
     first.kill9();
     let aof_dir = dir.join("appendonlydir");
-    let incr = std::fs::read_dir(&aof_dir)
-        .expect("AOF dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
-        .expect("an incremental file");
+    let incr = incr_file(&aof_dir);
     if let Some(check) = find_in_path("redis-check-aof") {
         let out = Command::new(check)
             .arg(aof_dir.join("appendonly.aof.manifest"))
@@ -540,12 +545,7 @@ fn aof_replay_keeps_keys_a_later_command_saved_and_refuses_malformed_commands() 
     );
     // A logged command with too few arguments stops the load with a reason.
     let aof_dir = dir.join("appendonlydir");
-    let incr = std::fs::read_dir(&aof_dir)
-        .expect("AOF dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
-        .expect("an incremental file");
+    let incr = incr_file(&aof_dir);
     c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
     let mut data = std::fs::read(&incr).expect("read");
     data.extend_from_slice(b"*1\r\n$3\r\nSET\r\n");

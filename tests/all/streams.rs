@@ -215,6 +215,22 @@ fn stream_replies_match_redis() {
     }
 }
 
+/// Sends a blocking XREADGROUP on `s` for group `g` and lets the server park it.
+fn block_in_group(c: &mut crate::harness::Conn) {
+    c.send(&crate::harness::encode(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]));
+    std::thread::sleep(Duration::from_millis(50));
+}
+
 #[test]
 fn blocking_reads_wake_on_new_entries_and_fail_when_the_stream_goes() {
     let server = Server::start();
@@ -234,18 +250,7 @@ fn blocking_reads_wake_on_new_entries_and_fail_when_the_stream_goes() {
     waiter.check(&["XREAD", "BLOCK", "30", "STREAMS", "s", "$"], b"*-1\r\n");
     // XREADGROUP learns its stream is gone; XREAD keeps waiting for a new one.
     c.cmd(&["XGROUP", "CREATE", "s", "g", "$"]);
-    waiter.send(&crate::harness::encode(&[
-        "XREADGROUP",
-        "GROUP",
-        "g",
-        "alice",
-        "BLOCK",
-        "0",
-        "STREAMS",
-        "s",
-        ">",
-    ]));
-    std::thread::sleep(Duration::from_millis(50));
+    block_in_group(&mut waiter);
     c.cmd(&["DEL", "s"]);
     assert_eq!(
         waiter.read_raw(),
@@ -253,18 +258,7 @@ fn blocking_reads_wake_on_new_entries_and_fail_when_the_stream_goes() {
     );
     c.cmd(&["XADD", "s", "1-0", "a", "b"]);
     c.cmd(&["XGROUP", "CREATE", "s", "g", "$"]);
-    waiter.send(&crate::harness::encode(&[
-        "XREADGROUP",
-        "GROUP",
-        "g",
-        "alice",
-        "BLOCK",
-        "0",
-        "STREAMS",
-        "s",
-        ">",
-    ]));
-    std::thread::sleep(Duration::from_millis(50));
+    block_in_group(&mut waiter);
     c.cmd(&["XGROUP", "DESTROY", "s", "g"]);
     let reply = waiter.read_raw();
     assert!(

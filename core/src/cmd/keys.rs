@@ -5,7 +5,7 @@ use super::{KEY1, NOKEYS};
 use alloc::vec::Vec;
 
 use super::{
-    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, BLANK,
+    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx,
 };
 use crate::glob::glob_match;
 use crate::journal::class;
@@ -17,22 +17,6 @@ use crate::types::Value;
 const KS: u32 = acl::KEYSPACE;
 
 const GROUP: &str = "generic";
-
-macro_rules! sub {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $summary:literal) => {
-        CommandInfo {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $keys.0,
-            last_key: $keys.1,
-            key_step: $keys.2,
-            acl: $acl,
-            summary: $summary,
-            ..BLANK
-        }
-    };
-}
 
 static OBJECT_SUBS: &[CommandInfo] = &[
     sub!(

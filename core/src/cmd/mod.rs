@@ -37,6 +37,27 @@ macro_rules! cmd {
     };
 }
 
+/// One subcommand's description (OBJECT ENCODING, XGROUP CREATE, ...) for its parent's
+/// `subcommands`: name, arity, flags, key positions, ACL categories, summary and, when it differs
+/// from its parent's, the version that added it. The group comes from the module's `GROUP`.
+macro_rules! sub {
+    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $summary:literal $(, $since:literal)?) => {
+        $crate::cmd::CommandInfo {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $keys.0,
+            last_key: $keys.1,
+            key_step: $keys.2,
+            acl: $acl,
+            group: GROUP,
+            summary: $summary,
+            $(since: $since,)?
+            ..$crate::cmd::BLANK
+        }
+    };
+}
+
 pub mod bitmap;
 pub mod dump;
 pub mod hash;

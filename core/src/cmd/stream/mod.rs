@@ -13,8 +13,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::{
-    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx,
-    BLANK, KEY1, NOKEYS,
+    acl, arg_i64, eq_ci, err, flags as f, CmdError, CmdResult, Command, CommandInfo, ExecCtx, KEY1,
+    NOKEYS,
 };
 use crate::journal::class;
 use crate::resp::Argv;
@@ -26,25 +26,6 @@ const RO: u32 = acl::READ | acl::STREAM;
 
 const GROUP: &str = "stream";
 
-/// A subcommand's description (XGROUP, XINFO).
-macro_rules! sub {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $summary:literal) => {
-        CommandInfo {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $keys.0,
-            last_key: $keys.1,
-            key_step: $keys.2,
-            acl: $acl,
-            group: GROUP,
-            summary: $summary,
-            since: "5.0.0",
-            ..BLANK
-        }
-    };
-}
-
 static XGROUP_SUBS: &[CommandInfo] = &[
     sub!(
         "create",
@@ -52,7 +33,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::WRITE | f::DENYOOM,
         (2, 2, 1),
         RW | acl::SLOW,
-        "Create a consumer group."
+        "Create a consumer group.",
+        "5.0.0"
     ),
     sub!(
         "setid",
@@ -60,7 +42,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::WRITE,
         (2, 2, 1),
         RW | acl::SLOW,
-        "Set a consumer group to an arbitrary last delivered ID value."
+        "Set a consumer group to an arbitrary last delivered ID value.",
+        "5.0.0"
     ),
     sub!(
         "destroy",
@@ -68,7 +51,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::WRITE,
         (2, 2, 1),
         RW | acl::SLOW,
-        "Destroy a consumer group."
+        "Destroy a consumer group.",
+        "5.0.0"
     ),
     sub!(
         "createconsumer",
@@ -76,7 +60,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::WRITE | f::DENYOOM,
         (2, 2, 1),
         RW | acl::SLOW,
-        "Create a consumer in a consumer group."
+        "Create a consumer in a consumer group.",
+        "6.2.0"
     ),
     sub!(
         "delconsumer",
@@ -84,7 +69,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::WRITE,
         (2, 2, 1),
         RW | acl::SLOW,
-        "Delete a consumer from a consumer group."
+        "Delete a consumer from a consumer group.",
+        "5.0.0"
     ),
     sub!(
         "help",
@@ -92,7 +78,8 @@ static XGROUP_SUBS: &[CommandInfo] = &[
         f::LOADING | f::STALE,
         NOKEYS,
         acl::STREAM | acl::SLOW,
-        "Show helpful text about the different subcommands"
+        "Show helpful text about the different subcommands",
+        "5.0.0"
     ),
 ];
 
@@ -103,7 +90,8 @@ static XINFO_SUBS: &[CommandInfo] = &[
         f::READONLY,
         (2, 2, 1),
         RO | acl::SLOW,
-        "List the consumers in a consumer group"
+        "List the consumers in a consumer group",
+        "5.0.0"
     ),
     sub!(
         "groups",
@@ -111,7 +99,8 @@ static XINFO_SUBS: &[CommandInfo] = &[
         f::READONLY,
         (2, 2, 1),
         RO | acl::SLOW,
-        "List the consumer groups of a stream"
+        "List the consumer groups of a stream",
+        "5.0.0"
     ),
     sub!(
         "stream",
@@ -119,7 +108,8 @@ static XINFO_SUBS: &[CommandInfo] = &[
         f::READONLY,
         (2, 2, 1),
         RO | acl::SLOW,
-        "Get information about a stream"
+        "Get information about a stream",
+        "5.0.0"
     ),
     sub!(
         "help",
@@ -127,7 +117,8 @@ static XINFO_SUBS: &[CommandInfo] = &[
         f::LOADING | f::STALE,
         NOKEYS,
         acl::STREAM | acl::SLOW,
-        "Show helpful text about the different subcommands"
+        "Show helpful text about the different subcommands",
+        "5.0.0"
     ),
 ];
 
@@ -230,26 +221,26 @@ fn node_limits(ctx: &ExecCtx<'_>) -> NodeLimits {
     }
 }
 
-/// The stream at `key` for reading (counting a hit or miss): `None` when absent, WRONGTYPE for
-/// another type.
-fn stream_of<'c>(ctx: &'c mut ExecCtx<'_>, key: &[u8]) -> Result<Option<&'c mut Stream>, CmdError> {
-    match ctx.lookup_read(key) {
+/// A looked-up value as a stream: `None` when absent, WRONGTYPE for another type.
+fn as_stream(v: Option<&mut Value>) -> Result<Option<&mut Stream>, CmdError> {
+    match v {
         None => Ok(None),
         Some(Value::Stream(s)) => Ok(Some(s)),
         Some(_) => Err(err::WRONGTYPE),
     }
 }
 
-/// The stream at `key` for writing: `None` when absent, WRONGTYPE for another type.
+/// The stream at `key` for reading (counting a hit or miss).
+fn stream_of<'c>(ctx: &'c mut ExecCtx<'_>, key: &[u8]) -> Result<Option<&'c mut Stream>, CmdError> {
+    as_stream(ctx.lookup_read(key))
+}
+
+/// The stream at `key` for writing.
 fn stream_mut<'c>(
     ctx: &'c mut ExecCtx<'_>,
     key: &[u8],
 ) -> Result<Option<&'c mut Stream>, CmdError> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(Value::Stream(s)) => Ok(Some(s)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
+    as_stream(ctx.lookup_write(key))
 }
 
 /// The stream at `key` (`read`: counting a hit or miss) beside the reply writer: `None` when
