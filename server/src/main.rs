@@ -120,23 +120,28 @@ fn main() {
     };
     let appendonly = srv.config.get_bool("appendonly");
     let loaded = if appendonly && srv.aof_exists() {
-        srv.load_aof()
+        srv.load_aof().map(|()| false)
     } else {
-        srv.load_rdb().map(|_| ())
+        srv.start_rdb_load()
     };
-    if let Err(e) = loaded {
-        log_at!(Warning, "{e}");
-        log_at!(
-            Warning,
-            "Fatal error loading the DB, check server logs. Exiting."
-        );
-        std::process::exit(1);
-    }
-    if appendonly {
-        if let Err(e) = srv.aof_enable(true) {
-            log_at!(Warning, "Can't open the append-only file: {e}");
+    let rdb_loading = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            log_at!(Warning, "{e}");
+            log_at!(
+                Warning,
+                "Fatal error loading the DB, check server logs. Exiting."
+            );
             std::process::exit(1);
         }
+    };
+    if appendonly {
+        srv.aof_after_load = true;
+    }
+    // The first second of loading happens before the port opens; a bigger file goes on in the
+    // event loop, where commands get -LOADING until it is done.
+    if rdb_loading || appendonly {
+        srv.finish_loading_slice(STARTUP_LOAD_SLICE_US);
     }
     if let Err(e) = srv.listen() {
         log_at!(Warning, "Warning: {e}");
@@ -167,6 +172,9 @@ fn main() {
 
 /// The startup banner `always-show-logo yes` asks for. Like Redis's, it names the port and the
 /// PID on lines of their own (tools such as Redis's test suite wait for " PID: <pid>").
+/// Microseconds of loading before the port opens.
+const STARTUP_LOAD_SLICE_US: u64 = 1_000_000;
+
 fn show_logo(port: u16) {
     let lines = [
         String::from("           ,"),

@@ -306,7 +306,71 @@ impl Server {
         !self.config.get_str("save").trim().is_empty()
     }
 
-    /// Loads `dir/dbfilename` into the (empty) keyspace at startup; Ok(false) when there is none.
+    /// Starts loading `dir/dbfilename` at startup, a slice per event-loop turn
+    /// ([`Server::loading_step`]); commands meanwhile get `-LOADING`. Ok(false) when there is no
+    /// file.
+    pub fn start_rdb_load(&mut self) -> Result<bool, String> {
+        let path = self.rdb_path();
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(format!("Can't open {}: {e}", path.display())),
+        };
+        let now = sys::now_ms();
+        let loader = load::Loader::start(&data, now)
+            .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
+        self.loading = Some(Loading {
+            data,
+            loader,
+            started_us: sys::now_us(),
+            started_s: now / 1000,
+        });
+        Ok(true)
+    }
+
+    /// Loads for about `budget_us` microseconds; true when there is nothing (left) to load. An
+    /// error is fatal to the caller (the file is bad).
+    pub fn loading_step(&mut self, budget_us: u64) -> Result<bool, String> {
+        let Some(mut l) = self.loading.take() else {
+            return Ok(true);
+        };
+        let deadline = sys::now_us() + budget_us;
+        loop {
+            let done = l
+                .loader
+                .step(&l.data, &mut self.ks, &self.core_cfg, LOAD_KEYS_PER_STEP)
+                .map_err(|e| format!("Bad RDB file {}: {e}", self.rdb_path().display()))?;
+            if done {
+                break;
+            }
+            if sys::now_us() >= deadline {
+                self.loading = Some(l);
+                return Ok(false);
+            }
+        }
+        let loaded = l.loader.finish();
+        for note in &loaded.notes {
+            log_at!(Warning, "While loading the RDB: {note}");
+        }
+        log_at!(
+            Notice,
+            "DB loaded from disk: {:.3} seconds ({} keys, {} expired skipped)",
+            (sys::now_us() - l.started_us) as f64 / 1e6,
+            loaded.keys,
+            loaded.expired
+        );
+        self.ks.dirty = 0;
+        Ok(true)
+    }
+
+    /// INFO persistence's loading fields: (start time, total bytes, loaded bytes).
+    pub fn loading_progress(&self) -> Option<(u64, usize, usize)> {
+        let l = self.loading.as_ref()?;
+        Some((l.started_s, l.data.len(), l.loader.offset()))
+    }
+
+    /// Loads `dir/dbfilename` into the (empty) keyspace at once (DEBUG RELOAD); Ok(false) when
+    /// there is none.
     pub fn load_rdb(&mut self) -> Result<bool, String> {
         let path = self.rdb_path();
         let data = match fs::read(&path) {
@@ -330,6 +394,17 @@ impl Server {
         self.ks.dirty = 0;
         Ok(true)
     }
+}
+
+/// Keys a loading step reads between checks of its time budget.
+const LOAD_KEYS_PER_STEP: usize = 256;
+
+/// An RDB file being loaded at startup.
+pub struct Loading {
+    data: Vec<u8>,
+    loader: load::Loader,
+    started_us: u64,
+    started_s: u64,
 }
 
 /// Buckets a BGSAVE step walks between checks of its time budget.

@@ -239,6 +239,10 @@ pub struct Server {
     pub rdb: crate::persist::RdbState,
     /// The append-only file.
     pub aof: crate::aof::Aof,
+    /// The RDB file being loaded at startup (commands get `-LOADING` meanwhile).
+    pub loading: Option<crate::persist::Loading>,
+    /// `appendonly yes` with no AOF yet: it starts once the RDB file is loaded.
+    pub aof_after_load: bool,
     /// The command stream for the AOF and replicas.
     pub prop: crate::propagate::Propagation,
     pub pause: Option<Pause>,
@@ -258,10 +262,34 @@ pub struct Server {
     cron_loops: u64,
 }
 
-/// Microseconds of BGSAVE work per event-loop turn.
+/// Microseconds of BGSAVE (or startup loading) work per event-loop turn.
 const BGSAVE_SLICE_US: u64 = 1000;
 
 impl Server {
+    /// One slice of the startup load; when it completes, the AOF starts if it waited for it. A
+    /// bad file ends the process, as it would have before the port opened.
+    pub fn finish_loading_slice(&mut self, budget_us: u64) {
+        match self.loading_step(budget_us) {
+            Ok(false) => {}
+            Ok(true) => {
+                if std::mem::take(&mut self.aof_after_load) {
+                    if let Err(e) = self.aof_enable(true) {
+                        log_at!(Warning, "Can't open the append-only file: {e}");
+                        std::process::exit(1);
+                    }
+                }
+            }
+            Err(e) => {
+                log_at!(Warning, "{e}");
+                log_at!(
+                    Warning,
+                    "Fatal error loading the DB, check server logs. Exiting."
+                );
+                std::process::exit(1);
+            }
+        }
+    }
+
     pub fn new(config: Config) -> io::Result<Self> {
         let seed = random_seed();
         let databases = config.get_int("databases").max(1) as usize;
@@ -293,6 +321,8 @@ impl Server {
             lastsave_s: now / 1000,
             rdb: Default::default(),
             aof: Default::default(),
+            loading: None,
+            aof_after_load: false,
             prop: Default::default(),
             pause: None,
             shutdown_requested: false,
@@ -482,10 +512,10 @@ impl Server {
             let wake = self
                 .next_block_deadline()
                 .map_or(next_cron, |d| d.min(next_cron));
-            // A running BGSAVE works between events: the loop only checks for them.
-            let timeout = match self.rdb.bgsave {
-                Some(_) => 0,
-                None => wake.saturating_sub(now),
+            // A running BGSAVE or load works between events: the loop only checks for them.
+            let timeout = match (&self.rdb.bgsave, &self.loading) {
+                (None, None) => wake.saturating_sub(now),
+                _ => 0,
             };
             self.poller.poll(&mut events, timeout)?;
             for ev in events.iter().copied() {
@@ -517,6 +547,9 @@ impl Server {
             self.evict_clients();
             if self.rdb.bgsave.is_some() {
                 self.bgsave_step(BGSAVE_SLICE_US);
+            }
+            if self.loading.is_some() {
+                self.finish_loading_slice(BGSAVE_SLICE_US);
             }
             let now = sys::now_ms();
             if now >= next_cron {
@@ -919,6 +952,11 @@ impl Server {
         let queued = |f: fn(&crate::client::MultiState) -> bool| {
             info.name == "exec" && c.multi.as_ref().is_some_and(f)
         };
+        if self.loading.is_some() && info.flags & flags::LOADING == 0 {
+            return Some(CmdError::new(
+                "LOADING Redis is loading the dataset in memory",
+            ));
+        }
         if self.hot.maxmemory > 0 {
             let fits = self.perform_evictions();
             let room = (self.hot.maxmemory as usize).saturating_sub(crate::alloc::used());

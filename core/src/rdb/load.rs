@@ -452,107 +452,172 @@ pub fn load_file(
     config: &CoreConfig,
     now_ms: u64,
 ) -> Result<Loaded, RdbError> {
-    let mut d = Decoder::new(buf);
-    let magic = d.take(9)?;
-    if &magic[..5] != b"REDIS" {
-        return Err(RdbError {
-            offset: 0,
-            reason: "wrong signature trying to load DB from file".into(),
-        });
+    let mut loader = Loader::start(buf, now_ms)?;
+    while !loader.step(buf, ks, config, usize::MAX)? {}
+    Ok(loader.finish())
+}
+
+/// An RDB file loaded a slice at a time ([`Loader::step`]), so a host can serve requests (with
+/// `-LOADING`) meanwhile. It keeps its place in the file, not the file: each step is given the
+/// same bytes.
+pub struct Loader {
+    at: usize,
+    db: usize,
+    expire_at: Option<u64>,
+    now_ms: u64,
+    seed: u64,
+    loaded: Loaded,
+}
+
+impl Loader {
+    /// Checks the magic and version at the start of `buf`.
+    pub fn start(buf: &[u8], now_ms: u64) -> Result<Loader, RdbError> {
+        let mut d = Decoder::new(buf);
+        let magic = d.take(9)?;
+        if &magic[..5] != b"REDIS" {
+            return Err(RdbError {
+                offset: 0,
+                reason: "wrong signature trying to load DB from file".into(),
+            });
+        }
+        let version = core::str::from_utf8(&magic[5..])
+            .ok()
+            .and_then(|v| v.parse::<u16>().ok())
+            .filter(|v| (1..=RDB_VERSION).contains(v))
+            .ok_or_else(|| d.err("can't handle this RDB format version"))?;
+        Ok(Loader {
+            at: d.offset(),
+            db: 0,
+            expire_at: None,
+            now_ms,
+            seed: now_ms ^ 0x5bd1_e995,
+            loaded: Loaded {
+                version,
+                ..Loaded::default()
+            },
+        })
     }
-    let version = core::str::from_utf8(&magic[5..])
-        .ok()
-        .and_then(|v| v.parse::<u16>().ok())
-        .filter(|v| (1..=RDB_VERSION).contains(v))
-        .ok_or_else(|| d.err("can't handle this RDB format version"))?;
-    let mut loaded = Loaded {
-        version,
-        ..Loaded::default()
-    };
-    let mut builder = Builder {
-        config,
-        seed: now_ms ^ 0x5bd1_e995,
-    };
-    let mut db = 0usize;
-    let mut expire_at: Option<u64> = None;
-    let now_s = (now_ms / 1000) as u32;
-    loop {
-        let op = d.byte()?;
-        match op {
-            opcode::EXPIRETIME_MS => expire_at = Some(d.millis()?),
-            opcode::EXPIRETIME => {
-                expire_at = Some(u64::from(u32::from_le_bytes(d.array()?)) * 1000)
-            }
-            opcode::FREQ => {
-                d.byte()?;
-            }
-            opcode::IDLE => {
-                d.len()?;
-            }
-            opcode::SELECTDB => {
-                let n = d.len()?;
-                db = usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n < ks.db_count())
-                    .ok_or_else(|| d.err("the file uses more databases than configured"))?;
-            }
-            opcode::RESIZEDB => {
-                d.len()?;
-                d.len()?;
-            }
-            opcode::AUX => {
-                let k = d.string()?.into_owned();
-                let v = d.string()?.into_owned();
-                loaded.aux.push((k, v));
-            }
-            opcode::MODULE_AUX => {
-                d.len()?;
-                d.len()?;
-                d.len()?;
-                skip_module_value(&mut d)?;
-                loaded.notes.push("skipped module auxiliary data".into());
-            }
-            opcode::FUNCTION2 => {
-                d.string()?;
-                loaded
-                    .notes
-                    .push("skipped a function library (functions are not supported)".into());
-            }
-            opcode::FUNCTION_PRE_GA => {
-                return Err(d.err("pre-release function format not supported"))
-            }
-            opcode::EOF => {
-                if version >= 5 {
-                    let end = d.offset();
-                    let stored = d.millis()?;
-                    if stored != 0 && crc64::update(0, &buf[..end]) != stored {
-                        return Err(RdbError {
-                            offset: end,
-                            reason: "wrong RDB checksum".into(),
-                        });
+
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
+    /// What was loaded (after the step that returned true).
+    pub fn finish(self) -> Loaded {
+        self.loaded
+    }
+
+    /// Loads up to `keys_max` more keys; true once the file's end (and checksum) is reached.
+    pub fn step(
+        &mut self,
+        buf: &[u8],
+        ks: &mut Keyspace,
+        config: &CoreConfig,
+        keys_max: usize,
+    ) -> Result<bool, RdbError> {
+        let mut d = Decoder { buf, at: self.at };
+        let mut builder = Builder {
+            config,
+            seed: self.seed,
+        };
+        let r = self.run(&mut d, &mut builder, ks, keys_max);
+        self.at = d.offset();
+        self.seed = builder.seed;
+        r
+    }
+
+    fn run(
+        &mut self,
+        d: &mut Decoder<'_>,
+        builder: &mut Builder<'_>,
+        ks: &mut Keyspace,
+        keys_max: usize,
+    ) -> Result<bool, RdbError> {
+        let now_s = (self.now_ms / 1000) as u32;
+        let mut keys = 0usize;
+        while keys < keys_max {
+            let op = d.byte()?;
+            match op {
+                opcode::EXPIRETIME_MS => self.expire_at = Some(d.millis()?),
+                opcode::EXPIRETIME => {
+                    self.expire_at = Some(u64::from(u32::from_le_bytes(d.array()?)) * 1000)
+                }
+                opcode::FREQ => {
+                    d.byte()?;
+                }
+                opcode::IDLE => {
+                    d.len()?;
+                }
+                opcode::SELECTDB => {
+                    let n = d.len()?;
+                    self.db = usize::try_from(n)
+                        .ok()
+                        .filter(|&n| n < ks.db_count())
+                        .ok_or_else(|| d.err("the file uses more databases than configured"))?;
+                }
+                opcode::RESIZEDB => {
+                    d.len()?;
+                    d.len()?;
+                }
+                opcode::AUX => {
+                    let k = d.string()?.into_owned();
+                    let v = d.string()?.into_owned();
+                    self.loaded.aux.push((k, v));
+                }
+                opcode::MODULE_AUX => {
+                    d.len()?;
+                    d.len()?;
+                    d.len()?;
+                    skip_module_value(d)?;
+                    self.loaded
+                        .notes
+                        .push("skipped module auxiliary data".into());
+                }
+                opcode::FUNCTION2 => {
+                    d.string()?;
+                    self.loaded
+                        .notes
+                        .push("skipped a function library (functions are not supported)".into());
+                }
+                opcode::FUNCTION_PRE_GA => {
+                    return Err(d.err("pre-release function format not supported"))
+                }
+                opcode::EOF => {
+                    if self.loaded.version >= 5 {
+                        let end = d.offset();
+                        let stored = d.millis()?;
+                        if stored != 0 && crc64::update(0, &d.buf[..end]) != stored {
+                            return Err(RdbError {
+                                offset: end,
+                                reason: "wrong RDB checksum".into(),
+                            });
+                        }
                     }
+                    self.loaded.end = d.offset();
+                    return Ok(true);
                 }
-                loaded.end = d.offset();
-                return Ok(loaded);
-            }
-            ty => {
-                let key = d.string()?;
-                let at = expire_at.take();
-                let Some(value) = value(&mut d, ty, &mut builder)? else {
-                    loaded.empty += 1;
-                    continue;
-                };
-                if at.is_some_and(|at| at <= now_ms) {
-                    loaded.expired += 1;
-                    continue;
+                ty => {
+                    keys += 1;
+                    let key = d.string()?;
+                    let at = self.expire_at.take();
+                    let Some(value) = value(d, ty, builder)? else {
+                        self.loaded.empty += 1;
+                        continue;
+                    };
+                    if at.is_some_and(|at| at <= self.now_ms) {
+                        self.loaded.expired += 1;
+                        continue;
+                    }
+                    let target = ks.db_mut(self.db);
+                    if target.table().get(&key).is_some() {
+                        return Err(d.err("duplicate key"));
+                    }
+                    target.insert_entry(&key, value, at.unwrap_or(NO_EXPIRE), now_s);
+                    self.loaded.keys += 1;
                 }
-                let target = ks.db_mut(db);
-                if target.table().get(&key).is_some() {
-                    return Err(d.err("duplicate key"));
-                }
-                target.insert_entry(&key, value, at.unwrap_or(NO_EXPIRE), now_s);
-                loaded.keys += 1;
             }
         }
+        Ok(false)
     }
 }

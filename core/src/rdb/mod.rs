@@ -251,6 +251,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_loaded_a_key_at_a_time_loads_the_same() {
+        let h = filled();
+        let mut e = save::Encoder::new(Vec::new(), save::Options::default());
+        e.header(&[]);
+        save::save_keyspace(&mut e, &h.ks, NOW_MS);
+        let file = e.finish();
+        let mut back = Host::new();
+        let mut loader = load::Loader::start(&file, NOW_MS).unwrap();
+        let mut steps = 0;
+        while !loader.step(&file, &mut back.ks, &h.config, 1).unwrap() {
+            steps += 1;
+            assert!(loader.offset() <= file.len());
+        }
+        assert!(steps >= h.ks.db(0).len());
+        assert_eq!(loader.finish().keys, h.ks.db(0).len());
+        assert_eq!(digest(&back), digest(&h));
+    }
+
+    #[test]
     fn dump_payloads_restore_and_reject_damage() {
         let h = filled();
         let mut b = load::Builder {

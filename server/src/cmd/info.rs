@@ -209,7 +209,14 @@ fn section_memory(s: &Server, out: &mut String) {
 
 fn section_persistence(s: &Server, out: &mut String) {
     let mut kv = Fields(out);
-    kv.put("loading", &0);
+    kv.put("loading", &u8::from(s.loading.is_some()));
+    if let Some((start, total, done)) = s.loading_progress() {
+        kv.put("loading_start_time", &start);
+        kv.put("loading_total_bytes", &total);
+        kv.put("loading_loaded_bytes", &done);
+        let perc = format!("{:.2}", done as f64 * 100.0 / total.max(1) as f64);
+        kv.put("loading_loaded_perc", &perc);
+    }
     kv.put("async_loading", &0);
     kv.put("current_cow_peak", &0);
     kv.put("current_cow_size", &0);
