@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use bumpalo::Bump;
 
 mod snapshot;
+pub use snapshot::{SnapshotFormat, SnapshotSink};
 
 use crate::journal::{class, Journal};
 use crate::lfu::{self, Lfu};

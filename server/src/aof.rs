@@ -330,7 +330,12 @@ impl Server {
     /// The snapshot of a rewrite finished at `tmp`: it becomes the base, and the incremental files
     /// before the current one go.
     pub fn finish_aof_rewrite(&mut self, tmp: &Path, seq: u64) -> io::Result<()> {
-        let name = format!("{}.{seq}.base.rdb", self.aof_name());
+        let ext = if self.config.get_bool("aof-use-rdb-preamble") {
+            "rdb"
+        } else {
+            "aof"
+        };
+        let name = format!("{}.{seq}.base.{ext}", self.aof_name());
         fs::rename(tmp, self.aof_dir().join(&name))?;
         let old = self.aof.manifest.clone();
         // With the AOF off, the base holds everything: no incremental file follows it.

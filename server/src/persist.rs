@@ -9,6 +9,8 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use ember_core::keyspace::SnapshotFormat;
+use ember_core::rdb::commands::CommandWriter;
 use ember_core::rdb::save::{Encoder, Options};
 use ember_core::rdb::{load, save, Sink};
 
@@ -69,10 +71,32 @@ pub struct RdbState {
 
 /// A snapshot being written: its temporary file and encoder, and what it is for.
 pub struct Bgsave {
-    enc: Encoder<FileSink>,
+    enc: SnapWriter,
     tmp: PathBuf,
     started_ms: u64,
     pub purpose: Purpose,
+}
+
+/// A snapshot's file writer: RDB, or commands for an AOF base without RDB preamble.
+enum SnapWriter {
+    Rdb(Encoder<FileSink>),
+    Commands(CommandWriter<FileSink>),
+}
+
+impl SnapWriter {
+    fn step(&mut self, ks: &mut ember_core::keyspace::Keyspace, slots: usize) -> bool {
+        match self {
+            SnapWriter::Rdb(e) => ks.snapshot_step(e, slots),
+            SnapWriter::Commands(c) => ks.snapshot_step(c, slots),
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            SnapWriter::Rdb(e) => e.finish().finish(),
+            SnapWriter::Commands(c) => c.into_sink().finish(),
+        }
+    }
 }
 
 /// What a snapshot is written for.
@@ -174,12 +198,21 @@ impl Server {
         Ok(())
     }
 
-    /// Starts writing a snapshot of the keyspace to `tmp` for `purpose`.
+    /// Starts writing a snapshot of the keyspace to `tmp` for `purpose`: an RDB file, or for an
+    /// AOF base with `aof-use-rdb-preamble no`, commands.
     pub fn start_snapshot_job(&mut self, tmp: &Path, purpose: Purpose) -> io::Result<()> {
-        let enc = self.start_encoder(tmp)?;
+        let commands = matches!(purpose, Purpose::AofBase { .. })
+            && !self.config.get_bool("aof-use-rdb-preamble");
+        let (enc, format) = if commands {
+            let w = CommandWriter::new(FileSink::create(tmp)?);
+            (SnapWriter::Commands(w), SnapshotFormat::Commands)
+        } else {
+            let compression = self.config.get_bool("rdbcompression");
+            let e = self.start_encoder(tmp)?;
+            (SnapWriter::Rdb(e), SnapshotFormat::Rdb { compression })
+        };
         let now = sys::now_ms();
-        self.ks
-            .start_snapshot(now, self.config.get_bool("rdbcompression"));
+        self.ks.start_snapshot(now, format);
         self.rdb.bgsave = Some(Bgsave {
             enc,
             tmp: tmp.to_path_buf(),
@@ -198,16 +231,14 @@ impl Server {
         let deadline = sys::now_us() + budget_us;
         let mut done = false;
         while !done && sys::now_us() < deadline {
-            done = self
-                .ks
-                .snapshot_step(&mut bg.enc, SNAPSHOT_BUCKETS_PER_STEP);
+            done = bg.enc.step(&mut self.ks, SNAPSHOT_BUCKETS_PER_STEP);
         }
         if !done {
             self.rdb.bgsave = Some(bg);
             return;
         }
         let elapsed_s = sys::now_ms().saturating_sub(bg.started_ms) / 1000;
-        let written = bg.enc.finish().finish();
+        let written = bg.enc.finish();
         if let Purpose::AofBase { seq } = bg.purpose {
             let result = written.and_then(|()| self.finish_aof_rewrite(&bg.tmp, seq));
             self.aof.last_rewrite_failed = result.is_err();

@@ -569,3 +569,46 @@ fn aof_replay_keeps_keys_a_later_command_saved_and_refuses_malformed_commands() 
         "{said}"
     );
 }
+
+#[test]
+fn an_aof_base_without_rdb_preamble_rebuilds_every_type() {
+    let config = empty_dir("aof-commands");
+    let dir = config.parent().expect("dir").to_path_buf();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--enable-debug-command",
+        "yes",
+    ];
+    let ember = Server::with_config(Some(&config), &args);
+    let mut c = ember.connect();
+    fill(&mut c);
+    let before = views(&mut c);
+    c.check(
+        &["BGREWRITEAOF"],
+        b"+Background append only file rewriting started\r\n",
+    );
+    while !c
+        .cmd(&["INFO", "persistence"])
+        .text()
+        .contains("aof_rewrite_in_progress:0")
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let aof_dir = dir.join("appendonlydir");
+    let manifest =
+        std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).expect("manifest");
+    assert!(manifest.contains(".base.aof"), "{manifest}");
+    if let Some(check) = find_in_path("redis-check-aof") {
+        let out = Command::new(check)
+            .arg(aof_dir.join("appendonly.aof.manifest"))
+            .output()
+            .expect("run redis-check-aof");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("valid"), "{text}");
+    }
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    assert_eq!(views(&mut c), before);
+}

@@ -17,9 +17,73 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::{is_expired, Db, Keyspace};
+use crate::rdb::commands::{self, CommandWriter};
 use crate::rdb::save::{Encoder, Options};
 use crate::rdb::Sink;
 use crate::table::NO_EXPIRE;
+use crate::types::Value;
+
+/// What a snapshot's file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    /// An RDB file (after the header the caller wrote).
+    Rdb { compression: bool },
+    /// Commands in RESP (an AOF base without RDB preamble).
+    Commands,
+}
+
+/// Where a snapshot's walk writes: an RDB encoder or a command writer.
+pub trait SnapshotSink {
+    fn select(&mut self, db: usize);
+    fn key(&mut self, key: &[u8], value: &Value, expire_at_ms: Option<u64>);
+    fn raw(&mut self, bytes: &[u8]);
+}
+
+impl<S: Sink> SnapshotSink for Encoder<S> {
+    fn select(&mut self, db: usize) {
+        self.select_only(db);
+    }
+    fn key(&mut self, key: &[u8], value: &Value, expire_at_ms: Option<u64>) {
+        Encoder::key(self, key, value, expire_at_ms);
+    }
+    fn raw(&mut self, bytes: &[u8]) {
+        self.raw_bytes(bytes);
+    }
+}
+
+impl<S: Sink> SnapshotSink for CommandWriter<S> {
+    fn select(&mut self, db: usize) {
+        CommandWriter::select(self, db);
+    }
+    fn key(&mut self, key: &[u8], value: &Value, expire_at_ms: Option<u64>) {
+        CommandWriter::key(self, key, value, expire_at_ms);
+    }
+    fn raw(&mut self, bytes: &[u8]) {
+        CommandWriter::raw(self, bytes);
+    }
+}
+
+/// Appends one key's record in `format` to `out` (keys written ahead of the walk).
+fn write_record(format: SnapshotFormat, out: &mut Vec<u8>, key: &[u8], value: &Value, at: u64) {
+    let at = (at != NO_EXPIRE).then_some(at);
+    match format {
+        SnapshotFormat::Rdb { compression } => {
+            let mut enc = Encoder::new(
+                core::mem::take(out),
+                Options {
+                    compression,
+                    checksum: false,
+                },
+            );
+            enc.key(key, value, at);
+            *out = enc.into_sink();
+        }
+        SnapshotFormat::Commands => {
+            let scratch = bumpalo::Bump::new();
+            commands::write_key(out, key, value, at, &scratch);
+        }
+    }
+}
 
 /// A database's part of a running snapshot.
 pub(super) struct DbSnap {
@@ -33,7 +97,7 @@ pub(super) struct DbSnap {
     pending: Vec<u8>,
     /// The snapshot's time: keys expired by then are left out.
     now_ms: u64,
-    compression: bool,
+    format: SnapshotFormat,
 }
 
 /// Cursor value of a database whose remaining keys were all serialized.
@@ -76,10 +140,7 @@ impl Db {
             return;
         }
         if !is_expired(e, s.now_ms) {
-            let mut enc = encoder(core::mem::take(&mut s.pending), s.compression);
-            let at = e.expire_at_ms();
-            enc.key(key, &e.value, (at != NO_EXPIRE).then_some(at));
-            s.pending = enc.into_sink();
+            write_record(s.format, &mut s.pending, key, &e.value, e.expire_at_ms());
         }
         s.saved.insert(key.into());
     }
@@ -94,29 +155,22 @@ impl Db {
         if s.cursor == DONE {
             return;
         }
-        let mut enc = encoder(core::mem::take(&mut s.pending), s.compression);
         for slot in s.cursor..table.slot_count() {
             for e in table.chain_at(slot) {
                 if !s.saved.contains(e.key_bytes()) && !is_expired(e, s.now_ms) {
-                    let at = e.expire_at_ms();
-                    enc.key(e.key_bytes(), &e.value, (at != NO_EXPIRE).then_some(at));
+                    write_record(
+                        s.format,
+                        &mut s.pending,
+                        e.key_bytes(),
+                        &e.value,
+                        e.expire_at_ms(),
+                    );
                 }
             }
         }
-        s.pending = enc.into_sink();
         s.cursor = DONE;
         s.saved = BTreeSet::new();
     }
-}
-
-fn encoder(buf: Vec<u8>, compression: bool) -> Encoder<Vec<u8>> {
-    Encoder::new(
-        buf,
-        Options {
-            compression,
-            checksum: false,
-        },
-    )
 }
 
 impl Keyspace {
@@ -127,7 +181,7 @@ impl Keyspace {
 
     /// Starts a snapshot of the keyspace as it is now (`now_ms`: keys expired by then are left
     /// out). The host then calls [`Keyspace::snapshot_step`] until it returns true.
-    pub fn start_snapshot(&mut self, now_ms: u64, compression: bool) {
+    pub fn start_snapshot(&mut self, now_ms: u64, format: SnapshotFormat) {
         if self.snapshot.is_some() {
             return;
         }
@@ -139,7 +193,7 @@ impl Keyspace {
                 saved: BTreeSet::new(),
                 pending: Vec::new(),
                 now_ms,
-                compression,
+                format,
             }));
         }
         self.snapshot = Some(Driver {
@@ -151,7 +205,7 @@ impl Keyspace {
     /// Writes up to `slots` bucket slots of the walk, and everything written ahead of it, to `enc`
     /// (after its header). Returns true when the snapshot is complete (the caller then finishes the
     /// encoder); true at once when none is running.
-    pub fn snapshot_step<S: Sink>(&mut self, enc: &mut Encoder<S>, slots: usize) -> bool {
+    pub fn snapshot_step<W: SnapshotSink>(&mut self, enc: &mut W, slots: usize) -> bool {
         let Some(drv) = self.snapshot.as_mut() else {
             return true;
         };
@@ -159,10 +213,10 @@ impl Keyspace {
             if let Some(s) = db.snap.as_deref_mut() {
                 if !s.pending.is_empty() {
                     if drv.selected != Some(s.origin) {
-                        enc.select_only(s.origin);
+                        enc.select(s.origin);
                         drv.selected = Some(s.origin);
                     }
-                    enc.raw_bytes(&s.pending);
+                    enc.raw(&s.pending);
                     s.pending.clear();
                 }
             }
@@ -191,7 +245,7 @@ impl Keyspace {
                     continue;
                 }
                 if drv.selected != Some(s.origin) {
-                    enc.select_only(s.origin);
+                    enc.select(s.origin);
                     drv.selected = Some(s.origin);
                 }
                 let at = e.expire_at_ms();
@@ -217,6 +271,7 @@ impl Keyspace {
 
 #[cfg(test)]
 mod tests {
+    use super::SnapshotFormat;
     use alloc::format;
     use alloc::vec::Vec;
 
@@ -263,7 +318,7 @@ mod tests {
             0,
         );
         let before = image(&h.ks);
-        h.ks.start_snapshot(NOW_MS, true);
+        h.ks.start_snapshot(NOW_MS, SnapshotFormat::Rdb { compression: true });
         let mut enc = save::Encoder::new(Vec::new(), save::Options::default());
         enc.header(&[]);
         let mut step = 0;
@@ -309,7 +364,7 @@ mod tests {
             0,
         );
         let before = image(&h.ks);
-        h.ks.start_snapshot(NOW_MS, false);
+        h.ks.start_snapshot(NOW_MS, SnapshotFormat::Rdb { compression: false });
         let mut enc = save::Encoder::new(Vec::new(), save::Options::default());
         enc.header(&[]);
         // Part of database 0 walked, then enough new keys that the table starts growing.

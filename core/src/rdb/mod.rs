@@ -18,9 +18,11 @@
 //! - `save.rs`: the encoder and DUMP payloads.
 //! - `load.rs`: the decoder, whole files into a keyspace, RESTORE payloads.
 //! - `stream.rs`: streams and their consumer groups in Redis's listpack layout.
+//! - `commands.rs`: keys as the commands that rebuild them (an AOF base without RDB preamble).
 //! - `packed.rs`: listpacks (read and written), ziplists, intsets and zipmaps (read).
 //! - `lzf.rs`, `crc64.rs`: the string compression and the checksum.
 
+pub mod commands;
 pub mod crc64;
 pub mod load;
 pub mod lzf;
