@@ -118,6 +118,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    srv.remove_stale_temp_files();
     let appendonly = srv.config.get_bool("appendonly");
     let loaded = if appendonly && srv.aof_exists() {
         srv.load_aof().map(|()| false)

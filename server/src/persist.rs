@@ -337,6 +337,32 @@ impl Server {
         !self.config.get_str("save").trim().is_empty()
     }
 
+    /// Removes temporary files a crash left in `dir` and the AOF directory (a save or rewrite that
+    /// never finished; the files they would have replaced are whole).
+    pub fn remove_stale_temp_files(&self) {
+        let aof_dir = PathBuf::from(self.config.get_str("appenddirname"));
+        for dir in [PathBuf::from("."), aof_dir] {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                let ours = name.starts_with("temp-")
+                    && [".rdb", ".aof", ".manifest"]
+                        .iter()
+                        .any(|x| name.ends_with(x));
+                if ours {
+                    log_at!(
+                        Notice,
+                        "Removing {name}, left by a save that did not finish"
+                    );
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
     /// Starts loading `dir/dbfilename` at startup, a slice per event-loop turn
     /// ([`Server::loading_step`]); commands meanwhile get `-LOADING`. Ok(false) when there is no
     /// file.

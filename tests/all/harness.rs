@@ -251,8 +251,18 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+            // Ready once PING is answered: a server loading a big file answers -LOADING until done.
+            if let Ok(mut sock) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = sock.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut reply = [0u8; 64];
+                // Any answer but -LOADING (a password-protected server says -NOAUTH).
+                let answered = sock.write_all(b"PING\r\n").is_ok()
+                    && sock
+                        .read(&mut reply)
+                        .is_ok_and(|n| n > 0 && !reply[..n].starts_with(b"-LOADING"));
+                if answered {
+                    return true;
+                }
             }
             std::thread::sleep(Duration::from_millis(5));
         }

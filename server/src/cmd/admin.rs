@@ -412,8 +412,11 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         if !has("noflush") {
             s.ks.flush_all();
         }
-        if let Err(e) = s.load_rdb() {
+        let loaded = s.load_rdb().unwrap_or_else(|e| {
             log_at!(Warning, "DEBUG RELOAD: {e}");
+            false
+        });
+        if !loaded {
             return Err(CmdError::new(
                 "ERR Error trying to load the RDB dump, check server logs.",
             ));
@@ -424,8 +427,8 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         // DEBUG LOADAOF: write and fsync the AOF, empty the keyspace, load the AOF back.
         s.finish_bgsave();
         s.aof_flush(true);
+        s.ks.flush_all();
         if s.aof.enabled() || s.aof_exists() {
-            s.ks.flush_all();
             if let Err(e) = s.load_aof() {
                 log_at!(Warning, "DEBUG LOADAOF: {e}");
                 return Err(CmdError::new(
