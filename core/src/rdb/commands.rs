@@ -163,8 +163,9 @@ fn write_stream(out: &mut Vec<u8>, key: &[u8], s: &Stream) {
     }
     let last = id_text(s.last_id);
     if !any {
-        // An empty stream still exists: created and emptied at once, as Redis rewrites it.
-        command(out, &[b"XADD", key, b"MAXLEN", b"0", &last, b"x", b"y"]);
+        // An empty stream still exists: created and emptied at once (with the ID 0-1, valid
+        // whatever the last ID; XSETID then restores it), as Redis rewrites it.
+        command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
     }
     let mut buf = IntBuf::default();
     let added = format_u64(s.entries_added, &mut buf).to_vec();
