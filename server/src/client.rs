@@ -74,6 +74,8 @@ pub struct MultiState {
     pub has_write: bool,
     /// Some queued command may grow memory (EXEC is refused when out of memory).
     pub has_denyoom: bool,
+    /// A queued command lacks the `stale` flag (EXEC answers -MASTERDOWN on a stale replica).
+    pub has_nonstale: bool,
 }
 
 /// A key this client WATCHes.
@@ -109,6 +111,11 @@ pub struct Client {
     pub monitor: bool,
     /// Attached to the command stream with SYNC or PSYNC.
     pub replica: bool,
+    /// The link to this server's master (REPLICAOF): its commands run without replies.
+    pub master: bool,
+    /// A replica's REPLCONF listening-port, and the stream offset it last acknowledged.
+    pub replica_port: u16,
+    pub replica_ack_offset: u64,
     pub no_evict: bool,
     /// [`Client::memory`] at the event loop's last client-eviction check.
     pub mem_counted: usize,
@@ -185,6 +192,9 @@ impl Client {
             close_asap: false,
             monitor: false,
             replica: false,
+            master: false,
+            replica_port: 0,
+            replica_ack_offset: 0,
             no_evict: false,
             mem_counted: 0,
             no_touch: false,
@@ -246,9 +256,20 @@ impl Client {
         !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty()
     }
 
+    /// The peer's address without its port.
+    pub fn ip(&self) -> &str {
+        self.addr.rsplit_once(':').map_or(&self.addr, |(ip, _)| ip)
+    }
+
     /// Flags as CLIENT LIST shows them.
     pub fn flags(&self) -> String {
         let mut f = String::new();
+        if self.replica {
+            f.push('S');
+        }
+        if self.master {
+            f.push('M');
+        }
         if self.monitor {
             f.push('O');
         }

@@ -173,6 +173,7 @@ pub static PARAMS: &[Param] = &[
     p("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
     aka("replica-serve-stale-data", "slave-serve-stale-data", B, "yes"),
     aka("replica-read-only", "slave-read-only", B, "yes"),
+    aka("replica-priority", "slave-priority", Kind::Int { min: 0, max: i32::MAX as i64 }, "100"),
     p("repl-diskless-sync", B, "yes"),
     p("repl-diskless-sync-delay", UINT, "5"),
     p("repl-diskless-sync-max-replicas", UINT, "0"),

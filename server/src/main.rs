@@ -34,6 +34,7 @@ mod observe;
 mod persist;
 mod propagate;
 mod pubsub;
+mod replica;
 mod server;
 mod sys;
 mod tracking;
@@ -165,6 +166,16 @@ fn main() {
     log_at!(Notice, "Event loop backend: {}", srv.poller.name());
     log_at!(Notice, "Server initialized");
     log_at!(Notice, "Ready to accept connections");
+    // `replicaof host port` in the configuration: follow that master from the start.
+    let replicaof = srv.config.get_str("replicaof").to_string();
+    if let Some((host, port)) = replicaof.split_once(' ') {
+        match port.trim().parse::<u16>() {
+            Ok(port) => {
+                srv.replicate_from(host.trim().to_string(), port);
+            }
+            Err(_) => log_at!(Warning, "Invalid master port in 'replicaof {replicaof}'"),
+        }
+    }
     if let Err(e) = srv.run() {
         log_at!(Warning, "Event loop failed: {e}");
         std::process::exit(1);

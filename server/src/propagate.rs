@@ -23,6 +23,10 @@ pub struct Propagation {
     stream_db: Option<usize>,
     /// Connections that attached to the stream with SYNC or PSYNC.
     pub replicas: Vec<RawFd>,
+    /// Bytes sent down the replication stream so far (`master_repl_offset`).
+    pub offset: u64,
+    /// When the replicas were last sent a PING (`repl-ping-replica-period`).
+    pub last_ping_ms: u64,
     /// Encoding scratch.
     buf: Vec<u8>,
 }
@@ -116,15 +120,37 @@ impl Server {
             self.aof.annotate(crate::sys::now_ms() / 1000);
         }
         self.aof.feed(&buf);
+        self.feed_replicas(&buf);
+        self.prop.buf = buf;
+    }
+
+    /// Appends bytes of the stream to every replica's output.
+    fn feed_replicas(&mut self, bytes: &[u8]) {
+        if self.prop.replicas.is_empty() {
+            return;
+        }
+        self.prop.offset += bytes.len() as u64;
         let replicas = std::mem::take(&mut self.prop.replicas);
         for &fd in &replicas {
             if let Some(Some(c)) = self.clients.get_mut(fd as usize) {
-                c.out.extend_from_slice(&buf);
+                c.out.extend_from_slice(bytes);
             }
             self.queue_write(fd);
         }
         self.prop.replicas = replicas;
-        self.prop.buf = buf;
+    }
+
+    /// Sends the replicas a PING every `repl-ping-replica-period` seconds, so that an idle link
+    /// does not look dead to them (the AOF does not get it).
+    pub fn ping_replicas(&mut self, now_ms: u64) {
+        let period = self.config.get_int("repl-ping-replica-period").max(1) as u64 * 1000;
+        if self.prop.replicas.is_empty() || now_ms.saturating_sub(self.prop.last_ping_ms) < period {
+            return;
+        }
+        self.prop.last_ping_ms = now_ms;
+        let mut buf = Vec::new();
+        encode(&mut buf, &[b"PING"]);
+        self.feed_replicas(&buf);
     }
 
     /// Makes the next command of the stream start with a SELECT (a new AOF file, a new replica).
@@ -139,15 +165,18 @@ impl Server {
         ember_core::rdb::save::save_keyspace(&mut enc, &self.ks, crate::sys::now_ms());
         let rdb = enc.finish();
         if psync {
-            c.out
-                .extend_from_slice(format!("+FULLRESYNC {} 0\r\n", self.replid).as_bytes());
+            c.out.extend_from_slice(
+                format!("+FULLRESYNC {} {}\r\n", self.replid, self.prop.offset).as_bytes(),
+            );
         }
         // The payload is a bulk length and the bytes, with no CRLF after them.
         c.out
             .extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
         c.out.extend_from_slice(&rdb);
         c.replica = true;
+        c.replica_ack_offset = self.prop.offset;
         self.prop.replicas.push(c.fd);
+        self.prop.last_ping_ms = crate::sys::now_ms();
         self.reset_stream_db();
         self.refresh_propagating();
     }

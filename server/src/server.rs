@@ -234,6 +234,8 @@ pub struct Server {
     pub start_ms: u64,
     pub run_id: String,
     pub replid: String,
+    /// This server's master, while it is a replica (REPLICAOF host port).
+    pub master: Option<crate::replica::MasterLink>,
     pub lastsave_s: u64,
     /// RDB saving: a running BGSAVE, the last save's outcome.
     pub rdb: crate::persist::RdbState,
@@ -318,6 +320,7 @@ impl Server {
             start_ms: now,
             run_id: hex_id(seed),
             replid: hex_id(seed.rotate_left(17) ^ 0x5bd1_e995),
+            master: None,
             lastsave_s: now / 1000,
             rdb: Default::default(),
             aof: Default::default(),
@@ -668,6 +671,26 @@ impl Server {
         );
     }
 
+    /// Registers the socket of a finished replication handshake as the master client.
+    pub fn adopt_master_client(&mut self, fd: RawFd, addr: String, laddr: String) -> Option<RawFd> {
+        if sys::set_nonblocking(fd).is_err() || self.poller.add(fd, Interest::READ).is_err() {
+            sys::close(fd);
+            return None;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Client::new(id, fd, false, addr, laddr, sys::now_ms(), true);
+        c.master = true;
+        let idx = fd as usize;
+        if self.clients.len() <= idx {
+            self.clients.resize_with(idx + 1, || None);
+        }
+        self.tracking.ids.insert(id, fd);
+        self.clients[idx] = Some(Box::new(c));
+        self.client_count += 1;
+        Some(fd)
+    }
+
     /// Takes a client out of the table for processing (put it back with [`Server::put_client`]).
     fn take_client(&mut self, fd: RawFd) -> Option<Box<Client>> {
         self.clients.get_mut(fd as usize)?.take()
@@ -690,6 +713,9 @@ impl Server {
         self.monitors.retain(|&m| m != c.fd);
         if c.replica {
             self.detach_replica(c.fd);
+        }
+        if c.master {
+            self.master_link_lost();
         }
         self.client_count -= 1;
         log_at!(
@@ -799,7 +825,17 @@ impl Server {
                     c.qbuf_pending = qbuf.len() - consumed_total;
                     let ran = self.call(c, argv);
                     c.qbuf_pending = 0;
-                    if ran {
+                    if c.master {
+                        // The master hears nothing back but the acknowledgements it asks for,
+                        // which count the stream up to (not including) the request.
+                        c.out.truncate(reply_start);
+                        c.push_spans.clear();
+                        if eq_ci(argv.get(0), "replconf") && eq_ci(argv.get(1), "getack") {
+                            let ack = self.master_ack();
+                            c.out.extend_from_slice(&ack);
+                        }
+                        self.master_applied(consumed);
+                    } else if ran {
                         apply_reply_mode(c, reply_start);
                     }
                     c.qbuf = qbuf;
@@ -860,7 +896,7 @@ impl Server {
             return true;
         }
         if !c.in_exec {
-            if let Some(refusal) = self.refusal(c, info) {
+            if let Some(refusal) = self.refusal(c, info, argv).filter(|_| !c.master) {
                 self.reject(c, idx, info, refusal);
                 return true;
             }
@@ -871,7 +907,7 @@ impl Server {
             self.queue_command(c, idx, argv);
             return true;
         }
-        if let Some(p) = self.pause.as_ref().filter(|_| !c.in_exec) {
+        if let Some(p) = self.pause.as_ref().filter(|_| !c.in_exec && !c.master) {
             let queued_write = info.name == "exec" && c.multi.as_ref().is_some_and(|m| m.has_write);
             let waits = !p.write_only
                 || info.flags & flags::WRITE != 0
@@ -948,7 +984,7 @@ impl Server {
 
     /// Why the server refuses to run a command right now: out of memory for commands that may grow
     /// it, or too few replicas for writes (`min-replicas-to-write`; Ember has no replicas yet).
-    fn refusal(&mut self, c: &Client, info: &CommandInfo) -> Option<CmdError> {
+    fn refusal(&mut self, c: &Client, info: &CommandInfo, argv: Argv<'_>) -> Option<CmdError> {
         let queued = |f: fn(&crate::client::MultiState) -> bool| {
             info.name == "exec" && c.multi.as_ref().is_some_and(f)
         };
@@ -956,6 +992,21 @@ impl Server {
             return Some(CmdError::new(
                 "LOADING Redis is loading the dataset in memory",
             ));
+        }
+        if let Some(link) = &self.master {
+            let stale_ok = command_flags(info, argv) & flags::STALE != 0;
+            if !link.up()
+                && !self.config.get_bool("replica-serve-stale-data")
+                && (!stale_ok || queued(|m| m.has_nonstale))
+            {
+                return Some(CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
+            }
+            let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+            if writes && self.config.get_bool("replica-read-only") {
+                return Some(CmdError::new(
+                    "READONLY You can't write against a read only replica.",
+                ));
+            }
         }
         if self.hot.maxmemory > 0 {
             let fits = self.perform_evictions();
@@ -1020,6 +1071,7 @@ impl Server {
         m.queue.push(cmd);
         m.has_write |= info.flags & flags::WRITE != 0;
         m.has_denyoom |= info.flags & flags::DENYOOM != 0;
+        m.has_nonstale |= command_flags(info, argv) & flags::STALE == 0;
         if too_big {
             log_at!(
                 Warning,
@@ -1435,8 +1487,9 @@ impl Server {
         }
         self.cron_loops += 1;
         let period_us = 1_000_000 / self.hz;
-        // Active expiry gets a quarter of the cron period, in batches.
-        if self.ks.active_expire {
+        // Active expiry gets a quarter of the cron period, in batches. A replica leaves expiry to
+        // its master, whose DELs arrive in the stream.
+        if self.ks.active_expire && self.master.is_none() {
             let deadline = sys::now_us() + period_us / 4;
             loop {
                 let r = self.ks.expire_cycle(now, EXPIRE_BATCH_KEYS);
@@ -1463,7 +1516,10 @@ impl Server {
         let timeout_s = self.config.get_int("timeout") as u64;
         if timeout_s > 0 {
             let idle = self.client_fds(|c| {
-                !c.monitor && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout_s
+                !c.monitor
+                    && !c.master
+                    && !c.replica
+                    && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout_s
             });
             for fd in idle {
                 if let Some(c) = self.take_client(fd) {
@@ -1485,6 +1541,8 @@ impl Server {
             self.stats.ops_samples.pop_front();
         }
         self.persistence_cron(now);
+        self.replication_cron(now);
+        self.ping_replicas(now);
         crate::alloc::update_peak();
     }
 
@@ -1533,6 +1591,21 @@ fn random_seed() -> u64 {
 }
 
 /// A 40-character hex id (run id, replication id).
+/// A command's flags, a subcommand's when it names one (CONFIG GET is `stale`, CONFIG is not).
+fn command_flags(info: &CommandInfo, argv: Argv<'_>) -> u32 {
+    if argv.len() >= 2 {
+        if let Some(sub) = info.subcommands.iter().find(|s| eq_ci(argv.get(1), s.name)) {
+            return sub.flags;
+        }
+    }
+    info.flags
+}
+
+/// A fresh random replication ID (40 hex digits).
+pub fn new_replid() -> String {
+    hex_id(random_seed() ^ 0x9e37_79b9_7f4a_7c15)
+}
+
 fn hex_id(seed: u64) -> String {
     let mut x = seed | 1;
     let mut s = String::with_capacity(40);

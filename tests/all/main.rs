@@ -19,6 +19,8 @@
 //! - [`geo_hll`]: geo and HyperLogLog replies against a real redis-server.
 //! - [`persistence`]: RDB files and DUMP payloads across Ember and redis-server, BGSAVE under writes.
 //! - [`streams`]: streams and consumer groups, against a real redis-server and on their own.
+//! - [`replication`]: Ember replicas of Ember and of redis-server, and a redis-server replica of
+//!   Ember.
 
 mod bad_input;
 mod c_abi;
@@ -30,6 +32,7 @@ mod keys;
 mod persistence;
 mod protocol;
 mod pubsub_tx;
+mod replication;
 mod resp_props;
 mod server_cmds;
 mod streams;

@@ -758,11 +758,11 @@ fn pop_from(
     max: bool,
     count: u64,
     shape: PopShape,
-) -> CmdResult {
+) -> Result<u64, CmdError> {
     let (z, out) = zset_of(ctx, key, false)?;
     let Some(z) = z else {
         out.null_array();
-        return Ok(());
+        return Ok(0);
     };
     let n = count.min(z.len() as u64) as usize;
     match shape {
@@ -795,7 +795,7 @@ fn pop_from(
         delete_emptied(ctx, key);
     }
     ctx.touched(n as u64);
-    Ok(())
+    Ok(n as u64)
 }
 
 /// ZPOPMIN key [count]. O(log(N)*M).
@@ -829,7 +829,8 @@ fn zpop_generic(ctx: &mut ExecCtx<'_>, argv: Argv<'_>, max: bool) -> CmdResult {
     } else {
         PopShape::Flat
     };
-    pop_from(ctx, key, max, count.unwrap_or(1), shape)
+    pop_from(ctx, key, max, count.unwrap_or(1), shape)?;
+    Ok(())
 }
 
 /// Parses a `1..=i64::MAX` argument, with `msg` for anything else (Redis's
@@ -888,8 +889,9 @@ fn mpop_generic(
     }
     match first_zset(ctx, &keys)? {
         Some(k) => {
-            pop_from(ctx, k, max, count, PopShape::KeyNested)?;
-            propagate_pop(ctx, k, max, Some(count));
+            // The replay pops what this pop took, not what it asked for.
+            let popped = pop_from(ctx, k, max, count, PopShape::KeyNested)?;
+            propagate_pop(ctx, k, max, Some(popped));
             Ok(())
         }
         None => {
@@ -950,8 +952,8 @@ fn blocking_pop(
             None => continue,
             Some(Value::ZSet(z)) if z.is_empty() => continue,
             Some(Value::ZSet(_)) => {
-                pop_from(ctx, k, max, count, shape)?;
-                let count = matches!(shape, PopShape::KeyNested).then_some(count);
+                let popped = pop_from(ctx, k, max, count, shape)?;
+                let count = matches!(shape, PopShape::KeyNested).then_some(popped);
                 propagate_pop(ctx, k, max, count);
                 return Ok(());
             }

@@ -903,30 +903,67 @@ fn psync(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// REPLCONF option value ...: accepted (listening-port, capa, ACK); Ember keeps no replica state
-/// beyond the stream yet.
+/// REPLCONF option value ...: a replica's listening-port and ACKs are noted; capa and the rest
+/// are accepted. GETACK from a master is answered where its stream is read
+/// ([`Server::process_input`]).
 fn replconf(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if argv.len().is_multiple_of(2) {
         return Err(ember_core::cmd::err::SYNTAX);
     }
-    // An ACK expects no reply.
-    if !(argv.len() >= 2 && eq_ci(argv.get(1), "ack")) {
-        reply(c).ok();
+    let mut i = 1;
+    while i + 1 < argv.len() {
+        let (opt, val) = (argv.get(i), argv.get(i + 1));
+        if eq_ci(opt, "ack") {
+            // An ACK expects no reply.
+            if let Ok(off) = arg_i64(val) {
+                c.replica_ack_offset = off.max(0) as u64;
+            }
+            return Ok(());
+        }
+        if eq_ci(opt, "getack") {
+            return Ok(());
+        }
+        if eq_ci(opt, "listening-port") {
+            c.replica_port = arg_i64(val)
+                .ok()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or(CmdError::new("ERR value is out of range"))?;
+        }
+        i += 2;
     }
+    reply(c).ok();
     Ok(())
 }
 
-/// REPLICAOF host port | NO ONE. Ember is always a master: NO ONE succeeds (there is nothing to
-/// stop); following another server is not implemented yet and says so.
-fn replicaof(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+/// REPLICAOF host port | NO ONE.
+fn replicaof(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    if c.master {
+        return Err(CmdError::new(
+            "ERR Command is not valid when client is a replica.",
+        ));
+    }
     if eq_ci(argv.get(1), "no") && eq_ci(argv.get(2), "one") {
+        s.promote_to_master();
         reply(c).ok();
         return Ok(());
     }
-    arg_i64(argv.get(2)).map_err(|_| CmdError::new("ERR Invalid master port"))?;
-    Err(CmdError::new(
-        "ERR Ember cannot replicate from another server yet (only REPLICAOF NO ONE is supported)",
-    ))
+    let port = arg_i64(argv.get(2))
+        .ok()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or(CmdError::new("ERR Invalid master port"))?;
+    let host = String::from_utf8_lossy(argv.get(1)).into_owned();
+    if s.replicate_from(host.clone(), port) {
+        log_at!(
+            Notice,
+            "REPLICAOF {host}:{port} enabled (user request from '{}')",
+            c.info_line(sys::now_ms())
+        );
+        reply(c).ok();
+    } else {
+        log_at!(Notice, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+        reply(c).simple(b"OK Already connected to specified master");
+    }
+    Ok(())
 }
 
 fn lastsave(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
@@ -934,12 +971,35 @@ fn lastsave(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-fn role(_s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+fn role(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+    if let Some(link) = &s.master {
+        let mut w = reply(c);
+        w.array(5);
+        w.bulk(b"slave");
+        w.bulk(link.host.as_bytes());
+        w.int(i64::from(link.port));
+        w.bulk(link.role_state().as_bytes());
+        w.int(if link.up() { link.offset as i64 } else { -1 });
+        return Ok(());
+    }
+    let replicas: Vec<(String, u16, u64)> = s
+        .prop
+        .replicas
+        .iter()
+        .filter_map(|&fd| s.clients.get(fd as usize)?.as_ref())
+        .map(|r| (r.ip().to_string(), r.replica_port, r.replica_ack_offset))
+        .collect();
     let mut w = reply(c);
     w.array(3);
     w.bulk(b"master");
-    w.int(0);
-    w.array(0);
+    w.int(s.prop.offset as i64);
+    w.array(replicas.len());
+    for (ip, port, off) in replicas {
+        w.array(3);
+        w.bulk(ip.as_bytes());
+        w.bulk(port.to_string().as_bytes());
+        w.bulk(off.to_string().as_bytes());
+    }
     Ok(())
 }
 

@@ -246,9 +246,13 @@ fn parse_type(kind: &[u8]) -> Result<ClientType, CmdError> {
     })
 }
 
-/// The class of a client (Ember has no replication links yet).
+/// The class of a client.
 fn type_of(c: &Client) -> ClientType {
-    if c.is_pubsub() {
+    if c.master {
+        ClientType::Master
+    } else if c.replica {
+        ClientType::Replica
+    } else if c.is_pubsub() {
         ClientType::PubSub
     } else {
         ClientType::Normal

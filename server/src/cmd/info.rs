@@ -304,16 +304,71 @@ fn section_stats(s: &Server, out: &mut String) {
 }
 
 fn section_replication(s: &Server, out: &mut String) {
+    let now = sys::now_ms();
     let mut kv = Fields(out);
-    kv.put("role", &"master");
-    kv.put("connected_slaves", &0);
+    let replicas: Vec<&crate::client::Client> = s
+        .prop
+        .replicas
+        .iter()
+        .filter_map(|&fd| s.clients.get(fd as usize)?.as_deref())
+        .collect();
+    let offset = match &s.master {
+        Some(link) => link.offset,
+        None => s.prop.offset,
+    };
+    if let Some(link) = &s.master {
+        kv.put("role", &"slave");
+        kv.put("master_host", &link.host);
+        kv.put("master_port", &link.port);
+        kv.put("master_link_status", &if link.up() { "up" } else { "down" });
+        let io_ago = if link.up() {
+            now.saturating_sub(link.last_io_ms) / 1000
+        } else {
+            u64::MAX
+        };
+        kv.put(
+            "master_last_io_seconds_ago",
+            &if link.up() { io_ago as i64 } else { -1 },
+        );
+        let syncing = link.state == crate::replica::LinkState::Syncing;
+        kv.put("master_sync_in_progress", &u8::from(syncing));
+        kv.put("slave_read_repl_offset", &link.offset);
+        kv.put("slave_repl_offset", &link.offset);
+        if !link.up() {
+            kv.put(
+                "master_link_down_since_seconds",
+                &(now.saturating_sub(link.down_since_ms) / 1000),
+            );
+        }
+        kv.put("slave_priority", &s.config.get_int("replica-priority"));
+        kv.put(
+            "slave_read_only",
+            &u8::from(s.config.get_bool("replica-read-only")),
+        );
+        kv.put("replica_announced", &1);
+    } else {
+        kv.put("role", &"master");
+    }
+    kv.put("connected_slaves", &replicas.len());
+    for (i, r) in replicas.iter().enumerate() {
+        kv.put(
+            &format!("slave{i}"),
+            &format!(
+                "ip={},port={},state=online,offset={},lag={}",
+                r.ip(),
+                r.replica_port,
+                r.replica_ack_offset,
+                now.saturating_sub(r.last_interaction_ms) / 1000
+            ),
+        );
+    }
     kv.put("master_failover_state", &"no-failover");
     kv.put("master_replid", &s.replid);
     kv.put(
         "master_replid2",
         &"0000000000000000000000000000000000000000",
     );
-    kv.put("master_repl_offset", &0);
+    kv.put("master_repl_offset", &offset);
     kv.put("second_repl_offset", &-1);
     kv.put("repl_backlog_active", &0);
     kv.put("repl_backlog_size", &s.config.get_int("repl-backlog-size"));
