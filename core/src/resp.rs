@@ -153,6 +153,14 @@ impl<'a> Argv<'a> {
         self.ranges.iter().map(|r| &self.buf[r.clone()])
     }
 
+    /// The first `n` arguments.
+    pub fn head(&self, n: usize) -> Argv<'a> {
+        Argv {
+            buf: self.buf,
+            ranges: &self.ranges[..n.min(self.ranges.len())],
+        }
+    }
+
     /// The arguments from index `from` on.
     pub fn tail(&self, from: usize) -> Argv<'a> {
         Argv {

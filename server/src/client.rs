@@ -113,6 +113,8 @@ pub struct Client {
     pub replica: bool,
     /// The link to this server's master (REPLICAOF): its commands run without replies.
     pub master: bool,
+    /// The client a Lua script runs its commands through (it stands for the script's caller).
+    pub script: bool,
     /// A replica's REPLCONF listening-port, and the stream offset it last acknowledged.
     pub replica_port: u16,
     pub replica_ack_offset: u64,
@@ -193,6 +195,7 @@ impl Client {
             monitor: false,
             replica: false,
             master: false,
+            script: false,
             replica_port: 0,
             replica_ack_offset: 0,
             no_evict: false,
@@ -369,6 +372,9 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        crate::sys::close(self.fd);
+        // A script's client has no descriptor (-1).
+        if self.fd >= 0 {
+            crate::sys::close(self.fd);
+        }
     }
 }

@@ -35,7 +35,9 @@ mod persist;
 mod propagate;
 mod pubsub;
 mod replica;
+mod script;
 mod server;
+mod sha1;
 mod sys;
 mod tracking;
 

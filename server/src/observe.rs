@@ -9,6 +9,14 @@ use crate::server::{
 use crate::sys;
 
 impl Server {
+    /// EVAL and friends are logged before the commands their script runs (they are
+    /// `skip_monitor`, so the usual logging after the command does not apply).
+    pub(crate) fn feed_monitors_for_script(&mut self, c: &Client, argv: Argv<'_>) {
+        if !self.monitors.is_empty() {
+            self.feed_monitors(c, argv);
+        }
+    }
+
     pub(crate) fn feed_monitors(&mut self, c: &Client, argv: Argv<'_>) {
         let now_us = sys::now_us();
         let mut line = format!(

@@ -234,6 +234,10 @@ pub struct Server {
     pub start_ms: u64,
     pub run_id: String,
     pub replid: String,
+    /// The Lua engine, created by the first script.
+    pub scripts: Option<crate::script::Scripts>,
+    /// SCRIPT KILL was asked while a script is busy.
+    pub script_kill_requested: bool,
     /// This server's master, while it is a replica (REPLICAOF host port).
     pub master: Option<crate::replica::MasterLink>,
     pub lastsave_s: u64,
@@ -321,6 +325,8 @@ impl Server {
             run_id: hex_id(seed),
             replid: hex_id(seed.rotate_left(17) ^ 0x5bd1_e995),
             master: None,
+            scripts: None,
+            script_kill_requested: false,
             lastsave_s: now / 1000,
             rdb: Default::default(),
             aof: Default::default(),
@@ -691,6 +697,30 @@ impl Server {
         Some(fd)
     }
 
+    /// Serves ready clients while a script runs past the busy threshold (from its hook): they get
+    /// -BUSY unless their command may run meanwhile. The script's own caller is out of the table,
+    /// so it waits.
+    pub fn process_events_while_busy(&mut self) {
+        let mut events: Vec<Event> = Vec::with_capacity(64);
+        if self.poller.poll(&mut events, 0).is_err() {
+            return;
+        }
+        for ev in events.iter().copied() {
+            if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
+                let (fd, unix) = (l.fd, l.unix);
+                self.accept_all(fd, unix);
+                continue;
+            }
+            if ev.readable {
+                self.handle_readable(ev.fd);
+            }
+            if ev.writable {
+                self.flush_client(ev.fd);
+            }
+        }
+        self.flush_pending();
+    }
+
     /// Takes a client out of the table for processing (put it back with [`Server::put_client`]).
     fn take_client(&mut self, fd: RawFd) -> Option<Box<Client>> {
         self.clients.get_mut(fd as usize)?.take()
@@ -950,10 +980,11 @@ impl Server {
         self.process_journal(Some(c));
         c.insert_at = None;
         self.executing = c.in_exec;
-        if info.flags & flags::READONLY != 0 && c.tracking.is_some() {
+        // A script's reads are tracked for its caller as the keys it declared, when it ends.
+        if info.flags & flags::READONLY != 0 && c.tracking.is_some() && !c.script {
             self.tracking_remember(c, info.key_positions(argv.len()).map(|i| argv.get(i)));
         }
-        if c.multi.is_none() && info.name != "client" {
+        if c.multi.is_none() && info.name != "client" && !c.script {
             if let Some(t) = c.tracking.as_mut() {
                 t.caching = None;
             }
@@ -988,6 +1019,12 @@ impl Server {
         let queued = |f: fn(&crate::client::MultiState) -> bool| {
             info.name == "exec" && c.multi.as_ref().is_some_and(f)
         };
+        // First, and touching nothing: a script is running and serves clients from its hook.
+        if self.scripts.as_ref().is_some_and(|s| s.busy)
+            && command_flags(info, argv) & flags::ALLOW_BUSY == 0
+        {
+            return Some(crate::script::busy_error());
+        }
         if self.loading.is_some() && info.flags & flags::LOADING == 0 {
             return Some(CmdError::new(
                 "LOADING Redis is loading the dataset in memory",
@@ -1114,7 +1151,11 @@ impl Server {
 
     /// Modified keys are recorded while clients track keys or wait in blocking commands.
     pub fn refresh_modified_tracking(&mut self) {
-        self.journal.track_all_modified = self.tracking.clients > 0 || self.blocking.blocked > 0;
+        // Keys remembered for clients that since stopped tracking still leave the table when they
+        // change or are flushed, as in Redis.
+        self.journal.track_all_modified = self.tracking.clients > 0
+            || !self.tracking.table.is_empty()
+            || self.blocking.blocked > 0;
         self.refresh_expiry_logging();
     }
 

@@ -194,7 +194,7 @@ impl Server {
         key: &[u8],
         by_current: bool,
     ) {
-        if self.tracking.clients == 0 {
+        if self.tracking.clients == 0 && self.tracking.table.is_empty() {
             return;
         }
         let origin = current.as_ref().filter(|_| by_current).map_or(0, |c| c.id);
@@ -224,6 +224,11 @@ impl Server {
     /// forgets the whole table.
     pub fn tracking_flushed(&mut self, mut current: Option<&mut Client>, all_dbs: bool) {
         if self.tracking.clients == 0 {
+            // Nobody to tell, but keys remembered for clients that stopped tracking still go.
+            if all_dbs {
+                self.tracking.table.clear();
+                self.refresh_modified_tracking();
+            }
             return;
         }
         let mut ids: Vec<u64> = self

@@ -413,7 +413,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
     parse_at(buf, 0, 0)
 }
 
-const NEST_MAX: usize = 64;
+const NEST_MAX: usize = 128;
 
 fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Reply, usize)>, String> {
     if depth > NEST_MAX {

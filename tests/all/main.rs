@@ -19,6 +19,7 @@
 //! - [`geo_hll`]: geo and HyperLogLog replies against a real redis-server.
 //! - [`persistence`]: RDB files and DUMP payloads across Ember and redis-server, BGSAVE under writes.
 //! - [`streams`]: streams and consumer groups, against a real redis-server and on their own.
+//! - [`scripting`]: EVAL and SCRIPT against a real redis-server, busy scripts, script effects.
 //! - [`replication`]: Ember replicas of Ember and of redis-server, and a redis-server replica of
 //!   Ember.
 
@@ -34,6 +35,7 @@ mod protocol;
 mod pubsub_tx;
 mod replication;
 mod resp_props;
+mod scripting;
 mod server_cmds;
 mod streams;
 mod strings;

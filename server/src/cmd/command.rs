@@ -204,7 +204,19 @@ fn command(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                     target, from,
                 ));
             }
-            if keys.is_empty() {
+            // EVAL-style commands name their keys through numkeys, and may name none.
+            let by_numkeys = matches!(
+                e.info.name,
+                "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+            );
+            if by_numkeys {
+                let n = ember_core::cmd::arg_i64(target.get(2))
+                    .ok()
+                    .filter(|&n| n >= 0 && (n as usize) <= target.len() - 3)
+                    .ok_or(CmdError::new("ERR Invalid arguments specified for command"))?;
+                keys.extend(3..3 + n as usize);
+            }
+            if keys.is_empty() && !by_numkeys {
                 return Err(CmdError::new("ERR The command has no key arguments"));
             }
             let mut w = reply(c);

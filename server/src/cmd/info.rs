@@ -181,8 +181,14 @@ fn section_memory(s: &Server, out: &mut String) {
     kv.put("allocator_slab", &crate::alloc::slab_bytes());
     kv.put("allocator_resident", &rss);
     kv.put("total_system_memory", &total_system_memory());
-    kv.put("used_memory_lua", &0);
-    kv.put("used_memory_scripts", &0);
+    let sc = s.scripts.as_ref();
+    kv.put("used_memory_lua", &sc.map_or(0, |sc| sc.lua_bytes()));
+    kv.put(
+        "used_memory_scripts_eval",
+        &sc.map_or(0, |sc| sc.body_bytes()),
+    );
+    kv.put("number_of_cached_scripts", &sc.map_or(0, |sc| sc.count()));
+    kv.put("used_memory_scripts", &sc.map_or(0, |sc| sc.body_bytes()));
     let maxmemory = s.config.get_int("maxmemory");
     kv.put("maxmemory", &maxmemory);
     kv.put("maxmemory_human", &human_bytes(maxmemory as u64));

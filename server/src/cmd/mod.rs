@@ -9,6 +9,7 @@ pub mod connection;
 pub mod info;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 
 use ember_core::cmd::{self as core_cmd, CmdResult, CommandInfo, ExecCtx, NameIndex};
 use ember_core::resp::{Argv, ReplyWriter};
@@ -41,7 +42,7 @@ pub struct CommandTable {
 }
 
 /// Every server-only command family.
-fn server_tables() -> [&'static [ServerCommand]; 8] {
+fn server_tables() -> [&'static [ServerCommand]; 9] {
     [
         connection::COMMANDS,
         client::COMMANDS,
@@ -51,6 +52,7 @@ fn server_tables() -> [&'static [ServerCommand]; 8] {
         command::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

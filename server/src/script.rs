@@ -1,0 +1,992 @@
+//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (LOAD EXISTS FLUSH KILL), on a
+//! Lua 5.1 interpreter like Redis's.
+//!
+//! A script runs as a function compiled from its body (chunk name `@user_script`, so errors read
+//! `user_script:LINE: ...` as in Redis). `redis.call` and `redis.pcall` run commands through the
+//! server's ordinary dispatch on a script client (database, RESP version and all), which behaves
+//! like a client inside EXEC: commands never block, and what they change is propagated to the AOF
+//! and replicas as one MULTI/EXEC unit when the script ends. Replies convert between RESP and Lua
+//! with Redis's rules (integers to numbers, nulls to `false`, status and error replies to
+//! `{ok=...}` / `{err=...}` tables, and back).
+//!
+//! The global table is protected like Redis's: reading an undefined global or creating one is an
+//! error. A script that runs longer than `busy-reply-threshold` (`lua-time-limit`) lets the event
+//! loop serve other clients from an instruction-count hook: they get `-BUSY` except for the
+//! commands flagged `allow_busy` (SCRIPT KILL, SHUTDOWN NOSAVE, ...), and SCRIPT KILL stops a
+//! script that has not written yet.
+//!
+//! The Rust functions Lua calls reach the server through a pointer held in [`RUN`] for exactly the
+//! duration of one script run: the event loop is single-threaded and, while Lua code runs, the
+//! server is not otherwise borrowed (the command that started the script waits for it).
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::ptr;
+
+use ember_core::cmd::{arg_i64, eq_ci, flags, CmdError, CmdResult};
+use ember_core::reply::{parse_reply, Reply};
+use ember_core::resp::{Argv, Proto, ReplyWriter};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+
+use crate::client::{Client, SavedArgv};
+use crate::server::Server;
+use crate::{log_at, sys};
+
+/// Lua instructions between two checks of the running time (Redis's `LUA_HOOK_COUNT`-style
+/// period).
+const HOOK_INSTRUCTIONS: u32 = 100_000;
+/// Deepest table nesting converted into a reply (a self-referencing table would recurse forever).
+const REPLY_DEPTH_MAX: usize = 64;
+
+const BUSY_ERROR: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const KILLED_ERROR: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// Helpers written in Lua: the error handler that turns any error into Redis's error table with
+/// the script's source and line (an error `redis.call` raised is a table it left in [`Run`]: a
+/// Rust function cannot raise a Lua table itself), and the protection of the global table.
+const PRELUDE: &str = r#"
+local take_error = ...
+local dbg = debug
+local function handler(err)
+  local level = 2
+  local info = dbg.getinfo(level, 'nSl')
+  while info and (info.what == 'C' or info.source == '=ember') do
+    level = level + 1
+    info = dbg.getinfo(level, 'nSl')
+  end
+  if type(err) ~= 'table' then
+    err = take_error() or {err = 'ERR ' .. tostring(err)}
+  end
+  if info then
+    err['source'] = info.source
+    err['line'] = info.currentline
+  end
+  return err
+end
+local function is_script(info)
+  return info and info.what ~= 'C' and (info.what ~= 'main' or info.source == '@user_script')
+end
+local mt = {}
+mt.__newindex = function(t, name, value)
+  if is_script(dbg.getinfo(2, 'S')) then
+    error("Attempt to modify a readonly table", 2)
+  end
+  rawset(t, name, value)
+end
+mt.__index = function(t, name)
+  local info = dbg.getinfo(2, 'S')
+  if info and info.what ~= 'C' then
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end
+  return rawget(t, name)
+end
+setmetatable(_G, mt)
+return function(f) return xpcall(f, handler) end
+"#;
+
+/// The scripting engine: the interpreter and the scripts it compiled, by SHA-1.
+pub struct Scripts {
+    lua: Lua,
+    /// Runs a compiled script under the error handler: `(ok, value)`.
+    runner: Function,
+    cache: HashMap<String, (Function, usize)>,
+    /// The running script has been running longer than the busy threshold.
+    pub busy: bool,
+}
+
+/// What the Rust side of a running script needs.
+struct Run {
+    server: *mut Server,
+    client: Box<Client>,
+    name: String,
+    started_ms: u64,
+    read_only: bool,
+    allow_oom: bool,
+    oom: bool,
+    /// RESP version of the replies `redis.call` returns (`redis.setresp`).
+    resp3: bool,
+    wrote: bool,
+    /// A read-only command ran: the caller's tracking remembers the script's declared keys.
+    read: bool,
+    kill: bool,
+    /// The line the script was at when killed.
+    kill_line: usize,
+    /// The error table of a failed `redis.call`, for the error handler.
+    pending_error: Option<Table>,
+}
+
+thread_local! {
+    /// The script running on this (the event loop's) thread, if any.
+    static RUN: Cell<*mut Run> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Shebang flags (`#!lua flags=no-writes,allow-oom`).
+#[derive(Default)]
+struct ScriptFlags {
+    no_writes: bool,
+    allow_oom: bool,
+}
+
+fn lua_err(e: mlua::Error) -> CmdError {
+    CmdError::owned(format!("ERR {e}"))
+}
+
+impl Scripts {
+    pub fn new() -> mlua::Result<Scripts> {
+        // SAFETY: the debug library is loaded for the error handler and the globals protection,
+        // as Redis loads it; scripts are trusted code run by the server's own users.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        let g = lua.globals();
+        for name in ["loadfile", "dofile"] {
+            g.raw_set(name, Value::Nil)?;
+        }
+        let redis = lua.create_table()?;
+        redis.set("sha1hex", lua.create_function(lua_sha1hex)?)?;
+        redis.set("error_reply", lua.create_function(lua_error_reply)?)?;
+        redis.set("status_reply", lua.create_function(lua_status_reply)?)?;
+        redis.set("log", lua.create_function(lua_log)?)?;
+        redis.set("setresp", lua.create_function(lua_setresp)?)?;
+        redis.set("set_repl", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+        redis.set(
+            "replicate_commands",
+            lua.create_function(|_, _: MultiValue| Ok(true))?,
+        )?;
+        redis.set(
+            "breakpoint",
+            lua.create_function(|_, _: MultiValue| Ok(false))?,
+        )?;
+        redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+        for (name, level) in [
+            ("LOG_DEBUG", 0),
+            ("LOG_VERBOSE", 1),
+            ("LOG_NOTICE", 2),
+            ("LOG_WARNING", 3),
+        ] {
+            redis.set(name, level)?;
+        }
+        for (name, v) in [
+            ("REPL_NONE", 0),
+            ("REPL_AOF", 1),
+            ("REPL_SLAVE", 2),
+            ("REPL_REPLICA", 2),
+            ("REPL_ALL", 3),
+        ] {
+            redis.set(name, v)?;
+        }
+        redis.set("REDIS_VERSION", ember_core::REDIS_VERSION)?;
+        redis.set("REDIS_VERSION_NUM", redis_version_num())?;
+        g.raw_set("redis", redis)?;
+        g.raw_set("bit", bit_library(&lua)?)?;
+        let redis: Table = g.raw_get("redis")?;
+        redis.set(
+            "call",
+            lua.create_function(|lua, args| match lua_raw_call(lua, args)? {
+                (true, v) => Ok(v),
+                (false, err) => {
+                    if let (Some(run), Value::Table(t)) = (current(), err) {
+                        run.pending_error = Some(t);
+                    }
+                    Err(mlua::Error::runtime("redis.call failed"))
+                }
+            })?,
+        )?;
+        redis.set(
+            "pcall",
+            lua.create_function(|lua, args| Ok(lua_raw_call(lua, args)?.1))?,
+        )?;
+        let take =
+            lua.create_function(|_, ()| Ok(current().and_then(|r| r.pending_error.take())))?;
+        let runner: Function = lua.load(PRELUDE).set_name("=ember").call(take)?;
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+            hook,
+        )?;
+        Ok(Scripts {
+            lua,
+            runner,
+            cache: HashMap::new(),
+            busy: false,
+        })
+    }
+
+    /// Bytes of script bodies held (INFO's `used_memory_scripts_eval`).
+    pub fn body_bytes(&self) -> usize {
+        self.cache.values().map(|(_, n)| n).sum()
+    }
+
+    pub fn count(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Bytes the interpreter uses (`used_memory_lua`).
+    pub fn lua_bytes(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Compiles `body` under its SHA-1 unless already known; returns the SHA-1.
+    fn load(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = crate::sha1::hex(body);
+        if self.cache.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let source = strip_shebang(body);
+        let f = self
+            .lua
+            .load(source.as_ref())
+            .set_name("@user_script")
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                CmdError::owned(format!("ERR Error compiling script (new function): {msg}"))
+            })?;
+        self.cache.insert(sha.clone(), (f, body.len()));
+        Ok(sha)
+    }
+}
+
+/// A shebang line is replaced by a comment, so that line numbers stay the same.
+fn strip_shebang(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if body.starts_with(b"#!") {
+        let mut v = b"--".to_vec();
+        v.extend_from_slice(body);
+        std::borrow::Cow::Owned(v)
+    } else {
+        std::borrow::Cow::Borrowed(body)
+    }
+}
+
+/// Parses a `#!lua [flags=a,b]` first line; `None` without one.
+fn shebang_flags(body: &[u8]) -> Result<Option<ScriptFlags>, CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let line_end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[2..line_end]);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "lua" {
+        let shebang = String::from_utf8_lossy(&body[..line_end]);
+        return Err(CmdError::owned(format!(
+            "ERR Unexpected engine in script shebang: {shebang}"
+        )));
+    }
+    let mut f = ScriptFlags::default();
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CmdError::owned(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        for flag in list.split(',').filter(|s| !s.is_empty()) {
+            match flag {
+                "no-writes" => f.no_writes = true,
+                "allow-oom" => f.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(CmdError::owned(format!(
+                        "ERR Unexpected flag in script shebang: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(Some(f))
+}
+
+fn redis_version_num() -> i64 {
+    let mut n = 0;
+    for part in ember_core::REDIS_VERSION.split('.').take(3) {
+        n = n * 256 + part.parse::<i64>().unwrap_or(0);
+    }
+    n
+}
+
+/// The running script, when called from inside one.
+fn current() -> Option<&'static mut Run> {
+    let p = RUN.with(Cell::get);
+    // SAFETY: RUN is set by `run_script` to a `Run` on its stack for exactly the duration of the
+    // Lua call and cleared before it returns; only this thread's Lua calls reach here.
+    unsafe { p.as_mut() }
+}
+
+/// An `{err=...}` table as Redis's `luaPushError` builds it: a message without an error code
+/// gets `ERR`.
+fn error_table(lua: &Lua, msg: &str) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let text = if msg.split(' ').next().is_some_and(|code| {
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+    }) && msg.contains(' ')
+    {
+        msg.to_string()
+    } else {
+        format!("ERR {msg}")
+    };
+    t.set("err", text)?;
+    Ok(t)
+}
+
+/// redis.call and redis.pcall: `(true, reply)` or `(false, error table)`.
+fn lua_raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    let fail = |msg: &str| -> mlua::Result<(bool, Value)> {
+        Ok((false, Value::Table(error_table(lua, msg)?)))
+    };
+    let Some(run) = current() else {
+        return fail("ERR redis.call is only available inside a script");
+    };
+    if args.is_empty() {
+        return fail("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for v in args {
+        match v {
+            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v)? {
+                Some(s) => argv.push(s.as_bytes().to_vec()),
+                None => {
+                    return fail("ERR Lua redis lib command arguments must be strings or integers")
+                }
+            },
+            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    // SAFETY: see `current`: the server outlives the run and nothing else borrows it meanwhile.
+    let s = unsafe { &mut *run.server };
+    let Some(idx) = s.commands.lookup(&argv[0]) else {
+        return fail("ERR Unknown Redis command called from script");
+    };
+    let info = s.commands.entries[idx].info;
+    if !info.arity_ok(argv.len()) {
+        return fail("ERR Wrong number of args calling Redis command from script");
+    }
+    if info.flags & flags::NOSCRIPT != 0 {
+        return fail("ERR This Redis command is not allowed from script");
+    }
+    let writes = info.flags & flags::WRITE != 0;
+    if writes && run.read_only {
+        return fail("ERR Write commands are not allowed from read-only scripts.");
+    }
+    if info.flags & flags::DENYOOM != 0 && run.oom && !run.allow_oom {
+        return fail("OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    if writes && s.master.is_some() && s.config.get_bool("replica-read-only") {
+        return fail("READONLY You can't write against a read only replica.");
+    }
+    let saved = SavedArgv::from_args(&argv);
+    let cmd = saved.argv();
+    run.client.out.clear();
+    run.client.proto = if run.resp3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    };
+    s.call(&mut run.client, cmd);
+    run.wrote |= writes;
+    run.read |= info.flags & flags::READONLY != 0;
+    let out = std::mem::take(&mut run.client.out);
+    let converted = match parse_reply(&out) {
+        Ok((reply, _)) => reply_to_lua(lua, &reply),
+        Err(_) => return fail("ERR the command's reply could not be read"),
+    };
+    run.client.out = out;
+    run.client.out.clear();
+    match converted? {
+        Value::Table(t) if t.contains_key("err")? => Ok((false, Value::Table(t))),
+        v => Ok((true, v)),
+    }
+}
+
+/// A RESP reply as Lua sees it (Redis's `redisProtocolToLuaType`).
+fn reply_to_lua(lua: &Lua, r: &Reply) -> mlua::Result<Value> {
+    let wrap = |key: &str, v: Value| -> mlua::Result<Value> {
+        let t = lua.create_table()?;
+        t.set(key, v)?;
+        Ok(Value::Table(t))
+    };
+    Ok(match r {
+        Reply::Status(s) => wrap("ok", Value::String(lua.create_string(s)?))?,
+        Reply::Error(e) => wrap("err", Value::String(lua.create_string(e)?))?,
+        Reply::Integer(n) => Value::Number(*n as f64),
+        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
+        Reply::Null => match current().is_some_and(|r| r.resp3) {
+            true => Value::Nil,
+            false => Value::Boolean(false),
+        },
+        Reply::Boolean(b) => Value::Boolean(*b),
+        Reply::Double(d) => wrap("double", Value::Number(*d))?,
+        Reply::BigNumber(b) => wrap("big_number", Value::String(lua.create_string(b)?))?,
+        Reply::Array(items) | Reply::Push(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, reply_to_lua(lua, item)?)?;
+            }
+            Value::Table(t)
+        }
+        Reply::Set(items) => {
+            let t = lua.create_table()?;
+            for item in items {
+                t.raw_set(reply_to_lua(lua, item)?, true)?;
+            }
+            wrap("set", Value::Table(t))?
+        }
+        Reply::Map(pairs) => {
+            let t = lua.create_table()?;
+            for (k, v) in pairs {
+                t.raw_set(reply_to_lua(lua, k)?, reply_to_lua(lua, v)?)?;
+            }
+            wrap("map", Value::Table(t))?
+        }
+    })
+}
+
+/// Writes a script's return value as the caller's reply (Redis's `luaReplyToRedisReply`).
+fn write_value(w: &mut ReplyWriter<'_>, v: &Value, script_resp3: bool, depth: usize) {
+    if depth > REPLY_DEPTH_MAX {
+        w.error(b"ERR reached lua stack limit");
+        return;
+    }
+    match v {
+        Value::String(s) => w.bulk(&s.as_bytes()),
+        Value::Boolean(true) if !script_resp3 => w.int(1),
+        Value::Boolean(false) if !script_resp3 => w.null(),
+        Value::Boolean(b) => w.boolean(*b),
+        Value::Integer(n) => w.int(*n),
+        Value::Number(n) => w.int(*n as i64),
+        Value::Table(t) => write_table(w, t, script_resp3, depth),
+        _ => w.null(),
+    }
+}
+
+fn write_table(w: &mut ReplyWriter<'_>, t: &Table, script_resp3: bool, depth: usize) {
+    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+        let text = String::from_utf8_lossy(&e.as_bytes()).replace(['\r', '\n'], " ");
+        w.error(text.as_bytes());
+        return;
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+        let text = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
+        w.simple(text.as_bytes());
+        return;
+    }
+    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+        w.double(d);
+        return;
+    }
+    if let Ok(Value::String(b)) = t.raw_get::<Value>("big_number") {
+        w.bignum(&b.as_bytes());
+        return;
+    }
+    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        w.map(pairs.len());
+        for (k, v) in &pairs {
+            write_value(w, k, script_resp3, depth + 1);
+            write_value(w, v, script_resp3, depth + 1);
+        }
+        return;
+    }
+    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
+        let members: Vec<Value> = s
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, _)| k)
+            .collect();
+        w.set(members.len());
+        for m in &members {
+            write_value(w, m, script_resp3, depth + 1);
+        }
+        return;
+    }
+    // An array: elements 1, 2, ... up to the first nil.
+    let mut items = Vec::new();
+    loop {
+        match t.raw_get::<Value>(items.len() + 1) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => items.push(v),
+        }
+    }
+    w.array(items.len());
+    for v in &items {
+        write_value(w, v, script_resp3, depth + 1);
+    }
+}
+
+fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<String> {
+    match args.front() {
+        Some(Value::String(s)) if args.len() == 1 => Ok(crate::sha1::hex(&s.as_bytes())),
+        Some(v @ (Value::Number(_) | Value::Integer(_))) if args.len() == 1 => {
+            Ok(crate::sha1::hex(v.to_string()?.as_bytes()))
+        }
+        _ => Err(mlua::Error::runtime("wrong number of arguments")),
+    }
+}
+
+fn lua_error_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
+    match args.front() {
+        Some(Value::String(s)) if args.len() == 1 => {
+            let text = s.to_str()?.to_string();
+            let text = text.strip_prefix('-').unwrap_or(&text);
+            let full = match text.split_once(' ') {
+                Some(_) => text.to_string(),
+                None => format!("ERR {text}"),
+            };
+            let t = lua.create_table()?;
+            t.set("err", full)?;
+            Ok(t)
+        }
+        _ => error_table(lua, "wrong number or type of arguments"),
+    }
+}
+
+fn lua_status_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
+    match args.front() {
+        Some(Value::String(s)) if args.len() == 1 => {
+            let t = lua.create_table()?;
+            t.set("ok", s.clone())?;
+            Ok(t)
+        }
+        _ => error_table(lua, "wrong number or type of arguments"),
+    }
+}
+
+fn lua_log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+    if args.len() < 2 {
+        return Err(mlua::Error::runtime(
+            "redis.log() requires two arguments or more.",
+        ));
+    }
+    let mut it = args.into_iter();
+    let level = match it.next() {
+        Some(Value::Integer(n)) => n,
+        Some(Value::Number(n)) => n as i64,
+        _ => {
+            return Err(mlua::Error::runtime(
+                "First argument must be a number (log level).",
+            ))
+        }
+    };
+    let mut msg = String::new();
+    for (i, v) in it.enumerate() {
+        if i > 0 {
+            msg.push(' ');
+        }
+        if let Some(s) = lua.coerce_string(v)? {
+            msg.push_str(&s.to_string_lossy());
+        }
+    }
+    match level {
+        0 => log_at!(Debug, "{msg}"),
+        1 => log_at!(Verbose, "{msg}"),
+        2 => log_at!(Notice, "{msg}"),
+        3 => log_at!(Warning, "{msg}"),
+        _ => return Err(mlua::Error::runtime("Invalid debug level.")),
+    }
+    Ok(())
+}
+
+fn lua_setresp(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let v = match args.front() {
+        Some(Value::Integer(n)) if args.len() == 1 => *n,
+        Some(Value::Number(n)) if args.len() == 1 => *n as i64,
+        _ => {
+            return Err(mlua::Error::runtime(
+                "redis.setresp() requires one argument.",
+            ))
+        }
+    };
+    if v != 2 && v != 3 {
+        return Err(mlua::Error::runtime("RESP version must be 2 or 3."));
+    }
+    if let Some(run) = current() {
+        run.resp3 = v == 3;
+    }
+    Ok(())
+}
+
+/// The `bit` library (LuaBitOp's API, as Redis bundles it): 32-bit operations on numbers.
+fn bit_library(lua: &Lua) -> mlua::Result<Table> {
+    fn tobit(v: f64) -> i32 {
+        // LuaBitOp normalizes through a double with 2^52 + 2^51 added; modular conversion gives
+        // the same result for the values scripts use.
+        (v as i64) as i32
+    }
+    let t = lua.create_table()?;
+    t.set("tobit", lua.create_function(|_, a: f64| Ok(tobit(a)))?)?;
+    t.set("bnot", lua.create_function(|_, a: f64| Ok(!tobit(a)))?)?;
+    let fold = |op: fn(i32, i32) -> i32| {
+        move |_: &Lua, args: mlua::Variadic<f64>| {
+            Ok(args
+                .iter()
+                .skip(1)
+                .fold(tobit(args.first().copied().unwrap_or(0.0)), |acc, &x| {
+                    op(acc, tobit(x))
+                }))
+        }
+    };
+    t.set("band", lua.create_function(fold(|a, b| a & b))?)?;
+    t.set("bor", lua.create_function(fold(|a, b| a | b))?)?;
+    t.set("bxor", lua.create_function(fold(|a, b| a ^ b))?)?;
+    t.set(
+        "lshift",
+        lua.create_function(|_, (a, n): (f64, f64)| {
+            Ok(((tobit(a) as u32) << (tobit(n) & 31)) as i32)
+        })?,
+    )?;
+    t.set(
+        "rshift",
+        lua.create_function(|_, (a, n): (f64, f64)| {
+            Ok(((tobit(a) as u32) >> (tobit(n) & 31)) as i32)
+        })?,
+    )?;
+    t.set(
+        "arshift",
+        lua.create_function(|_, (a, n): (f64, f64)| Ok(tobit(a) >> (tobit(n) & 31)))?,
+    )?;
+    t.set(
+        "rol",
+        lua.create_function(|_, (a, n): (f64, f64)| {
+            Ok((tobit(a) as u32).rotate_left((tobit(n) & 31) as u32) as i32)
+        })?,
+    )?;
+    t.set(
+        "ror",
+        lua.create_function(|_, (a, n): (f64, f64)| {
+            Ok((tobit(a) as u32).rotate_right((tobit(n) & 31) as u32) as i32)
+        })?,
+    )?;
+    t.set(
+        "bswap",
+        lua.create_function(|_, a: f64| Ok(tobit(a).swap_bytes()))?,
+    )?;
+    t.set(
+        "tohex",
+        lua.create_function(|_, (a, n): (f64, Option<f64>)| {
+            let mut n = n.map_or(8, tobit);
+            let upper = n < 0;
+            if upper {
+                n = -n;
+            }
+            let n = n.clamp(1, 8) as usize;
+            let v = tobit(a) as u32;
+            let s = if upper {
+                format!("{v:08X}")
+            } else {
+                format!("{v:08x}")
+            };
+            Ok(s[8 - n..].to_string())
+        })?,
+    )?;
+    Ok(t)
+}
+
+/// The instruction-count hook: past the busy threshold, serves other clients; stops a killed
+/// script.
+fn hook(_: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
+    let Some(run) = current() else {
+        return Ok(VmState::Continue);
+    };
+    // SAFETY: see `current`; hooks fire between Lua instructions, never inside `lua_raw_call`.
+    let s = unsafe { &mut *run.server };
+    let elapsed = sys::now_ms().saturating_sub(run.started_ms);
+    let threshold = s.config.get_int("busy-reply-threshold").max(0) as u64;
+    let busy = s.scripts.as_ref().is_some_and(|sc| sc.busy);
+    if !busy && elapsed >= threshold {
+        log_at!(
+            Warning,
+            "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {}.",
+            run.name
+        );
+        if let Some(sc) = s.scripts.as_mut() {
+            sc.busy = true;
+        }
+    }
+    if s.scripts.as_ref().is_some_and(|sc| sc.busy) {
+        s.process_events_while_busy();
+        if s.shutdown_requested {
+            run.kill = true;
+        }
+        if let Some(sc) = s.scripts.as_ref() {
+            if sc.busy && s.script_kill_requested {
+                s.script_kill_requested = false;
+                run.kill = true;
+            }
+        }
+    }
+    if run.kill {
+        run.kill_line = debug.current_line().unwrap_or(0);
+        return Err(mlua::Error::runtime(KILLED_ERROR));
+    }
+    Ok(VmState::Continue)
+}
+
+/// Runs the compiled script `sha` for `c`, writing its reply.
+fn run_script(
+    s: &mut Server,
+    c: &mut Client,
+    sha: &str,
+    keys: Argv<'_>,
+    args: Argv<'_>,
+    read_only: bool,
+    flags: ScriptFlags,
+) -> CmdResult {
+    let Some(sc) = s.scripts.as_ref() else {
+        return Err(CmdError::new("ERR scripting is not available"));
+    };
+    let Some((f, _)) = sc.cache.get(sha) else {
+        return Err(CmdError::new(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
+    };
+    let (f, lua, runner) = (f.clone(), sc.lua.clone(), sc.runner.clone());
+    let oom = s.hot.maxmemory > 0 && crate::alloc::used() > s.hot.maxmemory as usize;
+    let to_table = |a: Argv<'_>| -> mlua::Result<Table> {
+        let t = lua.create_table_with_capacity(a.len(), 0)?;
+        for (i, x) in a.iter().enumerate() {
+            t.raw_set(i + 1, lua.create_string(x)?)?;
+        }
+        Ok(t)
+    };
+    let g = lua.globals();
+    g.raw_set("KEYS", to_table(keys).map_err(lua_err)?)
+        .map_err(lua_err)?;
+    g.raw_set("ARGV", to_table(args).map_err(lua_err)?)
+        .map_err(lua_err)?;
+    // The script client stands for the caller in client tracking: same ID (NOLOOP), and the
+    // caller's tracking state for the duration of the script.
+    let mut client = Client::new(
+        c.id,
+        -1,
+        false,
+        "lua".into(),
+        String::new(),
+        sys::now_ms(),
+        true,
+    );
+    client.db = c.db;
+    client.in_exec = true;
+    client.script = true;
+    client.tracking = c.tracking.take();
+    let mut run = Run {
+        server: s,
+        client: Box::new(client),
+        name: sha.to_string(),
+        started_ms: sys::now_ms(),
+        read_only: read_only || flags.no_writes,
+        allow_oom: flags.allow_oom,
+        oom,
+        resp3: false,
+        wrote: false,
+        read: false,
+        kill: false,
+        kill_line: 0,
+        pending_error: None,
+    };
+    RUN.with(|r| r.set(&mut run));
+    let result = runner.call::<(bool, Value)>(f);
+    RUN.with(|r| r.set(ptr::null_mut()));
+    // The client's descriptor is not a socket: keep Drop from closing anything.
+    run.client.fd = -1;
+    c.tracking = run.client.tracking.take();
+    let (killed, line, resp3, read) = (run.kill, run.kill_line, run.resp3, run.read);
+    let name = std::mem::take(&mut run.name);
+    drop(run);
+    if let Some(sc) = s.scripts.as_mut() {
+        if sc.busy {
+            sc.busy = false;
+            s.script_kill_requested = false;
+            log_at!(Warning, "Slow script finished.");
+        }
+    }
+    if read && c.tracking.is_some() {
+        s.tracking_remember(c, keys.iter());
+    }
+    let _ = g.raw_set("KEYS", Value::Nil);
+    let _ = g.raw_set("ARGV", Value::Nil);
+    if killed {
+        return Err(CmdError::owned(format!(
+            "{KILLED_ERROR} script: {name}, on @user_script:{line}."
+        )));
+    }
+    let mut w = ReplyWriter::new(&mut c.out, c.proto);
+    match result {
+        Ok((true, v)) => write_value(&mut w, &v, resp3, 0),
+        Ok((false, Value::Table(t))) => {
+            let msg: String = t
+                .raw_get::<Option<mlua::LuaString>>("err")
+                .ok()
+                .flatten()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_else(|| "ERR unknown error".into());
+            let line: Option<i64> = t.raw_get("line").ok();
+            let source: Option<String> = t.raw_get("source").ok();
+            let mut text = msg.replace(['\r', '\n'], " ");
+            if let (Some(line), Some(source)) = (line, source) {
+                text.push_str(&format!(" script: {name}, on {source}:{line}."));
+            }
+            return Err(CmdError::owned(text));
+        }
+        Ok((false, other)) => {
+            let msg = lua
+                .coerce_string(other)
+                .ok()
+                .flatten()
+                .map(|s| s.to_string_lossy());
+            return Err(CmdError::owned(format!(
+                "ERR Error running script {name}, {}",
+                msg.unwrap_or_else(|| "execution failure".into())
+            )));
+        }
+        Err(e) => {
+            return Err(CmdError::owned(format!(
+                "ERR Error running script {name}, {}",
+                e.to_string().lines().next().unwrap_or("")
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Parses `numkeys` and splits the rest into KEYS and ARGV.
+fn split_keys<'a>(argv: Argv<'a>) -> Result<(Argv<'a>, Argv<'a>), CmdError> {
+    let n = arg_i64(argv.get(2))?;
+    if n < 0 {
+        return Err(CmdError::new("ERR Number of keys can't be negative"));
+    }
+    let n = n as usize;
+    if n > argv.len() - 3 {
+        return Err(CmdError::new(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let rest = argv.tail(3);
+    Ok((rest.head(n), rest.tail(n)))
+}
+
+fn eval_generic(
+    s: &mut Server,
+    c: &mut Client,
+    argv: Argv<'_>,
+    by_sha: bool,
+    ro: bool,
+) -> CmdResult {
+    let (keys, args) = split_keys(argv)?;
+    if s.scripts.is_none() {
+        s.scripts = Some(Scripts::new().map_err(lua_err)?);
+    }
+    let body = argv.get(1);
+    let sha = if by_sha {
+        let sha = String::from_utf8_lossy(body).to_ascii_lowercase();
+        if !s
+            .scripts
+            .as_ref()
+            .is_some_and(|sc| sc.cache.contains_key(&sha))
+        {
+            return Err(CmdError::new(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ));
+        }
+        sha
+    } else {
+        let sc = s.scripts.as_mut().expect("created above");
+        sc.load(body)?
+    };
+    let flags = if by_sha { None } else { shebang_flags(body)? };
+    s.feed_monitors_for_script(c, argv);
+    run_script(s, c, &sha, keys, args, ro, flags.unwrap_or_default())
+}
+
+pub fn eval(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    eval_generic(s, c, argv, false, false)
+}
+
+pub fn evalsha(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    eval_generic(s, c, argv, true, false)
+}
+
+pub fn eval_ro(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    eval_generic(s, c, argv, false, true)
+}
+
+pub fn evalsha_ro(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    eval_generic(s, c, argv, true, true)
+}
+
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// SCRIPT LOAD | EXISTS | FLUSH | KILL | HELP.
+pub fn script(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let sub = argv.get(1);
+    let argc = argv.len();
+    if eq_ci(sub, "load") && argc == 3 {
+        if s.scripts.is_none() {
+            s.scripts = Some(Scripts::new().map_err(lua_err)?);
+        }
+        let sc = s.scripts.as_mut().expect("created above");
+        shebang_flags(argv.get(2))?;
+        let sha = sc.load(argv.get(2))?;
+        crate::cmd::reply(c).bulk(sha.as_bytes());
+    } else if eq_ci(sub, "exists") && argc >= 3 {
+        let sc = s.scripts.as_ref();
+        let mut w = crate::cmd::reply(c);
+        w.array(argc - 2);
+        for sha in argv.tail(2).iter() {
+            let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+            w.int(i64::from(sc.is_some_and(|sc| sc.cache.contains_key(&sha))));
+        }
+    } else if eq_ci(sub, "flush") && argc <= 3 {
+        if argc == 3 && !eq_ci(argv.get(2), "sync") && !eq_ci(argv.get(2), "async") {
+            return Err(CmdError::new(
+                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            ));
+        }
+        // A fresh interpreter drops the compiled scripts and any global state they left.
+        s.scripts = None;
+        crate::cmd::reply(c).ok();
+    } else if eq_ci(sub, "kill") && argc == 2 {
+        if !s.scripts.as_ref().is_some_and(|sc| sc.busy) {
+            return Err(CmdError::new("NOTBUSY No scripts in execution right now."));
+        }
+        if current().is_some_and(|r| r.wrote) {
+            return Err(CmdError::new("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+        }
+        s.script_kill_requested = true;
+        crate::cmd::reply(c).ok();
+    } else if eq_ci(sub, "help") && argc == 2 {
+        crate::cmd::reply_help(c, SCRIPT_HELP);
+    } else {
+        return Err(CmdError::owned(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SCRIPT HELP.",
+            String::from_utf8_lossy(sub)
+        )));
+    }
+    Ok(())
+}
+
+/// The refusal a busy script gives to commands without `allow_busy`.
+pub fn busy_error() -> CmdError {
+    CmdError::new(BUSY_ERROR)
+}

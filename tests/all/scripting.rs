@@ -1,0 +1,258 @@
+//! Lua scripting against a real redis-server (when installed): the same scripts give byte-identical
+//! replies (conversions both ways, errors with their script name and line, SCRIPT LOAD/EXISTS,
+//! EVALSHA, read-only scripts), and on Ember alone: SCRIPT KILL of a busy script, effects
+//! propagated as one transaction, and hostile scripts.
+
+use std::time::Duration;
+
+use crate::harness::{wait_for, Server, Twins};
+
+/// (script, numkeys and the rest) pairs whose replies must match redis-server's exactly.
+const CASES: &[(&str, &[&str])] = &[
+    ("return 1", &["0"]),
+    ("return 'hello'", &["0"]),
+    ("return 3.99", &["0"]),
+    ("return -7.5", &["0"]),
+    ("return true", &["0"]),
+    ("return false", &["0"]),
+    ("return nil", &["0"]),
+    ("return {1, 2, {3, 'x'}, false, nil, 4}", &["0"]),
+    (
+        "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}",
+        &["2", "k1", "k2", "a1", "a2"],
+    ),
+    (
+        "return redis.call('set', KEYS[1], ARGV[1])",
+        &["1", "s", "v"],
+    ),
+    ("return redis.call('get', KEYS[1])", &["1", "s"]),
+    ("return redis.call('get', 'missing')", &["0"]),
+    ("return redis.call('incr', 'n')", &["0"]),
+    ("return redis.call('incrbyfloat', 'f', '1.5')", &["0"]),
+    (
+        "redis.call('rpush', 'l', 'a', 'b', 'c') return redis.call('lrange', 'l', 0, -1)",
+        &["0"],
+    ),
+    ("return redis.call('hset', 'h', 'f', 1, 'g', 2)", &["0"]),
+    ("return redis.call('hgetall', 'h')", &["0"]),
+    ("return redis.call('zadd', 'z', 1.5, 'a', 2, 'b')", &["0"]),
+    (
+        "return redis.call('zrange', 'z', 0, -1, 'withscores')",
+        &["0"],
+    ),
+    ("return redis.call('ping')", &["0"]),
+    ("return redis.call('type', 's')", &["0"]),
+    ("return redis.call('incr', 's')", &["0"]),
+    ("return redis.pcall('incr', 's')", &["0"]),
+    ("local r = redis.pcall('incr', 's') return r['err']", &["0"]),
+    ("return redis.call('nosuchcommand')", &["0"]),
+    ("return redis.call('get')", &["0"]),
+    ("return redis.call()", &["0"]),
+    ("return redis.call('get', {})", &["0"]),
+    ("return redis.error_reply('My Error')", &["0"]),
+    ("return redis.error_reply('oops')", &["0"]),
+    ("return redis.status_reply('FINE')", &["0"]),
+    ("return {err='CUSTOM something'}", &["0"]),
+    ("return {ok='fine'}", &["0"]),
+    ("error('boom')", &["0"]),
+    ("error({err='TABLE err'})", &["0"]),
+    ("return undefined_global", &["0"]),
+    ("newglobal = 1", &["0"]),
+    ("return +", &["0"]),
+    ("return redis.sha1hex('')", &["0"]),
+    ("return redis.sha1hex('Pizza & Mandolino')", &["0"]),
+    ("return bit.band(0xff, 0x0f)", &["0"]),
+    ("return bit.tohex(65535, -4)", &["0"]),
+    ("return tostring(1e100)", &["0"]),
+    ("return string.format('%d %s', 7, 'x')", &["0"]),
+    ("return table.concat({'a', 'b'}, ',')", &["0"]),
+    ("return redis.call('set', 'x', 1)", &["1"]),
+    ("return 1", &["-1"]),
+    ("return 1", &["nan"]),
+    ("return 1", &["3", "a"]),
+];
+
+#[test]
+fn scripts_reply_like_redis() {
+    let Some(mut t) = Twins::start() else {
+        return;
+    };
+    for proto in ["2", "3"] {
+        t.e.cmd(&["HELLO", proto]);
+        t.r.cmd(&["HELLO", proto]);
+        t.same("FLUSHALL");
+        for (script, rest) in CASES {
+            let mut args = vec!["EVAL".to_string(), script.to_string()];
+            args.extend(rest.iter().map(|s| s.to_string()));
+            t.same_args(&args);
+        }
+        // RESP3 replies inside the script, and RESP3 types returned from it.
+        t.same_args(&[
+            "EVAL".into(),
+            "redis.setresp(3) return redis.call('hgetall', 'h')".into(),
+            "0".into(),
+        ]);
+        t.same_args(&[
+            "EVAL".into(),
+            "redis.setresp(3) return {double=3.5}".into(),
+            "0".into(),
+        ]);
+    }
+    t.same_args(&["SCRIPT".into(), "LOAD".into(), "return ARGV[1]".into()]);
+    let sha = "bd6d5d8ebe4ed4f84fe7390d71c8b2dd18ec5ea7";
+    t.same_args(&["SCRIPT".into(), "EXISTS".into(), sha.into(), "nope".into()]);
+    t.same_args(&["EVALSHA".into(), sha.into(), "0".into(), "x".into()]);
+    t.same_args(&["EVALSHA".into(), sha.to_uppercase(), "0".into(), "y".into()]);
+    t.same_args(&["EVALSHA".into(), "ffff".into(), "0".into()]);
+    t.same_args(&[
+        "EVAL_RO".into(),
+        "return redis.call('set', 'a', 'b')".into(),
+        "0".into(),
+    ]);
+    t.same_args(&[
+        "EVAL".into(),
+        "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')".into(),
+        "0".into(),
+    ]);
+    t.same_args(&[
+        "EVAL".into(),
+        "#!lua flags=no-writes\nreturn redis.call('get', 's')".into(),
+        "0".into(),
+    ]);
+    t.same_args(&[
+        "EVAL".into(),
+        "#!lua flags=bogus\nreturn 1".into(),
+        "0".into(),
+    ]);
+    t.same_args(&["EVAL".into(), "#!python\nreturn 1".into(), "0".into()]);
+    t.same("SCRIPT FLUSH");
+    t.same_args(&["SCRIPT".into(), "EXISTS".into(), sha.into()]);
+    t.same("SCRIPT KILL");
+    t.same("SCRIPT FLUSH BOGUS");
+}
+
+#[test]
+fn a_busy_script_can_be_killed_and_others_wait() {
+    let s = Server::start();
+    let mut a = s.connect();
+    let mut b = s.connect();
+    b.check(&["CONFIG", "SET", "lua-time-limit", "10"], b"+OK\r\n");
+    b.check(&["SET", "k", "v"], b"+OK\r\n");
+    a.send(&crate::harness::encode(&["EVAL", "while true do end", "0"]));
+    let busy = wait_for(Duration::from_secs(5), || {
+        b.raw(&["GET", "k"]).starts_with(b"-BUSY ")
+    });
+    assert!(busy, "other clients never saw the script as busy");
+    b.check(&["SCRIPT", "KILL"], b"+OK\r\n");
+    let killed = String::from_utf8_lossy(&a.read_raw()).into_owned();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{killed}"
+    );
+    b.check(&["GET", "k"], b"$1\r\nv\r\n");
+    b.check(
+        &["SCRIPT", "KILL"],
+        b"-NOTBUSY No scripts in execution right now.\r\n",
+    );
+    // A script that wrote cannot be killed; SHUTDOWN NOSAVE is the way out.
+    a.send(&crate::harness::encode(&[
+        "EVAL",
+        "redis.call('set', 'w', 1) while true do end",
+        "0",
+    ]));
+    let busy = wait_for(Duration::from_secs(5), || {
+        b.raw(&["PING"]).starts_with(b"-BUSY ")
+    });
+    assert!(busy);
+    let r = b.raw(&["SCRIPT", "KILL"]);
+    assert!(
+        r.starts_with(b"-UNKILLABLE "),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    b.send(&crate::harness::encode(&["SHUTDOWN", "NOSAVE"]));
+    b.expect_closed();
+}
+
+#[test]
+fn script_effects_reach_replicas_as_one_transaction() {
+    use std::io::{Read, Write};
+    let s = Server::start();
+    let mut c = s.connect();
+    // SYNC: the RDB payload ("$<len>\r\n" and the bytes, no CRLF), then the command stream.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    stream
+        .write_all(&crate::harness::encode(&["SYNC"]))
+        .expect("SYNC");
+    let mut got = Vec::new();
+    let mut read_more = |got: &mut Vec<u8>| {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = stream.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    let ok = wait_for(Duration::from_secs(5), || {
+        read_more(&mut got);
+        got.windows(5).any(|w| w == b"REDIS")
+    });
+    assert!(ok);
+    c.check(
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], 'a') redis.call('incr', 'n')",
+            "1",
+            "k",
+        ],
+        b"$-1\r\n",
+    );
+    let ok = wait_for(Duration::from_secs(5), || {
+        read_more(&mut got);
+        got.windows(4).any(|w| w == b"EXEC")
+    });
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(ok, "{text}");
+    let pos = |w: &str| {
+        text.find(w)
+            .unwrap_or_else(|| panic!("{w} missing: {text}"))
+    };
+    assert!(pos("MULTI") < pos("set") && pos("set") < pos("incr") && pos("incr") < pos("EXEC"));
+    assert!(
+        !text.contains("EVAL"),
+        "scripts replicate their effects, not themselves"
+    );
+}
+
+#[test]
+fn hostile_scripts_get_errors_and_the_server_lives() {
+    let s = Server::start();
+    let mut c = s.connect();
+    // A table that contains itself is cut off at a depth limit instead of recursing forever.
+    let r = c.raw(&["EVAL", "local t = {} t[1] = t return t", "0"]);
+    assert!(String::from_utf8_lossy(&r).contains("reached lua stack limit"));
+    // Deep recursion in Lua is Lua's own stack overflow error.
+    let r = c.raw(&[
+        "EVAL",
+        "local function f() return f() + 1 end return f()",
+        "0",
+    ]);
+    assert!(r.starts_with(b"-ERR "), "{}", String::from_utf8_lossy(&r));
+    // The sandbox has no file access.
+    let r = c.raw(&["EVAL", "return dofile('/etc/passwd')", "0"]);
+    assert!(r.starts_with(b"-ERR "), "{}", String::from_utf8_lossy(&r));
+    // Blocking commands do not block inside a script.
+    c.check(
+        &[
+            "EVAL",
+            "return redis.call('blmpop', 0, 1, 'nolist', 'left')",
+            "0",
+        ],
+        b"$-1\r\n",
+    );
+    // Commands that scripts may not run.
+    let r = c.raw(&["EVAL", "return redis.call('eval', 'return 1', 0)", "0"]);
+    assert!(String::from_utf8_lossy(&r).contains("not allowed from script"));
+    c.check(&["PING"], b"+PONG\r\n");
+}
