@@ -453,9 +453,8 @@ fn deliver(
             };
             let (c, created) = g.consumer(consumer, now_ms);
             c.seen_ms = now_ms;
-            if created {
-                log.push(words(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
-            }
+            let log_from = log.len();
+            let mut moved = false;
             for (id, tombstones, estimate) in counters {
                 if id <= g.last_id {
                     continue;
@@ -466,24 +465,35 @@ fn deliver(
                     _ => {}
                 }
                 g.last_id = id;
+                moved = true;
                 if !a.noack {
                     g.deliver(id, consumer, now_ms);
                     log.push(claim(key, group, consumer, id, now_ms, 1, g.last_id));
                 }
             }
-            let read = g.entries_read.map_or(-1, |n| n as i64);
-            let mut idbuf = [0u8; crate::types::stream::ID_TEXT_MAX];
-            let last = g.last_id.format(&mut idbuf).to_vec();
-            let read = alloc::format!("{read}").into_bytes();
-            log.push(words(&[
-                b"XGROUP",
-                b"SETID",
-                key,
-                group,
-                &last,
-                b"ENTRIESREAD",
-                &read,
-            ]));
+            // Like Redis 7.0: delivered entries replay as XCLAIMs only (they create the consumer
+            // and carry the group's last ID); without them, a new consumer and (NOACK) the moved
+            // last ID replay on their own.
+            if log.len() == log_from {
+                if created {
+                    log.push(words(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]));
+                }
+                if moved {
+                    let read = g.entries_read.map_or(-1, |n| n as i64);
+                    let mut idbuf = [0u8; crate::types::stream::ID_TEXT_MAX];
+                    let last = g.last_id.format(&mut idbuf).to_vec();
+                    let read = alloc::format!("{read}").into_bytes();
+                    log.push(words(&[
+                        b"XGROUP",
+                        b"SETID",
+                        key,
+                        group,
+                        &last,
+                        b"ENTRIESREAD",
+                        &read,
+                    ]));
+                }
+            }
             (Served::New(found), created)
         }
         From::After(id) => {
