@@ -25,6 +25,7 @@ pub enum ReplyMode {
 }
 
 /// A command's arguments copied into one buffer: queued by MULTI, or parked by a blocking command.
+#[derive(Default)]
 pub struct SavedArgv {
     buf: Vec<u8>,
     ranges: Vec<Range<usize>>,
@@ -54,6 +55,17 @@ impl SavedArgv {
 
     pub fn argv(&self) -> Argv<'_> {
         Argv::new(&self.buf, &self.ranges)
+    }
+
+    /// Empties it, keeping the buffers, to build another command with [`SavedArgv::push`].
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ranges.clear();
+    }
+
+    pub fn push(&mut self, arg: &[u8]) {
+        self.ranges.push(self.buf.len()..self.buf.len() + arg.len());
+        self.buf.extend_from_slice(arg);
     }
 
     /// Bytes held, as MULTI counts them against `client-query-buffer-limit`.

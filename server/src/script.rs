@@ -90,9 +90,13 @@ pub struct Scripts {
     lua: Lua,
     /// Runs a compiled script under the error handler: `(ok, value)`.
     runner: Function,
-    cache: HashMap<String, (Function, usize)>,
+    cache: HashMap<String, Function>,
+    /// The SHA-1 of each script body compiled.
+    by_body: HashMap<Box<[u8]>, String>,
     /// The running script has been running longer than the busy threshold.
     pub busy: bool,
+    /// The script client, kept between runs.
+    spare: Option<Box<Client>>,
 }
 
 /// What the Rust side of a running script needs.
@@ -114,6 +118,8 @@ struct Run {
     kill_line: usize,
     /// The error table of a failed `redis.call`, for the error handler.
     pending_error: Option<Table>,
+    /// The arguments of the command being called, rebuilt in place for each call.
+    argv: SavedArgv,
 }
 
 thread_local! {
@@ -211,13 +217,15 @@ impl Scripts {
             lua,
             runner,
             cache: HashMap::new(),
+            by_body: HashMap::new(),
             busy: false,
+            spare: None,
         })
     }
 
     /// Bytes of script bodies held (INFO's `used_memory_scripts_eval`).
     pub fn body_bytes(&self) -> usize {
-        self.cache.values().map(|(_, n)| n).sum()
+        self.by_body.keys().map(|b| b.len()).sum()
     }
 
     pub fn count(&self) -> usize {
@@ -231,6 +239,10 @@ impl Scripts {
 
     /// Compiles `body` under its SHA-1 unless already known; returns the SHA-1.
     fn load(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        // A body seen before skips the SHA-1 (EVAL of the same script is the common case).
+        if let Some(sha) = self.by_body.get(body) {
+            return Ok(sha.clone());
+        }
         let sha = crate::sha1::hex(body);
         if self.cache.contains_key(&sha) {
             return Ok(sha);
@@ -248,7 +260,8 @@ impl Scripts {
                 };
                 CmdError::owned(format!("ERR Error compiling script (new function): {msg}"))
             })?;
-        self.cache.insert(sha.clone(), (f, body.len()));
+        self.cache.insert(sha.clone(), f);
+        self.by_body.insert(body.into(), sha.clone());
         Ok(sha)
     }
 }
@@ -345,26 +358,39 @@ fn lua_raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
     if args.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    let mut saved = std::mem::take(&mut run.argv);
+    saved.clear();
     for v in args {
-        match v {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+        let bytes = match v {
+            Value::String(s) => s,
             Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v)? {
-                Some(s) => argv.push(s.as_bytes().to_vec()),
+                Some(s) => s,
                 None => {
                     return fail("ERR Lua redis lib command arguments must be strings or integers")
                 }
             },
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
-        }
+        };
+        saved.push(&bytes.as_bytes());
     }
+    let result = call_command(lua, run, &saved);
+    run.argv = saved;
+    result
+}
+
+/// Runs one command for `redis.call`/`redis.pcall`.
+fn call_command(lua: &Lua, run: &mut Run, saved: &SavedArgv) -> mlua::Result<(bool, Value)> {
+    let fail = |msg: &str| -> mlua::Result<(bool, Value)> {
+        Ok((false, Value::Table(error_table(lua, msg)?)))
+    };
+    let cmd = saved.argv();
     // SAFETY: see `current`: the server outlives the run and nothing else borrows it meanwhile.
     let s = unsafe { &mut *run.server };
-    let Some(idx) = s.commands.lookup(&argv[0]) else {
+    let Some(idx) = s.commands.lookup(cmd.get(0)) else {
         return fail("ERR Unknown Redis command called from script");
     };
     let info = s.commands.entries[idx].info;
-    if !info.arity_ok(argv.len()) {
+    if !info.arity_ok(cmd.len()) {
         return fail("ERR Wrong number of args calling Redis command from script");
     }
     if info.flags & flags::NOSCRIPT != 0 {
@@ -380,8 +406,6 @@ fn lua_raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
     if writes && s.master.is_some() && s.config.get_bool("replica-read-only") {
         return fail("READONLY You can't write against a read only replica.");
     }
-    let saved = SavedArgv::from_args(&argv);
-    let cmd = saved.argv();
     run.client.out.clear();
     run.client.proto = if run.resp3 {
         Proto::Resp3
@@ -740,7 +764,7 @@ fn run_script(
     let Some(sc) = s.scripts.as_ref() else {
         return Err(CmdError::new("ERR scripting is not available"));
     };
-    let Some((f, _)) = sc.cache.get(sha) else {
+    let Some(f) = sc.cache.get(sha) else {
         return Err(CmdError::new(
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
@@ -761,22 +785,26 @@ fn run_script(
         .map_err(lua_err)?;
     // The script client stands for the caller in client tracking: same ID (NOLOOP), and the
     // caller's tracking state for the duration of the script.
-    let mut client = Client::new(
-        c.id,
-        -1,
-        false,
-        "lua".into(),
-        String::new(),
-        sys::now_ms(),
-        true,
-    );
+    let spare = s.scripts.as_mut().and_then(|sc| sc.spare.take());
+    let mut client = spare.unwrap_or_else(|| {
+        Box::new(Client::new(
+            0,
+            -1,
+            false,
+            "lua".into(),
+            String::new(),
+            sys::now_ms(),
+            true,
+        ))
+    });
+    client.id = c.id;
     client.db = c.db;
     client.in_exec = true;
     client.script = true;
     client.tracking = c.tracking.take();
     let mut run = Run {
         server: s,
-        client: Box::new(client),
+        client,
         name: sha.to_string(),
         started_ms: sys::now_ms(),
         read_only: read_only || flags.no_writes,
@@ -788,6 +816,7 @@ fn run_script(
         kill: false,
         kill_line: 0,
         pending_error: None,
+        argv: SavedArgv::default(),
     };
     RUN.with(|r| r.set(&mut run));
     let result = runner.call::<(bool, Value)>(f);
@@ -797,7 +826,11 @@ fn run_script(
     c.tracking = run.client.tracking.take();
     let (killed, line, resp3, read) = (run.kill, run.kill_line, run.resp3, run.read);
     let name = std::mem::take(&mut run.name);
-    drop(run);
+    let mut client = run.client;
+    client.out.clear();
+    if let Some(sc) = s.scripts.as_mut() {
+        sc.spare = Some(client);
+    }
     if let Some(sc) = s.scripts.as_mut() {
         if sc.busy {
             sc.busy = false;
@@ -854,6 +887,16 @@ fn run_script(
     Ok(())
 }
 
+/// The scripting engine, created on first use.
+fn engine(s: &mut Server) -> Result<&mut Scripts, CmdError> {
+    if s.scripts.is_none() {
+        s.scripts = Some(Scripts::new().map_err(lua_err)?);
+    }
+    s.scripts
+        .as_mut()
+        .ok_or(CmdError::new("ERR scripting is not available"))
+}
+
 /// Parses `numkeys` and splits the rest into KEYS and ARGV.
 fn split_keys<'a>(argv: Argv<'a>) -> Result<(Argv<'a>, Argv<'a>), CmdError> {
     let n = arg_i64(argv.get(2))?;
@@ -878,9 +921,7 @@ fn eval_generic(
     ro: bool,
 ) -> CmdResult {
     let (keys, args) = split_keys(argv)?;
-    if s.scripts.is_none() {
-        s.scripts = Some(Scripts::new().map_err(lua_err)?);
-    }
+    engine(s)?;
     let body = argv.get(1);
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -895,8 +936,7 @@ fn eval_generic(
         }
         sha
     } else {
-        let sc = s.scripts.as_mut().expect("created above");
-        sc.load(body)?
+        engine(s)?.load(body)?
     };
     let flags = if by_sha { None } else { shebang_flags(body)? };
     s.feed_monitors_for_script(c, argv);
@@ -942,12 +982,8 @@ pub fn script(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     let sub = argv.get(1);
     let argc = argv.len();
     if eq_ci(sub, "load") && argc == 3 {
-        if s.scripts.is_none() {
-            s.scripts = Some(Scripts::new().map_err(lua_err)?);
-        }
-        let sc = s.scripts.as_mut().expect("created above");
         shebang_flags(argv.get(2))?;
-        let sha = sc.load(argv.get(2))?;
+        let sha = engine(s)?.load(argv.get(2))?;
         crate::cmd::reply(c).bulk(sha.as_bytes());
     } else if eq_ci(sub, "exists") && argc >= 3 {
         let sc = s.scripts.as_ref();
