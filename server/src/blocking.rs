@@ -59,6 +59,8 @@ pub enum Unblock {
     KeyGone,
     /// The consumer group a waiting XREADGROUP reads through was destroyed.
     NoGroup,
+    /// The server became a replica: its data now comes from the master.
+    BecameReplica,
 }
 
 /// The value type a blocking command of `group` pops from ("" for any).
@@ -279,6 +281,9 @@ impl Server {
             Unblock::KeyGone => "UNBLOCKED the stream key no longer exists",
             Unblock::NoGroup => {
                 "NOGROUP the consumer group this client was blocked on no longer exists"
+            }
+            Unblock::BecameReplica => {
+                "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
             }
         };
         if let Some(idx) = idx {

@@ -18,7 +18,7 @@ use crate::server::Server;
 #[derive(Default)]
 pub struct Propagation {
     /// Ops of the running execution unit: database and arguments.
-    pending: Vec<(usize, Vec<Vec<u8>>)>,
+    pub pending: Vec<(usize, Vec<Vec<u8>>)>,
     /// The database the stream is in (`None`: SELECT before the next command).
     stream_db: Option<usize>,
     /// Connections that attached to the stream with SYNC or PSYNC.
@@ -32,7 +32,7 @@ pub struct Propagation {
 }
 
 /// Appends one command in RESP (an array of bulk strings).
-fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
+pub(crate) fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
     out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
     for a in args {
         out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());

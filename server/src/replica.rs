@@ -37,7 +37,8 @@ const MAX_PREALLOC: usize = 64 << 20;
 
 /// What the handshake thread hands to the event loop.
 pub struct Synced {
-    fd: std::os::fd::RawFd,
+    /// The connection, closed on drop unless adopted as the master client.
+    stream: TcpStream,
     replid: String,
     offset: u64,
     rdb: Vec<u8>,
@@ -95,12 +96,8 @@ impl MasterLink {
 
 /// Encodes one command as a RESP array of bulk strings.
 fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    crate::propagate::encode(&mut out, args);
     out
 }
 
@@ -220,9 +217,17 @@ fn full_sync(h: &Handshake, cancel: &AtomicBool) -> io::Result<Synced> {
         .strip_prefix('$')
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| invalid(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?")))?;
+    // The payload is held in memory and then loaded: refuse one that cannot fit.
+    if let Some(avail) = sys::mem_available() {
+        if len as u64 > avail {
+            return Err(invalid(format!(
+                "the master's payload ({len} bytes) is larger than the memory available ({avail} bytes)"
+            )));
+        }
+    }
     log_at!(
         Notice,
-        "MASTER <-> REPLICA sync: receiving {len} bytes from master to disk"
+        "MASTER <-> REPLICA sync: receiving {len} bytes from master"
     );
     let mut rdb = Vec::with_capacity(len.min(MAX_PREALLOC));
     let mut chunk = vec![0u8; 64 * 1024];
@@ -242,7 +247,7 @@ fn full_sync(h: &Handshake, cancel: &AtomicBool) -> io::Result<Synced> {
     let rest = r.buffer().to_vec();
     let stream = r.into_inner();
     Ok(Synced {
-        fd: stream.into_raw_fd(),
+        stream,
         replid,
         offset,
         rdb,
@@ -264,6 +269,18 @@ impl Server {
             return false;
         }
         self.drop_master_link();
+        // Clients waiting on keys would be served from the master's writes: they are told the
+        // instance changed, as Redis does.
+        let blocked: Vec<u64> = self
+            .clients
+            .iter()
+            .flatten()
+            .filter(|c| c.blocked.is_some())
+            .map(|c| c.id)
+            .collect();
+        for id in blocked {
+            self.unblock_by_id(id, crate::blocking::Unblock::BecameReplica);
+        }
         // Replicas of this server resynchronize from the new dataset.
         let replicas = self.prop.replicas.clone();
         for fd in replicas {
@@ -317,9 +334,10 @@ impl Server {
         }
     }
 
-    /// The master client closed: the link is down until the next attempt succeeds.
-    pub fn master_link_lost(&mut self) {
-        if let Some(link) = self.master.as_mut() {
+    /// The master client on `fd` closed: the link is down until the next attempt succeeds. (A
+    /// master client of a link since replaced changes nothing.)
+    pub fn master_link_lost(&mut self, fd: std::os::fd::RawFd) {
+        if let Some(link) = self.master.as_mut().filter(|l| l.fd == Some(fd)) {
             log_at!(Warning, "Connection with master lost.");
             let now = sys::now_ms();
             link.fd = None;
@@ -350,6 +368,10 @@ impl Server {
         let Some(link) = self.master.as_mut() else {
             return;
         };
+        // The local file loads first; the master's data replaces it after.
+        if self.loading.is_some() {
+            return;
+        }
         match link.state {
             LinkState::Connect if now >= link.next_attempt_ms => {
                 let (tx, rx) = mpsc::channel();
@@ -440,7 +462,7 @@ impl Server {
         let now = sys::now_ms();
         log_at!(Notice, "MASTER <-> REPLICA sync: Flushing old data");
         // Like FLUSHALL: watchers and tracking clients learn the keys are gone.
-        let Some(fd) = self.adopt_master_client(s.fd, s.addr, s.laddr) else {
+        let Some(fd) = self.adopt_master_client(s.stream.into_raw_fd(), s.addr, s.laddr) else {
             self.master_retry_later(now);
             return;
         };
@@ -486,10 +508,13 @@ impl Server {
             link.last_io_ms = now;
         }
         self.replid = s.replid;
-        // The AOF restarts from the new dataset.
+        // The AOF restarts from the new dataset, rewritten at once: until its new base exists it
+        // would hold the FLUSHALL without the data.
         if self.aof.enabled() {
-            if let Err(e) = self.start_aof_rewrite() {
-                log_at!(Warning, "Can't rewrite the AOF after a full sync: {e}");
+            self.finish_bgsave();
+            match self.start_aof_rewrite() {
+                Ok(()) => self.finish_bgsave(),
+                Err(e) => log_at!(Warning, "Can't rewrite the AOF after a full sync: {e}"),
             }
         }
         self.process_input(&mut c);

@@ -35,8 +35,13 @@ use crate::{log_at, sys};
 /// Lua instructions between two checks of the running time (Redis's `LUA_HOOK_COUNT`-style
 /// period).
 const HOOK_INSTRUCTIONS: u32 = 100_000;
-/// Deepest table nesting converted into a reply (a self-referencing table would recurse forever).
+/// Deepest table nesting converted into a reply.
 const REPLY_DEPTH_MAX: usize = 64;
+/// Most values one script reply may hold (nested tables count their elements).
+const REPLY_VALUES_MAX: usize = 1 << 24;
+/// Most tables one script reply may hold (a table referenced twice at every level of a deep
+/// nesting would otherwise take exponential time).
+const REPLY_TABLES_MAX: usize = 1 << 20;
 
 const BUSY_ERROR: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
@@ -48,6 +53,19 @@ const KILLED_ERROR: &str = "ERR Script killed by user with SCRIPT KILL...";
 const PRELUDE: &str = r#"
 local take_error = ...
 local dbg = debug
+-- Only source text compiles: Lua 5.1 does not verify bytecode (Redis's CVE-2015-4335).
+local raw_loadstring = loadstring
+loadstring = function(s, name)
+  if type(s) == 'string' and string.byte(s, 1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  return raw_loadstring(s, name)
+end
+load = nil
+-- The debug library can break the interpreter's invariants (upvalues of C functions, hooks):
+-- scripts get only the introspection that cannot.
+debug = {getinfo = dbg.getinfo, traceback = dbg.traceback}
+newproxy = nil
 local function handler(err)
   local level = 2
   local info = dbg.getinfo(level, 'nSl')
@@ -90,7 +108,7 @@ pub struct Scripts {
     lua: Lua,
     /// Runs a compiled script under the error handler: `(ok, value)`.
     runner: Function,
-    cache: HashMap<String, Function>,
+    cache: HashMap<String, (Function, ScriptFlags)>,
     /// The SHA-1 of each script body compiled.
     by_body: HashMap<Box<[u8]>, String>,
     /// The running script has been running longer than the busy threshold.
@@ -113,6 +131,8 @@ struct Run {
     wrote: bool,
     /// A read-only command ran: the caller's tracking remembers the script's declared keys.
     read: bool,
+    /// A command called by the script is running (nothing may call another meanwhile).
+    in_call: bool,
     kill: bool,
     /// The line the script was at when killed.
     kill_line: usize,
@@ -128,7 +148,7 @@ thread_local! {
 }
 
 /// Shebang flags (`#!lua flags=no-writes,allow-oom`).
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct ScriptFlags {
     no_writes: bool,
     allow_oom: bool,
@@ -252,6 +272,7 @@ impl Scripts {
             .lua
             .load(source.as_ref())
             .set_name("@user_script")
+            .set_mode(mlua::chunk::ChunkMode::Text)
             .into_function()
             .map_err(|e| {
                 let msg = match &e {
@@ -260,7 +281,8 @@ impl Scripts {
                 };
                 CmdError::owned(format!("ERR Error compiling script (new function): {msg}"))
             })?;
-        self.cache.insert(sha.clone(), f);
+        let flags = shebang_flags(body)?.unwrap_or_default();
+        self.cache.insert(sha.clone(), (f, flags));
         self.by_body.insert(body.into(), sha.clone());
         Ok(sha)
     }
@@ -393,19 +415,25 @@ fn call_command(lua: &Lua, run: &mut Run, saved: &SavedArgv) -> mlua::Result<(bo
     if !info.arity_ok(cmd.len()) {
         return fail("ERR Wrong number of args calling Redis command from script");
     }
-    if info.flags & flags::NOSCRIPT != 0 {
+    // A subcommand's flags decide (SCRIPT LOAD and CONFIG SET are noscript, XGROUP CREATE writes).
+    let cmd_flags = crate::server::command_flags(info, cmd);
+    if cmd_flags & flags::NOSCRIPT != 0 {
         return fail("ERR This Redis command is not allowed from script");
     }
-    let writes = info.flags & flags::WRITE != 0;
+    let writes = cmd_flags & flags::WRITE != 0;
     if writes && run.read_only {
         return fail("ERR Write commands are not allowed from read-only scripts.");
     }
-    if info.flags & flags::DENYOOM != 0 && run.oom && !run.allow_oom {
+    if cmd_flags & flags::DENYOOM != 0 && run.oom && !run.allow_oom {
         return fail("OOM command not allowed when used memory > 'maxmemory'.");
     }
     if writes && s.master.is_some() && s.config.get_bool("replica-read-only") {
         return fail("READONLY You can't write against a read only replica.");
     }
+    if run.in_call {
+        return fail("ERR redis.call is not reentrant");
+    }
+    run.in_call = true;
     run.client.out.clear();
     run.client.proto = if run.resp3 {
         Proto::Resp3
@@ -413,11 +441,12 @@ fn call_command(lua: &Lua, run: &mut Run, saved: &SavedArgv) -> mlua::Result<(bo
         Proto::Resp2
     };
     s.call(&mut run.client, cmd);
+    run.in_call = false;
     run.wrote |= writes;
-    run.read |= info.flags & flags::READONLY != 0;
+    run.read |= cmd_flags & flags::READONLY != 0;
     let out = std::mem::take(&mut run.client.out);
     let converted = match parse_reply(&out) {
-        Ok((reply, _)) => reply_to_lua(lua, &reply),
+        Ok((reply, _)) => reply_to_lua(lua, &reply, run.resp3),
         Err(_) => return fail("ERR the command's reply could not be read"),
     };
     run.client.out = out;
@@ -429,7 +458,7 @@ fn call_command(lua: &Lua, run: &mut Run, saved: &SavedArgv) -> mlua::Result<(bo
 }
 
 /// A RESP reply as Lua sees it (Redis's `redisProtocolToLuaType`).
-fn reply_to_lua(lua: &Lua, r: &Reply) -> mlua::Result<Value> {
+fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<Value> {
     let wrap = |key: &str, v: Value| -> mlua::Result<Value> {
         let t = lua.create_table()?;
         t.set(key, v)?;
@@ -440,43 +469,54 @@ fn reply_to_lua(lua: &Lua, r: &Reply) -> mlua::Result<Value> {
         Reply::Error(e) => wrap("err", Value::String(lua.create_string(e)?))?,
         Reply::Integer(n) => Value::Number(*n as f64),
         Reply::Bulk(b) => Value::String(lua.create_string(b)?),
-        Reply::Null => match current().is_some_and(|r| r.resp3) {
-            true => Value::Nil,
-            false => Value::Boolean(false),
-        },
+        Reply::Null if resp3 => Value::Nil,
+        Reply::Null => Value::Boolean(false),
         Reply::Boolean(b) => Value::Boolean(*b),
         Reply::Double(d) => wrap("double", Value::Number(*d))?,
         Reply::BigNumber(b) => wrap("big_number", Value::String(lua.create_string(b)?))?,
         Reply::Array(items) | Reply::Push(items) => {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, reply_to_lua(lua, item)?)?;
+                t.raw_set(i + 1, reply_to_lua(lua, item, resp3)?)?;
             }
             Value::Table(t)
         }
         Reply::Set(items) => {
             let t = lua.create_table()?;
             for item in items {
-                t.raw_set(reply_to_lua(lua, item)?, true)?;
+                t.raw_set(reply_to_lua(lua, item, resp3)?, true)?;
             }
             wrap("set", Value::Table(t))?
         }
         Reply::Map(pairs) => {
             let t = lua.create_table()?;
             for (k, v) in pairs {
-                t.raw_set(reply_to_lua(lua, k)?, reply_to_lua(lua, v)?)?;
+                t.raw_set(reply_to_lua(lua, k, resp3)?, reply_to_lua(lua, v, resp3)?)?;
             }
             wrap("map", Value::Table(t))?
         }
     })
 }
 
-/// Writes a script's return value as the caller's reply (Redis's `luaReplyToRedisReply`).
-fn write_value(w: &mut ReplyWriter<'_>, v: &Value, script_resp3: bool, depth: usize) {
-    if depth > REPLY_DEPTH_MAX {
-        w.error(b"ERR reached lua stack limit");
-        return;
+/// The walk over a script's return value: the RESP version the script chose, the tables being
+/// written (a table inside itself would never end), and how many more values may be written (a
+/// table referenced twice at every level would take exponential time).
+struct ReplyWalk {
+    script_resp3: bool,
+    path: Vec<*const std::ffi::c_void>,
+    budget: usize,
+    tables: usize,
+}
+
+/// Writes a script's return value as the caller's reply (Redis's `luaReplyToRedisReply`). False
+/// when the reply has more than [`REPLY_VALUES_MAX`] values or [`REPLY_TABLES_MAX`] tables (the
+/// walk stops there).
+fn write_value(w: &mut ReplyWriter<'_>, v: &Value, walk: &mut ReplyWalk) -> bool {
+    let script_resp3 = walk.script_resp3;
+    if walk.budget == 0 {
+        return false;
     }
+    walk.budget -= 1;
     match v {
         Value::String(s) => w.bulk(&s.as_bytes()),
         Value::Boolean(true) if !script_resp3 => w.int(1),
@@ -484,38 +524,51 @@ fn write_value(w: &mut ReplyWriter<'_>, v: &Value, script_resp3: bool, depth: us
         Value::Boolean(b) => w.boolean(*b),
         Value::Integer(n) => w.int(*n),
         Value::Number(n) => w.int(*n as i64),
-        Value::Table(t) => write_table(w, t, script_resp3, depth),
+        Value::Table(t) => {
+            if walk.tables == 0 {
+                return false;
+            }
+            walk.tables -= 1;
+            let ptr = t.to_pointer();
+            if walk.path.len() >= REPLY_DEPTH_MAX || walk.path.contains(&ptr) {
+                w.error(b"ERR reached lua stack limit");
+                return true;
+            }
+            walk.path.push(ptr);
+            let ok = write_table(w, t, walk);
+            walk.path.pop();
+            return ok;
+        }
         _ => w.null(),
     }
+    true
 }
 
-fn write_table(w: &mut ReplyWriter<'_>, t: &Table, script_resp3: bool, depth: usize) {
+fn write_table(w: &mut ReplyWriter<'_>, t: &Table, walk: &mut ReplyWalk) -> bool {
     if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
         let text = String::from_utf8_lossy(&e.as_bytes()).replace(['\r', '\n'], " ");
         w.error(text.as_bytes());
-        return;
+        return true;
     }
     if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
         let text = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
         w.simple(text.as_bytes());
-        return;
+        return true;
     }
     if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
         w.double(d);
-        return;
+        return true;
     }
     if let Ok(Value::String(b)) = t.raw_get::<Value>("big_number") {
         w.bignum(&b.as_bytes());
-        return;
+        return true;
     }
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
         w.map(pairs.len());
-        for (k, v) in &pairs {
-            write_value(w, k, script_resp3, depth + 1);
-            write_value(w, v, script_resp3, depth + 1);
-        }
-        return;
+        return pairs
+            .iter()
+            .all(|(k, v)| write_value(w, k, walk) && write_value(w, v, walk));
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
         let members: Vec<Value> = s
@@ -524,10 +577,7 @@ fn write_table(w: &mut ReplyWriter<'_>, t: &Table, script_resp3: bool, depth: us
             .map(|(k, _)| k)
             .collect();
         w.set(members.len());
-        for m in &members {
-            write_value(w, m, script_resp3, depth + 1);
-        }
-        return;
+        return members.iter().all(|m| write_value(w, m, walk));
     }
     // An array: elements 1, 2, ... up to the first nil.
     let mut items = Vec::new();
@@ -538,9 +588,7 @@ fn write_table(w: &mut ReplyWriter<'_>, t: &Table, script_resp3: bool, depth: us
         }
     }
     w.array(items.len());
-    for v in &items {
-        write_value(w, v, script_resp3, depth + 1);
-    }
+    items.iter().all(|v| write_value(w, v, walk))
 }
 
 fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<String> {
@@ -693,12 +741,9 @@ fn bit_library(lua: &Lua) -> mlua::Result<Table> {
     t.set(
         "tohex",
         lua.create_function(|_, (a, n): (f64, Option<f64>)| {
-            let mut n = n.map_or(8, tobit);
+            let n = n.map_or(8, tobit);
             let upper = n < 0;
-            if upper {
-                n = -n;
-            }
-            let n = n.clamp(1, 8) as usize;
+            let n = n.unsigned_abs().clamp(1, 8) as usize;
             let v = tobit(a) as u32;
             let s = if upper {
                 format!("{v:08X}")
@@ -714,41 +759,70 @@ fn bit_library(lua: &Lua) -> mlua::Result<Table> {
 /// The instruction-count hook: past the busy threshold, serves other clients; stops a killed
 /// script.
 fn hook(_: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
-    let Some(run) = current() else {
+    let p = RUN.with(Cell::get);
+    if p.is_null() {
         return Ok(VmState::Continue);
-    };
-    // SAFETY: see `current`; hooks fire between Lua instructions, never inside `lua_raw_call`.
-    let s = unsafe { &mut *run.server };
-    let elapsed = sys::now_ms().saturating_sub(run.started_ms);
+    }
+    // SAFETY: see `current`. No reference to the `Run` is held while other clients are served
+    // (SCRIPT KILL reads it meanwhile); hooks fire between Lua instructions, never inside a
+    // `redis.call`.
+    let (server, started_ms) = unsafe { ((*p).server, (*p).started_ms) };
+    // SAFETY: as above; the server outlives the run and is not otherwise borrowed meanwhile.
+    let s = unsafe { &mut *server };
+    let elapsed = sys::now_ms().saturating_sub(started_ms);
     let threshold = s.config.get_int("busy-reply-threshold").max(0) as u64;
     let busy = s.scripts.as_ref().is_some_and(|sc| sc.busy);
     if !busy && elapsed >= threshold {
+        // SAFETY: as above.
+        let name = unsafe { (*p).name.clone() };
         log_at!(
             Warning,
-            "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {}.",
-            run.name
+            "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {name}."
         );
         if let Some(sc) = s.scripts.as_mut() {
             sc.busy = true;
         }
     }
+    let mut kill = false;
     if s.scripts.as_ref().is_some_and(|sc| sc.busy) {
         s.process_events_while_busy();
-        if s.shutdown_requested {
-            run.kill = true;
-        }
-        if let Some(sc) = s.scripts.as_ref() {
-            if sc.busy && s.script_kill_requested {
-                s.script_kill_requested = false;
-                run.kill = true;
-            }
-        }
+        kill = s.shutdown_requested || std::mem::take(&mut s.script_kill_requested);
     }
+    // SAFETY: as above; nothing else refers to the `Run` now.
+    let run = unsafe { &mut *p };
+    run.kill |= kill;
     if run.kill {
         run.kill_line = debug.current_line().unwrap_or(0);
         return Err(mlua::Error::runtime(KILLED_ERROR));
     }
     Ok(VmState::Continue)
+}
+
+/// Makes the script client stand for the caller `c`: its ID and descriptor (NOLOOP tracking and
+/// WATCH find the caller through them), database, and its tracking and watched keys for the
+/// duration of the script.
+fn lend_caller(client: &mut Client, c: &mut Client) {
+    client.id = c.id;
+    client.fd = c.fd;
+    client.db = c.db;
+    client.in_exec = true;
+    client.script = true;
+    client.tracking = c.tracking.take();
+    client.watched = std::mem::take(&mut c.watched);
+    client.dirty_cas = c.dirty_cas;
+}
+
+/// Gives the caller back what [`lend_caller`] lent, and leaves the script client blank.
+fn return_caller(client: &mut Client, c: &mut Client) {
+    c.tracking = client.tracking.take();
+    c.watched = std::mem::take(&mut client.watched);
+    c.dirty_cas = client.dirty_cas;
+    client.dirty_cas = false;
+    // Not the caller's socket any more: Drop must not close it.
+    client.fd = -1;
+    client.out.clear();
+    client.multi = None;
+    client.push_spans.clear();
 }
 
 /// Runs the compiled script `sha` for `c`, writing its reply.
@@ -759,17 +833,16 @@ fn run_script(
     keys: Argv<'_>,
     args: Argv<'_>,
     read_only: bool,
-    flags: ScriptFlags,
 ) -> CmdResult {
     let Some(sc) = s.scripts.as_ref() else {
         return Err(CmdError::new("ERR scripting is not available"));
     };
-    let Some(f) = sc.cache.get(sha) else {
+    let Some((f, flags)) = sc.cache.get(sha) else {
         return Err(CmdError::new(
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
     };
-    let (f, lua, runner) = (f.clone(), sc.lua.clone(), sc.runner.clone());
+    let (f, flags, lua, runner) = (f.clone(), *flags, sc.lua.clone(), sc.runner.clone());
     let oom = s.hot.maxmemory > 0 && crate::alloc::used() > s.hot.maxmemory as usize;
     let to_table = |a: Argv<'_>| -> mlua::Result<Table> {
         let t = lua.create_table_with_capacity(a.len(), 0)?;
@@ -797,11 +870,7 @@ fn run_script(
             true,
         ))
     });
-    client.id = c.id;
-    client.db = c.db;
-    client.in_exec = true;
-    client.script = true;
-    client.tracking = c.tracking.take();
+    lend_caller(&mut client, c);
     let mut run = Run {
         server: s,
         client,
@@ -813,6 +882,7 @@ fn run_script(
         resp3: false,
         wrote: false,
         read: false,
+        in_call: false,
         kill: false,
         kill_line: 0,
         pending_error: None,
@@ -821,15 +891,11 @@ fn run_script(
     RUN.with(|r| r.set(&mut run));
     let result = runner.call::<(bool, Value)>(f);
     RUN.with(|r| r.set(ptr::null_mut()));
-    // The client's descriptor is not a socket: keep Drop from closing anything.
-    run.client.fd = -1;
-    c.tracking = run.client.tracking.take();
+    return_caller(&mut run.client, c);
     let (killed, line, resp3, read) = (run.kill, run.kill_line, run.resp3, run.read);
     let name = std::mem::take(&mut run.name);
-    let mut client = run.client;
-    client.out.clear();
     if let Some(sc) = s.scripts.as_mut() {
-        sc.spare = Some(client);
+        sc.spare = Some(run.client);
     }
     if let Some(sc) = s.scripts.as_mut() {
         if sc.busy {
@@ -848,9 +914,21 @@ fn run_script(
             "{KILLED_ERROR} script: {name}, on @user_script:{line}."
         )));
     }
-    let mut w = ReplyWriter::new(&mut c.out, c.proto);
     match result {
-        Ok((true, v)) => write_value(&mut w, &v, resp3, 0),
+        Ok((true, v)) => {
+            let mut walk = ReplyWalk {
+                script_resp3: resp3,
+                path: Vec::new(),
+                budget: REPLY_VALUES_MAX,
+                tables: REPLY_TABLES_MAX,
+            };
+            // Built aside: a reply cut short at the limit must not reach the client half written.
+            let mut buf = Vec::new();
+            if !write_value(&mut ReplyWriter::new(&mut buf, c.proto), &v, &mut walk) {
+                return Err(CmdError::new("ERR the script's reply has too many values"));
+            }
+            c.out.extend_from_slice(&buf);
+        }
         Ok((false, Value::Table(t))) => {
             let msg: String = t
                 .raw_get::<Option<mlua::LuaString>>("err")
@@ -924,23 +1002,12 @@ fn eval_generic(
     engine(s)?;
     let body = argv.get(1);
     let sha = if by_sha {
-        let sha = String::from_utf8_lossy(body).to_ascii_lowercase();
-        if !s
-            .scripts
-            .as_ref()
-            .is_some_and(|sc| sc.cache.contains_key(&sha))
-        {
-            return Err(CmdError::new(
-                "NOSCRIPT No matching script. Please use EVAL.",
-            ));
-        }
-        sha
+        String::from_utf8_lossy(body).to_ascii_lowercase()
     } else {
         engine(s)?.load(body)?
     };
-    let flags = if by_sha { None } else { shebang_flags(body)? };
     s.feed_monitors_for_script(c, argv);
-    run_script(s, c, &sha, keys, args, ro, flags.unwrap_or_default())
+    run_script(s, c, &sha, keys, args, ro)
 }
 
 pub fn eval(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {

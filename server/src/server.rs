@@ -660,13 +660,8 @@ impl Server {
         let id = self.next_client_id;
         self.next_client_id += 1;
         let c = Client::new(id, fd, unix, addr, laddr, sys::now_ms(), !password_set);
+        self.register_client(c);
         let idx = fd as usize;
-        if self.clients.len() <= idx {
-            self.clients.resize_with(idx + 1, || None);
-        }
-        self.tracking.ids.insert(id, fd);
-        self.clients[idx] = Some(Box::new(c));
-        self.client_count += 1;
         log_at!(
             Verbose,
             "Accepted client {}",
@@ -687,14 +682,19 @@ impl Server {
         self.next_client_id += 1;
         let mut c = Client::new(id, fd, false, addr, laddr, sys::now_ms(), true);
         c.master = true;
-        let idx = fd as usize;
+        self.register_client(c);
+        Some(fd)
+    }
+
+    /// Puts a new connection in the client table, indexed by its descriptor.
+    fn register_client(&mut self, c: Client) {
+        let idx = c.fd as usize;
         if self.clients.len() <= idx {
             self.clients.resize_with(idx + 1, || None);
         }
-        self.tracking.ids.insert(id, fd);
+        self.tracking.ids.insert(c.id, c.fd);
         self.clients[idx] = Some(Box::new(c));
         self.client_count += 1;
-        Some(fd)
     }
 
     /// Serves ready clients while a script runs past the busy threshold (from its hook): they get
@@ -705,6 +705,11 @@ impl Server {
         if self.poller.poll(&mut events, 0).is_err() {
             return;
         }
+        // What the script has pending belongs to its own execution unit: the commands served
+        // meanwhile must not flush it.
+        let pending = std::mem::take(&mut self.prop.pending);
+        let self_invalidations = std::mem::take(&mut self.tracking.pending_self);
+        let executing = std::mem::replace(&mut self.executing, false);
         for ev in events.iter().copied() {
             if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
                 let (fd, unix) = (l.fd, l.unix);
@@ -719,6 +724,9 @@ impl Server {
             }
         }
         self.flush_pending();
+        self.prop.pending = pending;
+        self.tracking.pending_self = self_invalidations;
+        self.executing = executing;
     }
 
     /// Takes a client out of the table for processing (put it back with [`Server::put_client`]).
@@ -745,7 +753,7 @@ impl Server {
             self.detach_replica(c.fd);
         }
         if c.master {
-            self.master_link_lost();
+            self.master_link_lost(c.fd);
         }
         self.client_count -= 1;
         log_at!(
@@ -829,6 +837,10 @@ impl Server {
         let mut consumed_total = 0;
         while !c.close_after_reply && !c.close_asap {
             if c.paused || c.blocked.is_some() {
+                break;
+            }
+            // A replica applies nothing from its master while a script runs (it stays atomic).
+            if c.master && self.scripts.as_ref().is_some_and(|s| s.busy) {
                 break;
             }
             let limits = ParseLimits {
@@ -925,8 +937,10 @@ impl Server {
             }
             return true;
         }
-        if !c.in_exec {
-            if let Some(refusal) = self.refusal(c, info, argv).filter(|_| !c.master) {
+        // The master's stream is applied as sent: no refusals (a replica never reads it while a
+        // script is busy, nor while loading).
+        if !c.in_exec && !c.master {
+            if let Some(refusal) = self.refusal(c, info, argv) {
                 self.reject(c, idx, info, refusal);
                 return true;
             }
@@ -1038,14 +1052,15 @@ impl Server {
             {
                 return Some(CmdError::new("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
             }
-            let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+            let writes = command_flags(info, argv) & flags::WRITE != 0 || queued(|m| m.has_write);
             if writes && self.config.get_bool("replica-read-only") {
                 return Some(CmdError::new(
                     "READONLY You can't write against a read only replica.",
                 ));
             }
         }
-        if self.hot.maxmemory > 0 {
+        // A replica leaves eviction to its master (Redis's replica-ignore-maxmemory yes).
+        if self.hot.maxmemory > 0 && self.master.is_none() {
             let fits = self.perform_evictions();
             let room = (self.hot.maxmemory as usize).saturating_sub(crate::alloc::used());
             self.ks.set_grow_budget(room);
@@ -1053,7 +1068,7 @@ impl Server {
                 return Some(err::OOM);
             }
         }
-        let writes = info.flags & flags::WRITE != 0 || queued(|m| m.has_write);
+        let writes = command_flags(info, argv) & flags::WRITE != 0 || queued(|m| m.has_write);
         if writes && self.aof.last_write_failed {
             return Some(CmdError::new("MISCONF Errors writing to the AOF file: the last write or fsync failed; check the server logs"));
         }
@@ -1106,9 +1121,10 @@ impl Server {
         m.bytes += cmd.mem_bytes();
         let too_big = m.bytes > self.hot.qbuf_limit;
         m.queue.push(cmd);
-        m.has_write |= info.flags & flags::WRITE != 0;
-        m.has_denyoom |= info.flags & flags::DENYOOM != 0;
-        m.has_nonstale |= command_flags(info, argv) & flags::STALE == 0;
+        let cmd_flags = command_flags(info, argv);
+        m.has_write |= cmd_flags & flags::WRITE != 0;
+        m.has_denyoom |= cmd_flags & flags::DENYOOM != 0;
+        m.has_nonstale |= cmd_flags & flags::STALE == 0;
         if too_big {
             log_at!(
                 Warning,
@@ -1310,7 +1326,7 @@ impl Server {
             config: &self.core_cfg,
             no_touch: c.no_touch,
             effects: Effects::default(),
-            may_block: !c.in_exec,
+            may_block: !c.in_exec && !c.master,
             journal: &mut self.journal,
         };
         let r = run(&mut ctx, argv);
@@ -1542,7 +1558,7 @@ impl Server {
                 .expire_field_cycle(now, EXPIRE_BATCH_KEYS, &mut self.journal);
             self.process_journal(None);
         }
-        if self.hot.maxmemory > 0 {
+        if self.hot.maxmemory > 0 && self.master.is_none() {
             self.perform_evictions();
             self.process_journal(None);
         }
@@ -1633,7 +1649,7 @@ fn random_seed() -> u64 {
 
 /// A 40-character hex id (run id, replication id).
 /// A command's flags, a subcommand's when it names one (CONFIG GET is `stale`, CONFIG is not).
-fn command_flags(info: &CommandInfo, argv: Argv<'_>) -> u32 {
+pub(crate) fn command_flags(info: &CommandInfo, argv: Argv<'_>) -> u32 {
     if argv.len() >= 2 {
         if let Some(sub) = info.subcommands.iter().find(|s| eq_ci(argv.get(1), s.name)) {
             return sub.flags;

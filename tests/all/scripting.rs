@@ -254,5 +254,81 @@ fn hostile_scripts_get_errors_and_the_server_lives() {
     // Commands that scripts may not run.
     let r = c.raw(&["EVAL", "return redis.call('eval', 'return 1', 0)", "0"]);
     assert!(String::from_utf8_lossy(&r).contains("not allowed from script"));
+    // Bytecode never loads (Lua 5.1 does not verify it), from EVAL or from loadstring.
+    let r = c.raw(&["EVAL", "\x1bLuaQ\x00\x01\x04\x08\x04\x08\x00", "0"]);
+    assert!(
+        r.starts_with(b"-ERR Error compiling script"),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    let r = c.raw(&[
+        "EVAL",
+        "return loadstring(string.dump(function() return 1 end))",
+        "0",
+    ]);
+    assert_eq!(r, b"$-1\r\n", "{}", String::from_utf8_lossy(&r));
+    // Nothing reaches the interpreter's internals.
+    for script in [
+        "debug.setupvalue(redis.call, 1, 'x') return redis.call('ping')",
+        "debug.sethook() while true do end",
+        "return newproxy(true)",
+    ] {
+        let r = c.raw(&["EVAL", script, "0"]);
+        assert!(
+            r.starts_with(b"-ERR "),
+            "{script}: {}",
+            String::from_utf8_lossy(&r)
+        );
+    }
+    // Subcommands that scripts may not run, and writes through a subcommand in a read-only script.
+    for script in [
+        "return redis.call('script', 'flush')",
+        "return redis.call('config', 'set', 'maxmemory', '1')",
+    ] {
+        let r = c.raw(&["EVAL", script, "0"]);
+        assert!(
+            String::from_utf8_lossy(&r).contains("not allowed from script"),
+            "{script}"
+        );
+    }
+    let r = c.raw(&[
+        "EVAL_RO",
+        "return redis.call('xgroup', 'create', 's', 'g', '$', 'MKSTREAM')",
+        "0",
+    ]);
+    assert!(String::from_utf8_lossy(&r).contains("Write commands are not allowed"));
+    c.check(&["EXISTS", "s"], b":0\r\n");
+    // A table referenced twice at every level: bounded work, not 2^64 values.
+    let r = c.raw(&[
+        "EVAL",
+        "local t = {1} for i = 1, 70 do t = {t, t} end return t",
+        "0",
+    ]);
+    assert_eq!(r, b"-ERR the script's reply has too many values\r\n");
     c.check(&["PING"], b"+PONG\r\n");
+}
+
+#[test]
+fn script_flags_and_watch_follow_the_script() {
+    let s = Server::start();
+    let mut c = s.connect();
+    // EVALSHA keeps the flags the script was loaded with.
+    let sha = c
+        .cmd(&[
+            "SCRIPT",
+            "LOAD",
+            "#!lua flags=no-writes\nreturn redis.call('set', 'k', 'v')",
+        ])
+        .text();
+    let r = c.raw(&["EVALSHA", &sha, "0"]);
+    assert!(String::from_utf8_lossy(&r).contains("Write commands are not allowed"));
+    // A script's write to a key its own caller watches fails the caller's transaction.
+    c.check(&["WATCH", "w"], b"+OK\r\n");
+    c.check(
+        &["EVAL", "return redis.call('set', KEYS[1], 1)", "1", "w"],
+        b"+OK\r\n",
+    );
+    c.check(&["MULTI"], b"+OK\r\n");
+    c.check(&["GET", "w"], b"+QUEUED\r\n");
+    c.check(&["EXEC"], b"*-1\r\n");
 }

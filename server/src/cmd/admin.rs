@@ -811,6 +811,10 @@ fn shutdown(s: &mut Server, _c: &mut Client, argv: Argv<'_>) -> CmdResult {
     if abort {
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
+    // A save now would hold a script's writes half done: only NOSAVE stops a busy script.
+    if !nosave && s.scripts.as_ref().is_some_and(|sc| sc.busy) {
+        return Err(crate::script::busy_error());
+    }
     if save || (s.has_save_points() && !nosave) {
         s.finish_bgsave();
         log_at!(Notice, "Saving the final RDB snapshot before exiting.");

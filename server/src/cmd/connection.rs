@@ -53,7 +53,7 @@ pub static COMMANDS: &[ServerCommand] = &[
     scmd!(
         "hello",
         -1,
-        f::NO_AUTH | f::LOADING | f::STALE | f::FAST,
+        f::NO_AUTH | f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::ALLOW_BUSY,
         CONN | acl::FAST,
         "connection",
         hello,
@@ -63,7 +63,7 @@ pub static COMMANDS: &[ServerCommand] = &[
     scmd!(
         "auth",
         -2,
-        f::NO_AUTH | f::LOADING | f::STALE | f::FAST,
+        f::NO_AUTH | f::NOSCRIPT | f::LOADING | f::STALE | f::FAST | f::ALLOW_BUSY,
         CONN | acl::FAST,
         "connection",
         auth,
