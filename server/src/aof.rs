@@ -121,6 +121,11 @@ pub struct Aof {
 }
 
 impl Aof {
+    /// Bytes logged and not yet written to the file.
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub fn enabled(&self) -> bool {
         self.file.is_some()
     }

@@ -131,9 +131,19 @@ impl Server {
         }
         self.prop.offset += bytes.len() as u64;
         let replicas = std::mem::take(&mut self.prop.replicas);
+        let (limit, now) = (self.hot.replica_limit, crate::sys::now_ms());
         for &fd in &replicas {
             if let Some(Some(c)) = self.clients.get_mut(fd as usize) {
                 c.out.extend_from_slice(bytes);
+                if !c.close_asap && crate::server::over_output_limit(c, limit, now) {
+                    crate::log_at!(
+                        Warning,
+                        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        c.info_line(now)
+                    );
+                    c.close_asap = true;
+                    self.stats.client_outbuf_limit_disconnections += 1;
+                }
             }
             self.queue_write(fd);
         }

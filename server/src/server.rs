@@ -143,6 +143,8 @@ pub struct HotConfig {
     pub slowlog_max_len: usize,
     /// `client-output-buffer-limit` (hard bytes, soft bytes, soft seconds) for normal clients...
     pub output_limit: (u64, u64, u64),
+    /// ...for replicas...
+    pub replica_limit: (u64, u64, u64),
     /// ...and for pub/sub subscribers.
     pub pubsub_limit: (u64, u64, u64),
     pub maxmemory: u64,
@@ -165,6 +167,7 @@ impl HotConfig {
             slowlog_threshold_us: config.get_int("slowlog-log-slower-than"),
             slowlog_max_len: config.get_int("slowlog-max-len").max(0) as usize,
             output_limit: output_limits[0],
+            replica_limit: output_limits[1],
             pubsub_limit: output_limits[2],
             maxmemory: config.get_int("maxmemory").max(0) as u64,
             maxmemory_clients: client_eviction_limit(config),
@@ -1142,7 +1145,9 @@ impl Server {
     /// cannot get there (noeviction, or nothing left to evict).
     pub fn perform_evictions(&mut self) -> bool {
         let max = self.hot.maxmemory as usize;
-        let used = crate::alloc::used();
+        // Replicas' output buffers do not count (they grow with the very writes evictions would
+        // make room for), as in Redis.
+        let used = crate::alloc::used().saturating_sub(self.mem_not_counted_for_evict());
         if max == 0 || used <= max {
             return true;
         }
@@ -1163,6 +1168,18 @@ impl Server {
                 freed >= to_free
             },
         )
+    }
+
+    /// Memory eviction leaves out: the replicas' output buffers and the AOF's pending buffer.
+    pub fn mem_not_counted_for_evict(&self) -> usize {
+        let replicas: usize = self
+            .prop
+            .replicas
+            .iter()
+            .filter_map(|&fd| self.clients.get(fd as usize)?.as_deref())
+            .map(|c| c.out.capacity())
+            .sum();
+        replicas + self.aof.buffered()
     }
 
     /// Modified keys are recorded while clients track keys or wait in blocking commands.
@@ -1359,7 +1376,9 @@ impl Server {
 
     /// Closes clients whose output passed the configured hard limit, or the soft limit for too long.
     fn check_output_limits(&mut self, c: &mut Client) {
-        let limits = if c.is_pubsub() {
+        let limits = if c.replica {
+            self.hot.replica_limit
+        } else if c.is_pubsub() {
             self.hot.pubsub_limit
         } else {
             self.hot.output_limit

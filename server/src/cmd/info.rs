@@ -197,7 +197,18 @@ fn section_memory(s: &Server, out: &mut String) {
         "mem_fragmentation_ratio",
         &format!("{:.2}", rss as f64 / used.max(1) as f64),
     );
-    kv.put("mem_not_counted_for_evict", &0);
+    kv.put("mem_not_counted_for_evict", &s.mem_not_counted_for_evict());
+    let (mut replicas, mut normal) = (0usize, 0usize);
+    for c in s.clients.iter().flatten() {
+        if c.replica {
+            replicas += c.memory();
+        } else {
+            normal += c.memory();
+        }
+    }
+    kv.put("mem_clients_slaves", &replicas);
+    kv.put("mem_clients_normal", &normal);
+    kv.put("mem_aof_buffer", &s.aof.buffered());
     kv.put("mem_allocator", &"ember-slab+libc");
     let (compressed, saved) = ember_core::types::lz::stats();
     kv.put("compressed_values", &compressed);
