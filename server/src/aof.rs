@@ -390,6 +390,7 @@ impl Server {
             if data.starts_with(b"REDIS") {
                 let loaded = load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
                     .map_err(|e| format!("Bad AOF base {}: {e}", b.name))?;
+                self.load_functions(&loaded.functions);
                 // An AOF from before Redis 7 keeps its commands after the RDB preamble.
                 if loaded.end < data.len() {
                     self.replay(&path, &data[loaded.end..], false)?;

@@ -28,6 +28,7 @@ mod client;
 mod cmd;
 mod config;
 mod event;
+mod function;
 mod log;
 mod net;
 mod observe;

@@ -146,7 +146,30 @@ impl Server {
         let aux = self.rdb_aux();
         let pairs: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         enc.header(&pairs);
+        self.write_functions(&mut enc);
         Ok(enc)
+    }
+
+    /// The function libraries, as RDB records after the header.
+    pub fn write_functions<S: ember_core::rdb::Sink>(&self, enc: &mut Encoder<S>) {
+        if let Some(f) = &self.functions {
+            for code in f.codes() {
+                enc.function(code);
+            }
+        }
+    }
+
+    /// Loads the function libraries an RDB file held (replacing libraries of the same name).
+    pub fn load_functions(&mut self, codes: &[Vec<u8>]) {
+        for code in codes {
+            if let Err(e) = crate::function::restore_library(self, code) {
+                log_at!(
+                    Warning,
+                    "Can't load a function library from the RDB: {}",
+                    e.0
+                );
+            }
+        }
     }
 
     /// SAVE: writes the whole dataset now.
@@ -204,7 +227,14 @@ impl Server {
         let commands = matches!(purpose, Purpose::AofBase { .. })
             && !self.config.get_bool("aof-use-rdb-preamble");
         let (enc, format) = if commands {
-            let w = CommandWriter::new(FileSink::create(tmp)?);
+            let mut w = CommandWriter::new(FileSink::create(tmp)?);
+            if let Some(f) = &self.functions {
+                for code in f.codes() {
+                    let mut cmd = Vec::new();
+                    crate::propagate::encode(&mut cmd, &[b"FUNCTION", b"LOAD", b"REPLACE", code]);
+                    w.raw(&cmd);
+                }
+            }
             (SnapWriter::Commands(w), SnapshotFormat::Commands)
         } else {
             let compression = self.config.get_bool("rdbcompression");
@@ -406,6 +436,7 @@ impl Server {
             }
         }
         let loaded = l.loader.finish();
+        self.load_functions(&loaded.functions);
         for note in &loaded.notes {
             log_at!(Warning, "While loading the RDB: {note}");
         }
@@ -438,6 +469,7 @@ impl Server {
         let start = sys::now_us();
         let loaded = load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
             .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
+        self.load_functions(&loaded.functions);
         for note in &loaded.notes {
             log_at!(Warning, "While loading the RDB: {note}");
         }

@@ -172,6 +172,7 @@ impl Server {
     pub fn attach_replica(&mut self, c: &mut Client, psync: bool) {
         let mut enc = ember_core::rdb::save::Encoder::new(Vec::new(), Default::default());
         enc.header(&[(b"redis-ver", ember_core::REDIS_VERSION.as_bytes())]);
+        self.write_functions(&mut enc);
         ember_core::rdb::save::save_keyspace(&mut enc, &self.ks, crate::sys::now_ms());
         let rdb = enc.finish();
         if psync {

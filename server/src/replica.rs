@@ -477,6 +477,8 @@ impl Server {
         let start = sys::now_us();
         match ember_core::rdb::load::load_file(&s.rdb, &mut self.ks, &self.core_cfg, now) {
             Ok(loaded) => {
+                self.functions = None;
+                self.load_functions(&loaded.functions);
                 for note in &loaded.notes {
                     log_at!(Warning, "While loading the master's RDB: {note}");
                 }

@@ -45,6 +45,8 @@ const REPLY_TABLES_MAX: usize = 1 << 20;
 
 const BUSY_ERROR: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION_ERROR: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 const KILLED_ERROR: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// Helpers written in Lua: the error handler that turns any error into Redis's error table with
@@ -66,6 +68,17 @@ load = nil
 -- scripts get only the introspection that cannot.
 debug = {getinfo = dbg.getinfo, traceback = dbg.traceback}
 newproxy = nil
+-- Lua 5.1.5's unpack overflows the stack for huge ranges (Redis patches its copy of Lua): the
+-- range is checked first, against the C stack limit (LUAI_MAXCSTACK).
+local raw_unpack = unpack
+unpack = function(t, i, j)
+  local first, last = i or 1, j
+  if last == nil and type(t) == 'table' then last = #t end
+  if type(first) == 'number' and type(last) == 'number' and last - first >= 8000 then
+    error('too many results to unpack', 2)
+  end
+  return raw_unpack(t, i, j)
+end
 local function handler(err)
   local level = 2
   local info = dbg.getinfo(level, 'nSl')
@@ -82,39 +95,82 @@ local function handler(err)
   end
   return err
 end
-local function is_script(info)
-  return info and info.what ~= 'C' and (info.what ~= 'main' or info.source == '@user_script')
+print = nil
+-- Read-only tables (Redis 7 makes the globals and its libraries read-only): a proxy with no
+-- fields of its own whose metatable reads through to the table, refuses writes, and is itself
+-- hidden behind a read-only view; setmetatable and rawset refuse them too.
+local readonly_tables = setmetatable({}, {__mode = 'k'})
+local function refuse()
+  error('Attempt to modify a readonly table', 2)
 end
-local mt = {}
-mt.__newindex = function(t, name, value)
-  if is_script(dbg.getinfo(2, 'S')) then
-    error("Attempt to modify a readonly table", 2)
+local function readonly(t, index)
+  local view = setmetatable({}, {__newindex = refuse, __metatable = false})
+  local proxy = setmetatable({}, {__index = index or t, __newindex = refuse, __metatable = view})
+  readonly_tables[view] = true
+  readonly_tables[proxy] = true
+  return proxy
+end
+local raw_setmetatable, raw_rawset = setmetatable, rawset
+setmetatable = function(t, mt)
+  if readonly_tables[t] then error('Attempt to modify a readonly table', 2) end
+  return raw_setmetatable(t, mt)
+end
+rawset = function(t, k, v)
+  if readonly_tables[t] then error('Attempt to modify a readonly table', 2) end
+  return raw_rawset(t, k, v)
+end
+-- Changing a function's or the thread's environment would step around the protection.
+local raw_setfenv = setfenv
+setfenv = nil
+for _, name in ipairs({'redis', 'bit', 'string', 'table', 'math'}) do
+  _G[name] = readonly(_G[name])
+end
+local string_meta = dbg.getmetatable('')
+string_meta.__index = _G.string
+string_meta.__metatable = readonly(string_meta)
+-- The globals: every name reads through to the table built above; a name it lacks is an error
+-- (Redis's "nonexistent global variable"); no name can be set.
+local globals = {}
+for k, v in pairs(_G) do globals[k] = v end
+local G = {}
+globals._G = G
+local function missing(_, name)
+  local v = globals[name]
+  if v == nil then
+    local info = dbg.getinfo(2, 'S')
+    if info and info.what ~= 'C' then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
   end
-  rawset(t, name, value)
+  return v
 end
-mt.__index = function(t, name)
-  local info = dbg.getinfo(2, 'S')
-  if info and info.what ~= 'C' then
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+local gview = setmetatable({}, {__newindex = refuse, __metatable = false})
+readonly_tables[gview] = true
+readonly_tables[G] = true
+raw_setmetatable(G, {__index = missing, __newindex = refuse, __metatable = gview})
+raw_setfenv(0, G)
+return function(f, ...)
+  local n = select('#', ...)
+  if n == 0 then
+    return xpcall(f, handler)
   end
-  return rawget(t, name)
+  local args = {...}
+  return xpcall(function() return f(raw_unpack(args, 1, n)) end, handler)
 end
-setmetatable(_G, mt)
-return function(f) return xpcall(f, handler) end
 "#;
 
 /// The scripting engine: the interpreter and the scripts it compiled, by SHA-1.
 pub struct Scripts {
-    lua: Lua,
+    pub(crate) lua: Lua,
     /// Runs a compiled script under the error handler: `(ok, value)`.
     runner: Function,
     cache: HashMap<String, (Function, ScriptFlags)>,
     /// The SHA-1 of each script body compiled.
     by_body: HashMap<Box<[u8]>, String>,
-    /// The running script has been running longer than the busy threshold.
-    pub busy: bool,
     /// The script client, kept between runs.
     spare: Option<Box<Client>>,
+    /// A killed script left the hook firing at every line.
+    line_hook: bool,
 }
 
 /// What the Rust side of a running script needs.
@@ -147,19 +203,22 @@ thread_local! {
     static RUN: Cell<*mut Run> = const { Cell::new(ptr::null_mut()) };
 }
 
-/// Shebang flags (`#!lua flags=no-writes,allow-oom`).
+/// Shebang flags (`#!lua flags=no-writes,allow-oom`), or a function's flags.
 #[derive(Default, Clone, Copy)]
-struct ScriptFlags {
-    no_writes: bool,
-    allow_oom: bool,
+pub(crate) struct ScriptFlags {
+    pub no_writes: bool,
+    pub allow_oom: bool,
+    pub allow_stale: bool,
+    pub no_cluster: bool,
+    pub allow_cross_slot: bool,
 }
 
-fn lua_err(e: mlua::Error) -> CmdError {
+pub(crate) fn lua_err(e: mlua::Error) -> CmdError {
     CmdError::owned(format!("ERR {e}"))
 }
 
 impl Scripts {
-    pub fn new() -> mlua::Result<Scripts> {
+    pub(crate) fn new() -> mlua::Result<Scripts> {
         // SAFETY: the debug library is loaded for the error handler and the globals protection,
         // as Redis loads it; scripts are trusted code run by the server's own users.
         let lua = unsafe {
@@ -238,8 +297,8 @@ impl Scripts {
             runner,
             cache: HashMap::new(),
             by_body: HashMap::new(),
-            busy: false,
             spare: None,
+            line_hook: false,
         })
     }
 
@@ -325,7 +384,9 @@ fn shebang_flags(body: &[u8]) -> Result<Option<ScriptFlags>, CmdError> {
             match flag {
                 "no-writes" => f.no_writes = true,
                 "allow-oom" => f.allow_oom = true,
-                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-stale" => f.allow_stale = true,
+                "no-cluster" => f.no_cluster = true,
+                "allow-cross-slot-keys" => f.allow_cross_slot = true,
                 other => {
                     return Err(CmdError::owned(format!(
                         "ERR Unexpected flag in script shebang: {other}"
@@ -337,7 +398,7 @@ fn shebang_flags(body: &[u8]) -> Result<Option<ScriptFlags>, CmdError> {
     Ok(Some(f))
 }
 
-fn redis_version_num() -> i64 {
+pub(crate) fn redis_version_num() -> i64 {
     let mut n = 0;
     for part in ember_core::REDIS_VERSION.split('.').take(3) {
         n = n * 256 + part.parse::<i64>().unwrap_or(0);
@@ -629,7 +690,7 @@ fn lua_status_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Table> {
     }
 }
 
-fn lua_log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+pub(crate) fn lua_log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() < 2 {
         return Err(mlua::Error::runtime(
             "redis.log() requires two arguments or more.",
@@ -758,9 +819,13 @@ fn bit_library(lua: &Lua) -> mlua::Result<Table> {
 
 /// The instruction-count hook: past the busy threshold, serves other clients; stops a killed
 /// script.
-fn hook(_: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
+fn hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
     let p = RUN.with(Cell::get);
     if p.is_null() {
+        // A function library's loading code runs without a script context, under a deadline.
+        if crate::function::load_timed_out() {
+            return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+        }
         return Ok(VmState::Continue);
     }
     // SAFETY: see `current`. No reference to the `Run` is held while other clients are served
@@ -771,20 +836,17 @@ fn hook(_: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
     let s = unsafe { &mut *server };
     let elapsed = sys::now_ms().saturating_sub(started_ms);
     let threshold = s.config.get_int("busy-reply-threshold").max(0) as u64;
-    let busy = s.scripts.as_ref().is_some_and(|sc| sc.busy);
-    if !busy && elapsed >= threshold {
+    if !s.script_busy && elapsed >= threshold {
         // SAFETY: as above.
         let name = unsafe { (*p).name.clone() };
         log_at!(
             Warning,
             "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {name}."
         );
-        if let Some(sc) = s.scripts.as_mut() {
-            sc.busy = true;
-        }
+        s.script_busy = true;
     }
     let mut kill = false;
-    if s.scripts.as_ref().is_some_and(|sc| sc.busy) {
+    if s.script_busy {
         s.process_events_while_busy();
         kill = s.shutdown_requested || std::mem::take(&mut s.script_kill_requested);
     }
@@ -793,6 +855,9 @@ fn hook(_: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
     run.kill |= kill;
     if run.kill {
         run.kill_line = debug.current_line().unwrap_or(0);
+        // From now on the error comes back at every line, so a `pcall` in the script cannot
+        // swallow it for good (the hook returns to counting for the next script).
+        lua.set_hook(HookTriggers::new().every_line(), hook)?;
         return Err(mlua::Error::runtime(KILLED_ERROR));
     }
     Ok(VmState::Continue)
@@ -825,6 +890,32 @@ fn return_caller(client: &mut Client, c: &mut Client) {
     client.push_spans.clear();
 }
 
+/// Which interpreter runs a script: EVAL's, or the function libraries' (as in Redis, SCRIPT FLUSH
+/// leaves functions alone).
+#[derive(Clone, Copy)]
+pub(crate) enum Which {
+    Eval,
+    Function,
+}
+
+fn engine_of(s: &mut Server, which: Which) -> Option<&mut Scripts> {
+    match which {
+        Which::Eval => s.scripts.as_mut(),
+        Which::Function => s.functions.as_mut().map(|f| &mut f.engine),
+    }
+}
+
+/// A compiled script or function to run.
+pub(crate) struct Target {
+    pub which: Which,
+    pub f: Function,
+    pub flags: ScriptFlags,
+    /// What errors name it by: the script's SHA-1, or the function's name.
+    pub name: String,
+    /// A function gets KEYS and ARGV as its two arguments; a script, as globals.
+    pub params: bool,
+}
+
 /// Runs the compiled script `sha` for `c`, writing its reply.
 fn run_script(
     s: &mut Server,
@@ -842,7 +933,29 @@ fn run_script(
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
     };
-    let (f, flags, lua, runner) = (f.clone(), *flags, sc.lua.clone(), sc.runner.clone());
+    let target = Target {
+        which: Which::Eval,
+        f: f.clone(),
+        flags: *flags,
+        name: sha.to_string(),
+        params: false,
+    };
+    run_target(s, c, target, keys, args, read_only)
+}
+
+/// Runs `t` for `c` with `keys` and `args`, writing its reply.
+pub(crate) fn run_target(
+    s: &mut Server,
+    c: &mut Client,
+    t: Target,
+    keys: Argv<'_>,
+    args: Argv<'_>,
+    read_only: bool,
+) -> CmdResult {
+    let Some(sc) = engine_of(s, t.which) else {
+        return Err(CmdError::new("ERR scripting is not available"));
+    };
+    let (f, flags, lua, runner) = (t.f, t.flags, sc.lua.clone(), sc.runner.clone());
     let oom = s.hot.maxmemory > 0 && crate::alloc::used() > s.hot.maxmemory as usize;
     let to_table = |a: Argv<'_>| -> mlua::Result<Table> {
         let t = lua.create_table_with_capacity(a.len(), 0)?;
@@ -852,13 +965,26 @@ fn run_script(
         Ok(t)
     };
     let g = lua.globals();
-    g.raw_set("KEYS", to_table(keys).map_err(lua_err)?)
-        .map_err(lua_err)?;
-    g.raw_set("ARGV", to_table(args).map_err(lua_err)?)
-        .map_err(lua_err)?;
+    let keys_t = to_table(keys).map_err(lua_err)?;
+    let args_t = to_table(args).map_err(lua_err)?;
+    if !t.params {
+        g.raw_set("KEYS", keys_t.clone()).map_err(lua_err)?;
+        g.raw_set("ARGV", args_t.clone()).map_err(lua_err)?;
+    }
     // The script client stands for the caller in client tracking: same ID (NOLOOP), and the
     // caller's tracking state for the duration of the script.
-    let spare = s.scripts.as_mut().and_then(|sc| sc.spare.take());
+    s.running_function = t.params;
+    if let Some(sc) = engine_of(s, t.which) {
+        if std::mem::take(&mut sc.line_hook) {
+            sc.lua
+                .set_hook(
+                    HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+                    hook,
+                )
+                .map_err(lua_err)?;
+        }
+    }
+    let spare = engine_of(s, t.which).and_then(|sc| sc.spare.take());
     let mut client = spare.unwrap_or_else(|| {
         Box::new(Client::new(
             0,
@@ -874,7 +1000,7 @@ fn run_script(
     let mut run = Run {
         server: s,
         client,
-        name: sha.to_string(),
+        name: t.name,
         started_ms: sys::now_ms(),
         read_only: read_only || flags.no_writes,
         allow_oom: flags.allow_oom,
@@ -889,20 +1015,32 @@ fn run_script(
         argv: SavedArgv::default(),
     };
     RUN.with(|r| r.set(&mut run));
-    let result = runner.call::<(bool, Value)>(f);
+    let result = if t.params {
+        runner.call::<(bool, Value)>((f, keys_t, args_t))
+    } else {
+        runner.call::<(bool, Value)>(f)
+    };
     RUN.with(|r| r.set(ptr::null_mut()));
     return_caller(&mut run.client, c);
     let (killed, line, resp3, read) = (run.kill, run.kill_line, run.resp3, run.read);
+    if killed {
+        if let Some(sc) = engine_of(s, t.which) {
+            sc.line_hook = true;
+        }
+    }
+    let source = if t.params {
+        "@user_function"
+    } else {
+        "@user_script"
+    };
     let name = std::mem::take(&mut run.name);
-    if let Some(sc) = s.scripts.as_mut() {
+    if let Some(sc) = engine_of(s, t.which) {
         sc.spare = Some(run.client);
     }
-    if let Some(sc) = s.scripts.as_mut() {
-        if sc.busy {
-            sc.busy = false;
-            s.script_kill_requested = false;
-            log_at!(Warning, "Slow script finished.");
-        }
+    if s.script_busy {
+        s.script_busy = false;
+        s.script_kill_requested = false;
+        log_at!(Warning, "Slow script finished.");
     }
     if read && c.tracking.is_some() {
         s.tracking_remember(c, keys.iter());
@@ -911,7 +1049,7 @@ fn run_script(
     let _ = g.raw_set("ARGV", Value::Nil);
     if killed {
         return Err(CmdError::owned(format!(
-            "{KILLED_ERROR} script: {name}, on @user_script:{line}."
+            "{KILLED_ERROR} script: {name}, on {source}:{line}."
         )));
     }
     match result {
@@ -976,7 +1114,7 @@ fn engine(s: &mut Server) -> Result<&mut Scripts, CmdError> {
 }
 
 /// Parses `numkeys` and splits the rest into KEYS and ARGV.
-fn split_keys<'a>(argv: Argv<'a>) -> Result<(Argv<'a>, Argv<'a>), CmdError> {
+pub(crate) fn split_keys<'a>(argv: Argv<'a>) -> Result<(Argv<'a>, Argv<'a>), CmdError> {
     let n = arg_i64(argv.get(2))?;
     if n < 0 {
         return Err(CmdError::new("ERR Number of keys can't be negative"));
@@ -1070,13 +1208,7 @@ pub fn script(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         s.scripts = None;
         crate::cmd::reply(c).ok();
     } else if eq_ci(sub, "kill") && argc == 2 {
-        if !s.scripts.as_ref().is_some_and(|sc| sc.busy) {
-            return Err(CmdError::new("NOTBUSY No scripts in execution right now."));
-        }
-        if current().is_some_and(|r| r.wrote) {
-            return Err(CmdError::new("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
-        }
-        s.script_kill_requested = true;
+        kill(s, false)?;
         crate::cmd::reply(c).ok();
     } else if eq_ci(sub, "help") && argc == 2 {
         crate::cmd::reply_help(c, SCRIPT_HELP);
@@ -1089,7 +1221,27 @@ pub fn script(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// SCRIPT KILL (`function` false) / FUNCTION KILL: asks the busy script to stop, unless it
+/// wrote or is of the other kind.
+pub(crate) fn kill(s: &mut Server, function: bool) -> Result<(), CmdError> {
+    if !s.script_busy {
+        return Err(CmdError::new("NOTBUSY No scripts in execution right now."));
+    }
+    if s.running_function != function {
+        return Err(busy_error(s.running_function));
+    }
+    if current().is_some_and(|r| r.wrote) {
+        return Err(CmdError::new("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."));
+    }
+    s.script_kill_requested = true;
+    Ok(())
+}
+
 /// The refusal a busy script gives to commands without `allow_busy`.
-pub fn busy_error() -> CmdError {
-    CmdError::new(BUSY_ERROR)
+pub fn busy_error(function: bool) -> CmdError {
+    CmdError::new(if function {
+        BUSY_FUNCTION_ERROR
+    } else {
+        BUSY_ERROR
+    })
 }

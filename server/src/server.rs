@@ -241,6 +241,15 @@ pub struct Server {
     pub scripts: Option<crate::script::Scripts>,
     /// SCRIPT KILL was asked while a script is busy.
     pub script_kill_requested: bool,
+    /// A script (or function) has run past `busy-reply-threshold` and serves other clients.
+    pub script_busy: bool,
+    /// The script running is a function (FCALL), which FUNCTION KILL stops, not SCRIPT KILL.
+    pub running_function: bool,
+    /// The function running: its name, the FCALL that runs it and when it started (FUNCTION
+    /// STATS).
+    pub running_fcall: Option<(String, Vec<Vec<u8>>, u64)>,
+    /// The function libraries (FUNCTION LOAD), in their own interpreter.
+    pub functions: Option<crate::function::Functions>,
     /// This server's master, while it is a replica (REPLICAOF host port).
     pub master: Option<crate::replica::MasterLink>,
     pub lastsave_s: u64,
@@ -330,6 +339,10 @@ impl Server {
             master: None,
             scripts: None,
             script_kill_requested: false,
+            script_busy: false,
+            running_function: false,
+            running_fcall: None,
+            functions: None,
             lastsave_s: now / 1000,
             rdb: Default::default(),
             aof: Default::default(),
@@ -843,7 +856,7 @@ impl Server {
                 break;
             }
             // A replica applies nothing from its master while a script runs (it stays atomic).
-            if c.master && self.scripts.as_ref().is_some_and(|s| s.busy) {
+            if c.master && self.script_busy {
                 break;
             }
             let limits = ParseLimits {
@@ -1037,10 +1050,8 @@ impl Server {
             info.name == "exec" && c.multi.as_ref().is_some_and(f)
         };
         // First, and touching nothing: a script is running and serves clients from its hook.
-        if self.scripts.as_ref().is_some_and(|s| s.busy)
-            && command_flags(info, argv) & flags::ALLOW_BUSY == 0
-        {
-            return Some(crate::script::busy_error());
+        if self.script_busy && command_flags(info, argv) & flags::ALLOW_BUSY == 0 {
+            return Some(crate::script::busy_error(self.running_function));
         }
         if self.loading.is_some() && info.flags & flags::LOADING == 0 {
             return Some(CmdError::new(

@@ -418,8 +418,10 @@ pub struct Loaded {
     pub version: u16,
     /// Where the file ended (after its checksum): an AOF base may go on with commands.
     pub end: usize,
-    /// Things skipped that the host may want to log (functions, module data).
+    /// Things skipped that the host may want to log (module data).
     pub notes: Vec<String>,
+    /// The function libraries' source code (Redis 7's FUNCTION2 records), for the host to load.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Skips a module's serialized value (opcodes until its EOF).
@@ -575,10 +577,8 @@ impl Loader {
                         .push("skipped module auxiliary data".into());
                 }
                 opcode::FUNCTION2 => {
-                    d.string()?;
-                    self.loaded
-                        .notes
-                        .push("skipped a function library (functions are not supported)".into());
+                    let code = d.string()?.into_owned();
+                    self.loaded.functions.push(code);
                 }
                 opcode::FUNCTION_PRE_GA => {
                     return Err(d.err("pre-release function format not supported"))

@@ -119,6 +119,12 @@ impl<S: Sink> Encoder<S> {
     }
 
     /// EOF and the checksum; gives the sink back.
+    /// A function library's source code (a FUNCTION2 record; after the header, before the data).
+    pub fn function(&mut self, code: &[u8]) {
+        self.raw(&[opcode::FUNCTION2]);
+        self.string(code);
+    }
+
     pub fn finish(mut self) -> S {
         self.raw(&[opcode::EOF]);
         let crc = if self.opts.checksum { self.crc } else { 0 };

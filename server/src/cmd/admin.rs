@@ -136,30 +136,6 @@ static MEMORY_SUBS: &[CommandInfo] = &[
     ),
 ];
 
-static FUNCTION_SUBS: &[CommandInfo] = &[
-    subcmd!(
-        "flush",
-        -2,
-        f::WRITE | f::NOSCRIPT,
-        acl::WRITE | acl::SLOW | acl::SCRIPTING,
-        "Deleting all functions"
-    ),
-    subcmd!(
-        "list",
-        -2,
-        f::NOSCRIPT,
-        acl::SLOW | acl::SCRIPTING,
-        "List information about all the functions"
-    ),
-    subcmd!(
-        "help",
-        2,
-        f::LOADING | f::STALE,
-        acl::SLOW | acl::SCRIPTING,
-        "Show helpful text about the different subcommands"
-    ),
-];
-
 pub static COMMANDS: &[ServerCommand] = &[
     scmd!(
         "debug",
@@ -322,17 +298,6 @@ pub static COMMANDS: &[ServerCommand] = &[
         time,
         "Return the current server time",
         "2.6.0"
-    ),
-    scmd!(
-        "function",
-        -2,
-        0,
-        acl::SLOW,
-        "scripting",
-        function,
-        "A container for function commands",
-        "7.0.0",
-        FUNCTION_SUBS
     ),
     scmd!(
         "memory",
@@ -812,8 +777,8 @@ fn shutdown(s: &mut Server, _c: &mut Client, argv: Argv<'_>) -> CmdResult {
         return Err(CmdError::new("ERR No shutdown in progress."));
     }
     // A save now would hold a script's writes half done: only NOSAVE stops a busy script.
-    if !nosave && s.scripts.as_ref().is_some_and(|sc| sc.busy) {
-        return Err(crate::script::busy_error());
+    if !nosave && s.script_busy {
+        return Err(crate::script::busy_error(s.running_function));
     }
     if save || (s.has_save_points() && !nosave) {
         s.finish_bgsave();
@@ -1013,39 +978,6 @@ fn time(_s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
     w.array(2);
     w.bulk_i64((us / 1_000_000) as i64);
     w.bulk_i64((us % 1_000_000) as i64);
-    Ok(())
-}
-
-const FUNCTION_HELP: &[&str] = &[
-    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-    "    Return general information on all the libraries.",
-    "FLUSH [ASYNC|SYNC]",
-    "    Delete all the libraries.",
-    "HELP",
-    "    Print this help.",
-];
-
-/// FUNCTION FLUSH | LIST | HELP. Ember has no function engine yet, so the library is always empty:
-/// FLUSH empties it (a no-op) and LIST lists nothing.
-fn function(_s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
-    let sub = subcommand(info_of("function"), argv)?;
-    match sub.name {
-        "flush" => {
-            match argv.len() {
-                2 => {}
-                3 if eq_ci(argv.get(2), "async") || eq_ci(argv.get(2), "sync") => {}
-                _ => {
-                    return Err(CmdError::new(
-                        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
-                    ))
-                }
-            }
-            reply(c).ok();
-        }
-        "list" => reply(c).array(0),
-        _ => reply_help(c, FUNCTION_HELP),
-    }
     Ok(())
 }
 

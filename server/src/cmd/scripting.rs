@@ -1,10 +1,10 @@
-//! The scripting commands' table entries: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (the
-//! engine is [`crate::script`]).
+//! The scripting commands' table entries: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FCALL,
+//! FCALL_RO and FUNCTION (the engines are [`crate::script`] and [`crate::function`]).
 
 use ember_core::cmd::{acl, flags as f, CommandInfo};
 
 use super::{scmd, subcmd, ServerCommand};
-use crate::script;
+use crate::{function, script};
 
 const EVAL_FLAGS: u32 = f::NOSCRIPT
     | f::SKIP_MONITOR
@@ -54,7 +54,90 @@ static SCRIPT_SUBS: &[CommandInfo] = &[
     ),
 ];
 
+static FUNCTION_SUBS: &[CommandInfo] = &[
+    subcmd!(
+        "delete",
+        3,
+        f::WRITE | f::NOSCRIPT,
+        acl::WRITE | SCRIPTING,
+        "Delete a function by name"
+    ),
+    subcmd!(
+        "flush",
+        -2,
+        f::WRITE | f::NOSCRIPT,
+        acl::WRITE | SCRIPTING,
+        "Deleting all functions"
+    ),
+    subcmd!(
+        "help",
+        2,
+        f::LOADING | f::STALE,
+        SCRIPTING,
+        "Show helpful text about the different subcommands"
+    ),
+    subcmd!(
+        "kill",
+        2,
+        f::NOSCRIPT | f::ALLOW_BUSY,
+        SCRIPTING,
+        "Kill the function currently in execution."
+    ),
+    subcmd!(
+        "list",
+        -2,
+        f::NOSCRIPT,
+        SCRIPTING,
+        "List information about all the functions"
+    ),
+    subcmd!(
+        "load",
+        -3,
+        f::WRITE | f::DENYOOM | f::NOSCRIPT,
+        acl::WRITE | SCRIPTING,
+        "Create a function with the given arguments (name, code, description)"
+    ),
+    subcmd!(
+        "stats",
+        2,
+        f::NOSCRIPT | f::ALLOW_BUSY,
+        SCRIPTING,
+        "Return information about the function currently running (name, description, duration)"
+    ),
+];
+
 pub static COMMANDS: &[ServerCommand] = &[
+    scmd!(
+        "fcall",
+        -3,
+        EVAL_FLAGS,
+        SCRIPTING,
+        "scripting",
+        function::fcall,
+        "Invoke a function",
+        "7.0.0"
+    ),
+    scmd!(
+        "fcall_ro",
+        -3,
+        EVAL_RO_FLAGS,
+        SCRIPTING,
+        "scripting",
+        function::fcall_ro,
+        "Invoke a read-only function",
+        "7.0.0"
+    ),
+    scmd!(
+        "function",
+        -2,
+        0,
+        acl::SLOW,
+        "scripting",
+        function::function,
+        "A container for function commands",
+        "7.0.0",
+        FUNCTION_SUBS
+    ),
     scmd!(
         "eval",
         -3,
