@@ -194,7 +194,7 @@ impl Functions {
                 .next()
                 .unwrap_or("")
                 .trim_end();
-            CmdError::owned(format!("ERR Error registering functions: {msg}"))
+            CmdError::owned(format!("ERR Error registering functions: ERR {msg}"))
         };
         let registered = Rc::new(RefCell::new(Vec::new()));
         let env = lua.create_table().map_err(lua_err)?;
@@ -222,6 +222,14 @@ impl Functions {
             .map_err(lua_err)?;
         api.set("REDIS_VERSION_NUM", crate::script::redis_version_num())
             .map_err(lua_err)?;
+        // Anything else under `redis` is not there while loading (redis.call in particular).
+        let api_meta = lua.create_table().map_err(lua_err)?;
+        let missing: Function = lua
+            .load("return function(_, name) error(\"Script attempted to access nonexistent global variable '\" .. tostring(name) .. \"'\", 2) end")
+            .eval()
+            .map_err(lua_err)?;
+        api_meta.set("__index", missing).map_err(lua_err)?;
+        api.set_metatable(Some(api_meta)).map_err(lua_err)?;
         env.raw_set("redis", api).map_err(lua_err)?;
         // Everything else (string, table, math, ...) comes from the interpreter's globals.
         let meta = lua.create_table().map_err(lua_err)?;
@@ -525,7 +533,7 @@ fn list(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             .collect();
             w.set(flags.len());
             for fl in flags {
-                w.bulk(fl.as_bytes());
+                w.simple(fl.as_bytes());
             }
         }
         if with_code {

@@ -132,6 +132,60 @@ fn scripts_reply_like_redis() {
 }
 
 #[test]
+fn functions_reply_like_redis() {
+    let Some(mut t) = Twins::start() else {
+        return;
+    };
+    let lib = "#!lua name=mylib\n\
+        local function get(keys, args) return redis.call('get', keys[1]) end\n\
+        redis.register_function('my_set', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n\
+        redis.register_function{function_name='my_get', callback=get, flags={'no-writes'}, description='reads one key'}";
+    for proto in ["2", "3"] {
+        t.e.cmd(&["HELLO", proto]);
+        t.r.cmd(&["HELLO", proto]);
+        t.same("FUNCTION FLUSH");
+        t.same_args(&["FUNCTION".into(), "LOAD".into(), lib.into()]);
+        t.same_args(&["FUNCTION".into(), "LOAD".into(), lib.into()]);
+        t.same_args(&[
+            "FUNCTION".into(),
+            "LOAD".into(),
+            "REPLACE".into(),
+            lib.into(),
+        ]);
+        t.same("FCALL my_set 1 k v");
+        t.same("FCALL MY_GET 1 k");
+        t.same("FCALL_RO my_get 1 k");
+        t.same("FCALL_RO my_set 1 k v");
+        t.same("FCALL nosuch 0");
+        t.same("FCALL my_get notanumber");
+        t.same("FUNCTION STATS");
+        // Redis lists a library's functions in hash order: compare listings of one function.
+        t.same("FUNCTION DELETE mylib");
+        let one = "#!lua name=one\nredis.register_function{function_name='f1', \
+            callback=function() return 1 end, flags={'no-writes'}, description='d'}";
+        t.same_args(&["FUNCTION".into(), "LOAD".into(), one.into()]);
+        t.same("FUNCTION LIST");
+        t.same("FUNCTION LIST WITHCODE LIBRARYNAME on*");
+        t.same("FUNCTION LIST LIBRARYNAME nomatch*");
+        t.same("FUNCTION DELETE one");
+        t.same_args(&["FUNCTION".into(), "LOAD".into(), lib.into()]);
+        for bad in [
+            "return 1",
+            "#!lua\nreturn 1",
+            "#!lua name=bad-name\nreturn 1",
+            "#!nolua name=x\nreturn 1",
+            "#!lua name=empty\nlocal a = 1",
+            "#!lua name=calls\nredis.call('ping')",
+            "#!lua name=dup\nredis.register_function('my_set', function() end)",
+        ] {
+            t.same_args(&["FUNCTION".into(), "LOAD".into(), bad.into()]);
+        }
+        t.same("FUNCTION DELETE mylib");
+        t.same("FUNCTION DELETE mylib");
+    }
+}
+
+#[test]
 fn a_busy_script_can_be_killed_and_others_wait() {
     let s = Server::start();
     let mut a = s.connect();
