@@ -37,6 +37,7 @@ mod propagate;
 mod pubsub;
 mod replica;
 mod script;
+mod script_json;
 mod server;
 mod sha1;
 mod sys;

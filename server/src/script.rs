@@ -35,6 +35,10 @@ use crate::{log_at, sys};
 /// Lua instructions between two checks of the running time (Redis's `LUA_HOOK_COUNT`-style
 /// period).
 const HOOK_INSTRUCTIONS: u32 = 100_000;
+/// Most values `unpack` returns (Lua's C stack limit, LUAI_MAXCSTACK).
+const UNPACK_MAX: i64 = 8000;
+/// Scripts between two garbage collection steps (Redis steps every 50).
+const GC_EVERY_RUNS: u64 = 50;
 /// Deepest table nesting converted into a reply.
 const REPLY_DEPTH_MAX: usize = 64;
 /// Most values one script reply may hold (nested tables count their elements).
@@ -53,7 +57,7 @@ const KILLED_ERROR: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// the script's source and line (an error `redis.call` raised is a table it left in [`Run`]: a
 /// Rust function cannot raise a Lua table itself), and the protection of the global table.
 const PRELUDE: &str = r#"
-local take_error = ...
+local take_error, describe = ...
 local dbg = debug
 -- Only source text compiles: Lua 5.1 does not verify bytecode (Redis's CVE-2015-4335).
 local raw_loadstring = loadstring
@@ -68,17 +72,7 @@ load = nil
 -- scripts get only the introspection that cannot.
 debug = {getinfo = dbg.getinfo, traceback = dbg.traceback}
 newproxy = nil
--- Lua 5.1.5's unpack overflows the stack for huge ranges (Redis patches its copy of Lua): the
--- range is checked first, against the C stack limit (LUAI_MAXCSTACK).
 local raw_unpack = unpack
-unpack = function(t, i, j)
-  local first, last = i or 1, j
-  if last == nil and type(t) == 'table' then last = #t end
-  if type(first) == 'number' and type(last) == 'number' and last - first >= 8000 then
-    error('too many results to unpack', 2)
-  end
-  return raw_unpack(t, i, j)
-end
 local function handler(err)
   local level = 2
   local info = dbg.getinfo(level, 'nSl')
@@ -87,7 +81,19 @@ local function handler(err)
     info = dbg.getinfo(level, 'nSl')
   end
   if type(err) ~= 'table' then
-    err = take_error() or {err = 'ERR ' .. tostring(err)}
+    local taken = take_error()
+    if taken then
+      err = taken
+    elseif type(err) == 'string' then
+      err = {err = 'ERR ' .. err}
+    else
+      -- An error raised by a Rust function: its message, where the script called it.
+      local where = ''
+      if info and info.currentline and info.currentline >= 0 then
+        where = string.gsub(info.source, '^@', '') .. ':' .. info.currentline .. ': '
+      end
+      err = {err = 'ERR ' .. where .. describe(err)}
+    end
   end
   if info then
     err['source'] = info.source
@@ -122,7 +128,7 @@ end
 -- Changing a function's or the thread's environment would step around the protection.
 local raw_setfenv = setfenv
 setfenv = nil
-for _, name in ipairs({'redis', 'bit', 'string', 'table', 'math'}) do
+for _, name in ipairs({'redis', 'bit', 'cjson', 'string', 'table', 'math'}) do
   _G[name] = readonly(_G[name])
 end
 local string_meta = dbg.getmetatable('')
@@ -134,20 +140,18 @@ local globals = {}
 for k, v in pairs(_G) do globals[k] = v end
 local G = {}
 globals._G = G
-local function missing(_, name)
-  local v = globals[name]
-  if v == nil then
-    local info = dbg.getinfo(2, 'S')
-    if info and info.what ~= 'C' then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
+-- Reading a global is a plain table lookup; only a name that is missing calls a function.
+raw_setmetatable(globals, {__index = function(_, name)
+  local info = dbg.getinfo(2, 'S')
+  if info and info.what ~= 'C' then
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end
-  return v
-end
+  return nil
+end})
 local gview = setmetatable({}, {__newindex = refuse, __metatable = false})
 readonly_tables[gview] = true
 readonly_tables[G] = true
-raw_setmetatable(G, {__index = missing, __newindex = refuse, __metatable = gview})
+raw_setmetatable(G, {__index = globals, __newindex = refuse, __metatable = gview})
 raw_setfenv(0, G)
 return function(f, ...)
   local n = select('#', ...)
@@ -171,6 +175,8 @@ pub struct Scripts {
     spare: Option<Box<Client>>,
     /// A killed script left the hook firing at every line.
     line_hook: bool,
+    /// Scripts run, for the garbage collector's pace.
+    runs: u64,
 }
 
 /// What the Rust side of a running script needs.
@@ -268,6 +274,10 @@ impl Scripts {
         redis.set("REDIS_VERSION_NUM", redis_version_num())?;
         g.raw_set("redis", redis)?;
         g.raw_set("bit", bit_library(&lua)?)?;
+        g.raw_set("cjson", crate::script_json::library(&lua)?)?;
+        // Lua 5.1.5's unpack overflows the C stack on huge ranges (Redis patches its copy of
+        // Lua); this one checks the range against LUAI_MAXCSTACK first.
+        g.raw_set("unpack", lua.create_function(lua_unpack)?)?;
         let redis: Table = g.raw_get("redis")?;
         redis.set(
             "call",
@@ -287,11 +297,22 @@ impl Scripts {
         )?;
         let take =
             lua.create_function(|_, ()| Ok(current().and_then(|r| r.pending_error.take())))?;
-        let runner: Function = lua.load(PRELUDE).set_name("=ember").call(take)?;
+        // The message of an error a Rust function raised, without mlua's traceback.
+        let describe = lua.create_function(|_, v: Value| {
+            Ok(match v {
+                Value::Error(e) => error_message(&e),
+                other => other.to_string().unwrap_or_default(),
+            })
+        })?;
+        let runner: Function = lua
+            .load(PRELUDE)
+            .set_name("=ember")
+            .call((take, describe))?;
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             hook,
         )?;
+        lua.gc_collect()?;
         Ok(Scripts {
             lua,
             runner,
@@ -299,6 +320,7 @@ impl Scripts {
             by_body: HashMap::new(),
             spare: None,
             line_hook: false,
+            runs: 0,
         })
     }
 
@@ -344,6 +366,15 @@ impl Scripts {
         self.cache.insert(sha.clone(), (f, flags));
         self.by_body.insert(body.into(), sha.clone());
         Ok(sha)
+    }
+}
+
+/// The message of an error from a Rust callback (the cause, not mlua's wrapping or traceback).
+fn error_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => error_message(cause),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -744,6 +775,26 @@ fn lua_setresp(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     Ok(())
 }
 
+/// `unpack(t [, i [, j]])`: t[i], ..., t[j] (raw reads), at most [`UNPACK_MAX`] of them.
+fn lua_unpack(_: &Lua, (t, i, j): (Table, Option<f64>, Option<f64>)) -> mlua::Result<MultiValue> {
+    let first = i.map_or(1, |n| n as i64);
+    let last = match j {
+        Some(n) => n as i64,
+        None => t.raw_len() as i64,
+    };
+    if first > last {
+        return Ok(MultiValue::new());
+    }
+    if last.saturating_sub(first) >= UNPACK_MAX {
+        return Err(mlua::Error::runtime("too many results to unpack"));
+    }
+    let mut out = MultiValue::new();
+    for k in first..=last {
+        out.push_back(t.raw_get::<Value>(k)?);
+    }
+    Ok(out)
+}
+
 /// The `bit` library (LuaBitOp's API, as Redis bundles it): 32-bit operations on numbers.
 fn bit_library(lua: &Lua) -> mlua::Result<Table> {
     fn tobit(v: f64) -> i32 {
@@ -1036,6 +1087,11 @@ pub(crate) fn run_target(
     let name = std::mem::take(&mut run.name);
     if let Some(sc) = engine_of(s, t.which) {
         sc.spare = Some(run.client);
+        // Like Redis, a step of garbage collection every few scripts keeps the heap small.
+        sc.runs = sc.runs.wrapping_add(1);
+        if sc.runs % GC_EVERY_RUNS == 0 {
+            let _ = sc.lua.gc_step();
+        }
     }
     if s.script_busy {
         s.script_busy = false;
