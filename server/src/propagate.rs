@@ -25,6 +25,9 @@ pub struct Propagation {
     pub replicas: Vec<RawFd>,
     /// Bytes sent down the replication stream so far (`master_repl_offset`).
     pub offset: u64,
+    /// The last `repl-backlog-size` bytes of the stream, from the first replica on, so that a
+    /// replica that lost its link can continue where it was (PSYNC partial resynchronization).
+    pub backlog: Option<std::collections::VecDeque<u8>>,
     /// When the replicas were last sent a PING (`repl-ping-replica-period`).
     pub last_ping_ms: u64,
     /// Encoding scratch.
@@ -44,7 +47,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
 impl Server {
     /// Whether anything consumes the stream.
     pub fn propagating(&self) -> bool {
-        self.aof.enabled() || !self.prop.replicas.is_empty()
+        self.aof.enabled() || !self.prop.replicas.is_empty() || self.prop.backlog.is_some()
     }
 
     /// Queues the ops of a command that ran in database `db`: `effects` as core left them, or the
@@ -126,10 +129,19 @@ impl Server {
 
     /// Appends bytes of the stream to every replica's output.
     fn feed_replicas(&mut self, bytes: &[u8]) {
+        let size = self.config.get_int("repl-backlog-size").max(1) as usize;
+        let Some(backlog) = self.prop.backlog.as_mut() else {
+            return;
+        };
+        self.prop.offset += bytes.len() as u64;
+        backlog.extend(bytes.iter().copied());
+        if backlog.len() > size {
+            let excess = backlog.len() - size;
+            backlog.drain(..excess);
+        }
         if self.prop.replicas.is_empty() {
             return;
         }
-        self.prop.offset += bytes.len() as u64;
         let replicas = std::mem::take(&mut self.prop.replicas);
         let (limit, now) = (self.hot.replica_limit, crate::sys::now_ms());
         for &fd in &replicas {
@@ -168,6 +180,35 @@ impl Server {
         self.prop.stream_db = None;
     }
 
+    /// PSYNC replid offset: continues a replica's stream from `offset` when this server's stream
+    /// is the one it followed and the backlog still holds that part; false for a full resync.
+    pub fn continue_replica(&mut self, c: &mut Client, replid: &[u8], offset: u64) -> bool {
+        let Some(backlog) = self.prop.backlog.as_ref() else {
+            return false;
+        };
+        let first = self.prop.offset + 1 - backlog.len() as u64;
+        if replid != self.replid.as_bytes() || offset < first || offset > self.prop.offset + 1 {
+            return false;
+        }
+        let skip = (offset - first) as usize;
+        c.out
+            .extend_from_slice(format!("+CONTINUE {}\r\n", self.replid).as_bytes());
+        c.out.extend(backlog.iter().skip(skip).copied());
+        c.replica = true;
+        c.replica_ack_offset = offset.saturating_sub(1);
+        self.prop.replicas.push(c.fd);
+        self.prop.last_ping_ms = crate::sys::now_ms();
+        self.stats.sync_partial_ok += 1;
+        crate::log_at!(
+            Notice,
+            "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {offset}.",
+            c.addr,
+            backlog.len() - skip
+        );
+        self.refresh_propagating();
+        true
+    }
+
     /// SYNC / PSYNC: sends `c` the dataset as an RDB payload, then the command stream.
     pub fn attach_replica(&mut self, c: &mut Client, psync: bool) {
         let mut enc = ember_core::rdb::save::Encoder::new(Vec::new(), Default::default());
@@ -186,6 +227,10 @@ impl Server {
         c.out.extend_from_slice(&rdb);
         c.replica = true;
         c.replica_ack_offset = self.prop.offset;
+        if self.prop.backlog.is_none() {
+            self.prop.backlog = Some(std::collections::VecDeque::new());
+        }
+        self.stats.sync_full += 1;
         self.prop.replicas.push(c.fd);
         self.prop.last_ping_ms = crate::sys::now_ms();
         self.reset_stream_db();

@@ -41,7 +41,8 @@ pub struct Synced {
     stream: TcpStream,
     replid: String,
     offset: u64,
-    rdb: Vec<u8>,
+    /// The dataset of a full resynchronization; `None` when the master continued the stream.
+    rdb: Option<Vec<u8>>,
     /// Stream bytes that arrived after the payload.
     rest: Vec<u8>,
     addr: String,
@@ -132,6 +133,8 @@ struct Handshake {
     listening_port: u16,
     auth: Option<(Option<String>, String)>,
     timeout: Duration,
+    /// The master's replication ID and the offset applied, from an earlier link to it.
+    cached: Option<(String, u64)>,
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -189,12 +192,40 @@ fn full_sync(h: &Handshake, cancel: &AtomicBool) -> io::Result<Synced> {
     // Errors here are not fatal: older masters may not know an option.
     let _ = ask(&mut r, &[b"REPLCONF", b"listening-port", port.as_bytes()])?;
     let _ = ask(&mut r, &[b"REPLCONF", b"capa", b"psync2"])?;
-    log_at!(
-        Notice,
-        "Partial resynchronization not possible (no cached master)"
-    );
-    let reply = ask(&mut r, &[b"PSYNC", b"?", b"-1"])?;
+    let reply = match &h.cached {
+        Some((replid, offset)) => {
+            log_at!(
+                Notice,
+                "Trying a partial resynchronization (request {replid}:{}).",
+                offset + 1
+            );
+            let from = (offset + 1).to_string();
+            ask(&mut r, &[b"PSYNC", replid.as_bytes(), from.as_bytes()])?
+        }
+        None => {
+            log_at!(
+                Notice,
+                "Partial resynchronization not possible (no cached master)"
+            );
+            ask(&mut r, &[b"PSYNC", b"?", b"-1"])?
+        }
+    };
     let mut words = reply.split(' ');
+    if let Some((replid, offset)) = h.cached.as_ref().filter(|_| reply.starts_with("+CONTINUE")) {
+        log_at!(Notice, "Successful partial resynchronization with master.");
+        let replid = words.nth(1).unwrap_or(replid).to_string();
+        let rest = r.buffer().to_vec();
+        let stream = r.into_inner();
+        return Ok(Synced {
+            stream,
+            replid,
+            offset: *offset,
+            rdb: None,
+            rest,
+            addr,
+            laddr,
+        });
+    }
     if words.next() != Some("+FULLRESYNC") {
         return Err(invalid(format!(
             "Unexpected reply to PSYNC from master: {reply}"
@@ -250,7 +281,7 @@ fn full_sync(h: &Handshake, cancel: &AtomicBool) -> io::Result<Synced> {
         stream,
         replid,
         offset,
-        rdb,
+        rdb: Some(rdb),
         rest,
         addr,
         laddr,
@@ -393,6 +424,7 @@ impl Server {
                         )
                     }),
                     timeout: Duration::from_millis(timeout_ms),
+                    cached: (!link.replid.is_empty()).then(|| (link.replid.clone(), link.offset)),
                 };
                 log_at!(Notice, "MASTER <-> REPLICA sync started");
                 let spawned =
@@ -460,8 +492,6 @@ impl Server {
     /// Replaces the dataset with the master's payload and attaches the master client.
     fn install_sync(&mut self, s: Synced) {
         let now = sys::now_ms();
-        log_at!(Notice, "MASTER <-> REPLICA sync: Flushing old data");
-        // Like FLUSHALL: watchers and tracking clients learn the keys are gone.
         let Some(fd) = self.adopt_master_client(s.stream.into_raw_fd(), s.addr, s.laddr) else {
             self.master_retry_later(now);
             return;
@@ -470,12 +500,27 @@ impl Server {
             self.master_retry_later(now);
             return;
         };
+        let Some(rdb) = s.rdb else {
+            // A continuation: the data stays, the stream goes on from the offset we had.
+            c.qbuf = s.rest;
+            if let Some(link) = self.master.as_mut() {
+                link.state = LinkState::Connected;
+                link.fd = Some(fd);
+                link.replid = s.replid;
+                link.last_io_ms = now;
+            }
+            self.process_input(&mut c);
+            self.finish_client(c);
+            return;
+        };
+        log_at!(Notice, "MASTER <-> REPLICA sync: Flushing old data");
+        // Like FLUSHALL: watchers and tracking clients learn the keys are gone.
         let flush = SavedArgv::from_args(&[b"FLUSHALL".to_vec()]);
         self.call(&mut c, flush.argv());
         c.out.clear();
         log_at!(Notice, "MASTER <-> REPLICA sync: Loading DB in memory");
         let start = sys::now_us();
-        match ember_core::rdb::load::load_file(&s.rdb, &mut self.ks, &self.core_cfg, now) {
+        match ember_core::rdb::load::load_file(&rdb, &mut self.ks, &self.core_cfg, now) {
             Ok(loaded) => {
                 self.functions = None;
                 self.load_functions(&loaded.functions);

@@ -111,6 +111,10 @@ pub struct Stats {
     pub client_outbuf_limit_disconnections: u64,
     /// Clients closed by `maxmemory-clients` (INFO's evicted_clients).
     pub evicted_clients: u64,
+    /// Replicas served a full resynchronization, or a continuation of their stream.
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
 }
 
 /// Journal records and expired keys copied out so their handlers can use the server, in buffers
@@ -873,6 +877,9 @@ impl Server {
                 Ok(Parsed::Skip { consumed }) => {
                     consumed_total += consumed;
                     c.args = args;
+                    if c.master {
+                        self.master_applied(consumed);
+                    }
                 }
                 Ok(Parsed::Command { consumed, source }) => {
                     // Borrow the arguments from a detached query buffer so the client stays mutable.

@@ -155,3 +155,61 @@ fn a_stale_replica_refuses_what_lacks_the_stale_flag() {
         b"-ERR Invalid master port\r\n",
     );
 }
+
+/// Cuts the replica's link to its master and checks it comes back by continuing the stream, with
+/// the writes made meanwhile.
+fn continues_after_link_loss(master: &mut Conn, replica: &mut Conn) {
+    master.cmd(&["SET", "before_cut", "1"]);
+    wait_value(replica, "before_cut", "1");
+    let killed = replica.cmd(&["CLIENT", "KILL", "TYPE", "master"]).int();
+    assert_eq!(killed, 1);
+    master.cmd(&["SET", "during_cut", "2"]);
+    master.cmd(&["INCR", "counter"]);
+    wait_link_up(replica);
+    wait_value(replica, "during_cut", "2");
+    replica.check(&["GET", "counter"], b"$1\r\n1\r\n");
+    let stats = master.cmd(&["INFO", "stats"]).text();
+    assert!(stats.contains("sync_partial_ok:1"), "{stats}");
+}
+
+#[test]
+fn ember_replica_continues_from_ember_backlog() {
+    let master = Server::start();
+    let replica = Server::start();
+    let mut m = master.connect();
+    let mut r = replica.connect();
+    r.check(
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+        b"+OK\r\n",
+    );
+    wait_link_up(&mut r);
+    continues_after_link_loss(&mut m, &mut r);
+}
+
+#[test]
+fn ember_replica_continues_from_redis_backlog() {
+    let Some(redis) = Server::redis() else { return };
+    let replica = Server::start();
+    let mut m = redis.connect();
+    let mut r = replica.connect();
+    r.check(
+        &["REPLICAOF", "127.0.0.1", &redis.port.to_string()],
+        b"+OK\r\n",
+    );
+    wait_link_up(&mut r);
+    continues_after_link_loss(&mut m, &mut r);
+}
+
+#[test]
+fn redis_replica_continues_from_ember_backlog() {
+    let Some(redis) = Server::redis() else { return };
+    let master = Server::start();
+    let mut m = master.connect();
+    let mut r = redis.connect();
+    r.check(
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+        b"+OK\r\n",
+    );
+    wait_link_up(&mut r);
+    continues_after_link_loss(&mut m, &mut r);
+}

@@ -867,7 +867,18 @@ fn sync(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
 }
 
 /// PSYNC replid offset: always a full resynchronization.
-fn psync(s: &mut Server, c: &mut Client, _argv: Argv<'_>) -> CmdResult {
+fn psync(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
+    let offset = arg_i64(argv.get(2))
+        .ok()
+        .and_then(|o| u64::try_from(o).ok());
+    if argv.get(1) != b"?" {
+        if let Some(offset) = offset {
+            if s.continue_replica(c, argv.get(1), offset) {
+                return Ok(());
+            }
+        }
+        s.stats.sync_partial_err += 1;
+    }
     s.attach_replica(c, true);
     Ok(())
 }

@@ -291,6 +291,9 @@ fn section_stats(s: &Server, out: &mut String) {
     kv.put("total_net_input_bytes", &s.stats.net_in);
     kv.put("total_net_output_bytes", &s.stats.net_out);
     kv.put("rejected_connections", &s.stats.rejected_connections);
+    kv.put("sync_full", &s.stats.sync_full);
+    kv.put("sync_partial_ok", &s.stats.sync_partial_ok);
+    kv.put("sync_partial_err", &s.stats.sync_partial_err);
     kv.put("expired_keys", &s.ks.stats.expired_keys);
     kv.put("evicted_keys", &s.ks.stats.evicted_keys);
     kv.put("evicted_clients", &s.stats.evicted_clients);
@@ -387,10 +390,18 @@ fn section_replication(s: &Server, out: &mut String) {
     );
     kv.put("master_repl_offset", &offset);
     kv.put("second_repl_offset", &-1);
-    kv.put("repl_backlog_active", &0);
+    let histlen = s.prop.backlog.as_ref().map_or(0, |b| b.len() as u64);
+    kv.put("repl_backlog_active", &u8::from(s.prop.backlog.is_some()));
     kv.put("repl_backlog_size", &s.config.get_int("repl-backlog-size"));
-    kv.put("repl_backlog_first_byte_offset", &0);
-    kv.put("repl_backlog_histlen", &0);
+    kv.put(
+        "repl_backlog_first_byte_offset",
+        &if histlen > 0 {
+            s.prop.offset + 1 - histlen
+        } else {
+            0
+        },
+    );
+    kv.put("repl_backlog_histlen", &histlen);
 }
 
 fn section_cpu(out: &mut String) {
