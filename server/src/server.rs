@@ -888,7 +888,16 @@ impl Server {
                     let reply_start = c.out.len();
                     c.push_spans.clear();
                     c.qbuf_pending = qbuf.len() - consumed_total;
+                    // The master's commands see its keys as it does: a key whose TTL passed by
+                    // this server's clock stays until the master's DEL (as Redis's replicas do).
+                    let was_loading = c.master && self.ks.loading();
+                    if c.master {
+                        self.ks.set_loading(true);
+                    }
                     let ran = self.call(c, argv);
+                    if c.master && !was_loading {
+                        self.ks.set_loading(false);
+                    }
                     c.qbuf_pending = 0;
                     if c.master {
                         // The master hears nothing back but the acknowledgements it asks for,
