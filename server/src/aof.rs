@@ -508,6 +508,36 @@ impl Server {
         Ok(())
     }
 
+    /// FUNCTION LOAD [REPLACE] / DELETE / FLUSH from the file.
+    fn replay_function(&mut self, args: &[&[u8]], name: &str) -> Result<(), String> {
+        let sub = args
+            .get(1)
+            .map(|a| a.to_ascii_lowercase())
+            .unwrap_or_default();
+        let bad = || format!("Bad FUNCTION command in the append only file {name}");
+        match sub.as_slice() {
+            b"load" => {
+                let code = args.last().filter(|_| args.len() >= 3).ok_or_else(bad)?;
+                crate::function::restore_library(self, code).map_err(|e| {
+                    format!(
+                        "Can't load a function library from the append only file {name}: {}",
+                        e.0
+                    )
+                })
+            }
+            b"delete" => {
+                let lib = args.get(2).ok_or_else(bad)?;
+                crate::function::delete_library(self, &String::from_utf8_lossy(lib));
+                Ok(())
+            }
+            b"flush" => {
+                self.functions = None;
+                Ok(())
+            }
+            _ => Err(bad()),
+        }
+    }
+
     /// Runs one logged command against the keyspace (SELECT moves `db`).
     fn replay_one(&mut self, db: &mut usize, args: &[&[u8]], name: &str) -> Result<(), String> {
         let cmd = args[0].to_ascii_lowercase();
@@ -523,6 +553,9 @@ impl Server {
         }
         if cmd == b"publish" || cmd == b"spublish" {
             return Ok(());
+        }
+        if cmd == b"function" {
+            return self.replay_function(args, name);
         }
         let Some(c) = ember_core::cmd::find(&cmd) else {
             return Err(format!(

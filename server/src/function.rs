@@ -340,6 +340,13 @@ pub fn restore_library(s: &mut Server, code: &[u8]) -> Result<(), CmdError> {
     functions(s)?.load(code, true).map(|_| ())
 }
 
+/// Deletes a library replayed from an AOF (nothing when there is none).
+pub fn delete_library(s: &mut Server, name: &str) {
+    if let Some(f) = s.functions.as_mut() {
+        f.delete(name);
+    }
+}
+
 fn functions(s: &mut Server) -> Result<&mut Functions, CmdError> {
     if s.functions.is_none() {
         s.functions = Some(Functions::new()?);

@@ -612,3 +612,40 @@ fn an_aof_base_without_rdb_preamble_rebuilds_every_type() {
     c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
     assert_eq!(views(&mut c), before);
 }
+
+#[test]
+fn function_libraries_survive_aof_replay_rewrites_and_rdb_reloads() {
+    let config = empty_dir("functions");
+    let args = ["--appendonly", "yes", "--enable-debug-command", "yes"];
+    let ember = Server::with_config(Some(&config), &args);
+    let mut c = ember.connect();
+    let lib = "#!lua name=keep\nredis.register_function('bump', function(keys) return redis.call('incr', keys[1]) end)";
+    c.check(&["FUNCTION", "LOAD", lib], b"$4\r\nkeep\r\n");
+    c.check(&["FCALL", "bump", "1", "n"], b":1\r\n");
+    // Replayed from the incremental file: FUNCTION LOAD, then what the function wrote.
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    c.check(&["FCALL", "bump", "1", "n"], b":2\r\n");
+    // From a rewritten base (RDB preamble), and from a base written as commands.
+    for preamble in ["yes", "no"] {
+        c.check(
+            &["CONFIG", "SET", "aof-use-rdb-preamble", preamble],
+            b"+OK\r\n",
+        );
+        c.cmd(&["BGREWRITEAOF"]);
+        let done = crate::harness::wait_for(Duration::from_secs(10), || {
+            c.cmd(&["INFO", "persistence"])
+                .text()
+                .contains("aof_rewrite_in_progress:0")
+        });
+        assert!(done);
+        c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+        assert!(c.cmd(&["FCALL", "bump", "1", "n"]).int() >= 3);
+    }
+    // A deletion replays too; an RDB file holds the libraries as well.
+    c.check(&["FUNCTION", "DELETE", "keep"], b"+OK\r\n");
+    c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
+    c.check(&["FCALL", "bump", "1", "n"], b"-ERR Function not found\r\n");
+    c.check(&["FUNCTION", "LOAD", lib], b"$4\r\nkeep\r\n");
+    c.check(&["DEBUG", "RELOAD"], b"+OK\r\n");
+    assert!(c.cmd(&["FCALL", "bump", "1", "n"]).int() >= 4);
+}
