@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{wait_for, Conn, Server};
+use crate::harness::{wait_for, Conn, Reply, Server};
 
 /// Waits until `replica` reports its link to the master up.
 fn wait_link_up(replica: &mut Conn) {
@@ -19,7 +19,8 @@ fn wait_link_up(replica: &mut Conn) {
 /// Waits until `key` reads `want` on `conn`.
 fn wait_value(conn: &mut Conn, key: &str, want: &str) {
     let ok = wait_for(Duration::from_secs(10), || {
-        conn.cmd(&["GET", key]).bytes() == want.as_bytes()
+        // Nil until the write arrives.
+        conn.cmd(&["GET", key]) == Reply::Bulk(want.as_bytes().to_vec())
     });
     assert!(ok, "{key} never became {want:?} on the replica");
 }
