@@ -14,7 +14,7 @@ pub use snapshot::{SnapshotFormat, SnapshotSink};
 
 use crate::journal::{class, Journal};
 use crate::lfu::{self, Lfu};
-use crate::table::{Entry, EntryBox, Table, NO_EXPIRE};
+use crate::table::{Entry, Removed, Table, NO_EXPIRE};
 use crate::types::hash::NO_FIELD_TTL;
 use crate::types::lz::{self, DictId};
 use crate::types::Value;
@@ -59,6 +59,8 @@ pub struct Db {
     lfu: Option<Lfu>,
     /// This database's part of a running snapshot ([`snapshot`]).
     snap: Option<alloc::boxed::Box<snapshot::DbSnap>>,
+    /// Where [`Db::lookup_value`] rebuilds a packed value for reading.
+    shadow: Value,
     /// An AOF is being replayed: nothing expires (a later command in the log may have kept the
     /// key), as Redis does while loading.
     loading: bool,
@@ -85,6 +87,7 @@ impl Db {
             field_ttl_index: BTreeSet::new(),
             lfu: None,
             snap: None,
+            shadow: Value::Str(crate::types::string::CompactStr::EMPTY),
             loading: false,
         }
     }
@@ -124,7 +127,7 @@ impl Db {
         let Some(e) = self.table.get_mut(key) else {
             return (0, false);
         };
-        let Value::Hash(h) = &mut e.value else {
+        let Some(Value::Hash(h)) = e.value_mut() else {
             return (0, false);
         };
         let old = h.field_ttls().next_at;
@@ -171,13 +174,26 @@ impl Db {
         &mut self.table
     }
 
-    /// Looks a key up, deleting it first if it has expired. Counts as an access.
+    /// Looks a key up, deleting it first if it has expired. Counts as an access. A packed value
+    /// stays packed: read it with [`Entry::value`].
     pub fn get_entry(
         &mut self,
         key: &[u8],
         now_ms: u64,
         stats: &mut KeyspaceStats,
     ) -> Option<&mut Entry<Value>> {
+        self.live_entry(key, now_ms, stats, false).0
+    }
+
+    /// [`Db::get_entry`], with a packed value stored whole first when `unpack`; also lends the
+    /// shadow slot that [`Db::lookup_value`] reads packed values into.
+    fn live_entry(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        stats: &mut KeyspaceStats,
+        unpack: bool,
+    ) -> (Option<&mut Entry<Value>>, &mut Value) {
         self.before_change(key);
         // Borrow the fields apart: the live entry borrows the table while expiry updates the rest.
         let Db {
@@ -186,10 +202,11 @@ impl Db {
             log_expired,
             expired_log,
             field_ttl_index,
+            shadow,
             ..
         } = self;
         let loading = self.loading;
-        match table.get_mut_live(key, |e| !loading && is_expired(e, now_ms)) {
+        let found = match table.get_mut_live(key, |e| !loading && is_expired(e, now_ms), unpack) {
             Ok(found) => found,
             Err(expired) => {
                 *volatile -= 1;
@@ -203,7 +220,48 @@ impl Db {
                 stats.expired_keys += 1;
                 None
             }
+        };
+        (found, shadow)
+    }
+
+    /// Looks a key up for a command (expiring it lazily) and lets `touch` update its entry. With
+    /// `write`, the value to change in place (a packed one is stored whole first); without, a
+    /// packed value is rebuilt into a shadow slot so the entry keeps its packed form, and changes
+    /// made there are not kept.
+    pub fn lookup_value(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        stats: &mut KeyspaceStats,
+        write: bool,
+        touch: impl FnOnce(&mut Entry<Value>),
+    ) -> Option<&mut Value> {
+        let (e, shadow) = self.live_entry(key, now_ms, stats, write);
+        let e = e?;
+        touch(e);
+        if e.is_packed() {
+            *shadow = e.value().into_owned();
+            Some(shadow)
+        } else {
+            e.value_mut()
         }
+    }
+
+    /// A value for reading (a packed one rebuilt into the shadow slot; see
+    /// [`Db::lookup_value`]).
+    pub fn get(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> Option<&Value> {
+        self.lookup_value(key, now_ms, stats, false, |_| {})
+            .map(|v| &*v)
+    }
+
+    /// A value to change in place (a packed one is stored whole first).
+    pub fn get_mut(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Value> {
+        self.lookup_value(key, now_ms, stats, true, |_| {})
     }
 
     /// Looks a key up without deleting it when expired (expired keys read as absent).
@@ -211,13 +269,18 @@ impl Db {
         self.table.get(key).filter(|e| !is_expired(e, now_ms))
     }
 
-    pub fn get(
-        &mut self,
-        key: &[u8],
-        now_ms: u64,
-        stats: &mut KeyspaceStats,
-    ) -> Option<&mut Value> {
-        self.get_entry(key, now_ms, stats).map(|e| &mut e.value)
+    /// Replaces the value of an existing key whole (packing it when it packs), keeping its expire
+    /// time and access clock; false when the key is absent. For string writes that compute a new
+    /// value from the old one (INCR), so a packed value stays packed.
+    pub fn replace_value(&mut self, key: &[u8], value: Value) -> bool {
+        self.before_change(key);
+        match self.table.replace_value(key, value, None) {
+            Ok((old, _, _)) => {
+                debug_assert!(field_ttl_time(&old).is_none());
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> bool {
@@ -249,45 +312,45 @@ impl Db {
     ) -> bool {
         self.before_change(key);
         let lfu = self.lfu;
-        if let Some(e) = self.table.get_mut(key) {
-            let (old, new) = (field_ttl_time(&e.value), field_ttl_time(&value));
-            e.value = value;
-            // Under LFU an overwritten key keeps its counter, as in Redis.
-            if lfu.is_none() {
-                e.set_access(access_s);
-            }
-            if let Some(at) = expire_at_ms {
-                let (was, now) = (e.has_expire(), at != NO_EXPIRE);
-                if !e.try_set_expire(at) {
-                    self.table.set_expire(key, at);
+        let new = field_ttl_time(&value);
+        match self.table.replace_value(key, value, expire_at_ms) {
+            Ok((old, was, e)) => {
+                let old = field_ttl_time(&old);
+                // Under LFU an overwritten key keeps its counter, as in Redis.
+                if lfu.is_none() {
+                    e.set_access(access_s);
                 }
-                self.adjust_volatile(was, now);
+                if let Some(at) = expire_at_ms {
+                    self.adjust_volatile(was != NO_EXPIRE, at != NO_EXPIRE);
+                }
+                if old.is_some() || new.is_some() {
+                    let none = NO_FIELD_TTL;
+                    self.index_field_ttl(key, old.unwrap_or(none), new.unwrap_or(none));
+                }
+                false
             }
-            if old.is_some() || new.is_some() {
-                let none = NO_FIELD_TTL;
-                self.index_field_ttl(key, old.unwrap_or(none), new.unwrap_or(none));
+            Err(value) => {
+                let at = expire_at_ms.unwrap_or(NO_EXPIRE);
+                self.reindex_value(key, None, Some(&value));
+                let access = lfu::initial(u64::from(access_s) * 1000, lfu);
+                self.table.insert_new(key, value, at, access);
+                self.adjust_volatile(false, at != NO_EXPIRE);
+                true
             }
-            false
-        } else {
-            let at = expire_at_ms.unwrap_or(NO_EXPIRE);
-            self.reindex_value(key, None, Some(&value));
-            let access = lfu::initial(u64::from(access_s) * 1000, lfu);
-            self.table.insert_new(key, value, at, access);
-            self.adjust_volatile(false, at != NO_EXPIRE);
-            true
         }
     }
 
-    /// Inserts a key known to be absent and returns its value.
+    /// Inserts a key known to be absent and returns its value, stored whole (for a command that
+    /// goes on to fill a new collection).
     pub fn insert_new(&mut self, key: &[u8], value: Value, access_s: u32) -> &mut Value {
         self.before_change(key);
         self.reindex_value(key, None, Some(&value));
         let access = lfu::initial(u64::from(access_s) * 1000, self.lfu);
-        &mut self.table.insert_new(key, value, NO_EXPIRE, access).value
+        self.table.insert_whole(key, value, access)
     }
 
     /// Removes a key (expired or not) and returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<Value>> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<Removed<Value>> {
         self.before_change(key);
         let e = self.table.remove(key)?;
         self.adjust_volatile(e.has_expire(), false);
@@ -352,7 +415,7 @@ impl Db {
                 sampled += 1;
                 if e.expire_at_ms() <= now_ms {
                     expired += 1;
-                    if let Some(at) = field_ttl_time(&e.value) {
+                    if let Some(at) = field_ttl_time(&e.value()) {
                         index.remove(&(at, e.key_bytes().to_vec()));
                     }
                     if log {
@@ -800,7 +863,7 @@ impl Keyspace {
             };
             freed = self.dbs[db]
                 .remove(&key)
-                .map_or(0, |e| entry_bytes(&e) as u64);
+                .map_or(0, |e| removed_bytes(&key, &e) as u64);
             self.stats.evicted_keys += 1;
             journal.modified(db, &key);
             journal.deleted(db, &key);
@@ -816,7 +879,8 @@ impl Keyspace {
         for db in &self.dbs {
             m.keys += db.len() as u64;
             m.expires += db.volatile as u64;
-            let bytes = db.table.bucket_bytes() + db.table.iter().map(entry_bytes).sum::<usize>();
+            let heap: usize = db.table.iter().map(|e| e.value().heap_size()).sum();
+            let bytes = db.table.bucket_bytes() + db.table.entry_bytes() + heap;
             m.bytes += bytes as u64;
         }
         m
@@ -881,7 +945,15 @@ impl Keyspace {
 /// What one key takes by Ember's accounting: the entry's allocation (its fields and the key,
 /// rounded to the allocator's 8-byte classes) and the heap bytes of its value.
 pub fn entry_bytes(e: &Entry<Value>) -> usize {
-    e.alloc_size().next_multiple_of(8) + e.value.heap_size()
+    e.alloc_size() + e.value().heap_size()
+}
+
+/// What a removed key took: its entry's block (as [`entry_bytes`] counts it, for a whole value)
+/// and the heap bytes of its value.
+pub fn removed_bytes(key: &[u8], e: &Removed<Value>) -> usize {
+    let exp = if e.has_expire() { 8 } else { 0 };
+    (crate::table::entry_header_size::<Value>() + exp + key.len()).next_multiple_of(8)
+        + e.value.heap_size()
 }
 
 #[cfg(test)]

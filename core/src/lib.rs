@@ -31,6 +31,7 @@ pub mod glob;
 pub mod journal;
 pub mod keyspace;
 pub mod lfu;
+pub mod pool;
 pub mod rdb;
 pub mod reply;
 pub mod resp;

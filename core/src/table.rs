@@ -1,18 +1,25 @@
 //! Ember's keyspace hash table: chained buckets, incremental rehashing, and a resize-safe SCAN cursor.
 //!
-//! Each entry is one allocation holding its key, value, expire time and access clock, so a key costs one
-//! allocation plus its bucket slot, and expire times need no second table keyed by the same string.
+//! Each entry is one block holding its key, value, expire time and access clock, so a key costs one
+//! block plus its bucket slot, and expire times need no second table keyed by the same string.
+//! Blocks come from the table's [`Pool`] and are named by 32-bit handles: a bucket slot and a chain
+//! link take 4 bytes, not 8. A value that packs (a short string or an integer, see [`Packable`])
+//! is stored as its bytes inside the entry instead of a whole `V`, so `SET key:1 value` costs an
+//! 8-byte header, the key, the value's bytes and rounding to 8.
+//!
 //! Growing never pauses: like Redis's `dict.c`, a resize allocates the new bucket array and then moves a
 //! few buckets per operation ([`Table::rehash_step`]) and per cron tick ([`Table::rehash_for`]), looking up
 //! keys in both arrays meanwhile. [`Table::scan`] walks buckets in reverse-binary cursor order, which
 //! returns every entry present for the whole scan at least once even when the table grows or shrinks
 //! between calls.
 
+use alloc::boxed::Box;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
-
 use core::marker::PhantomData;
-use core::ptr::NonNull;
+
+use crate::pool::{Pool, MAX_UNITS, UNIT};
 
 /// No expire time set.
 pub const NO_EXPIRE: u64 = 0;
@@ -21,7 +28,7 @@ pub const NO_EXPIRE: u64 = 0;
 const INITIAL_BUCKETS: usize = 4;
 
 /// Per rehash step, at most this many empty buckets are visited for each bucket to move. Redis
-/// visits 10; an empty visit here is one sequential 8-byte read, and a shrinking table (at most
+/// visits 10; an empty visit here is one sequential 4-byte read, and a shrinking table (at most
 /// one bucket in eight used) must finish moving before it empties: at 10, a set that shrinks from
 /// 2^18 buckets is still rehashing 26k removals later, and random picks meanwhile probe both
 /// arrays.
@@ -54,34 +61,72 @@ pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
     let _ = p;
 }
 
-/// One key: its value, access clock, expire time and the key's bytes, in a single allocation.
-/// The key is stored inline after the fixed fields (no separate string header), and the expire
-/// time only when the entry has one (a TTL costs its 8 bytes, a key without one nothing), so an
-/// entry costs a 36-byte header with a 24-byte value, the key and the rounding to 8 bytes: keys of
-/// up to 12 bytes take 48 bytes, 56 with an expire time. Entries are reached through [`EntryBox`],
-/// a thin owning pointer.
+/// Most bytes a packed value takes.
+pub const PACK_MAX: usize = 24;
+
+/// How a table's value type is stored in an entry: whole, or (when [`Packable::pack`] says so) as
+/// up to [`PACK_MAX`] bytes that [`Packable::unpack`] turns back into the same value. Reading a
+/// packed value builds it afresh; changing it in place needs [`Table::get_mut_live`] with
+/// `unpack`, which stores it whole.
+pub trait Packable: Sized {
+    /// Whether `pack` ever packs (tables of values that never do read them by reference through
+    /// [`Entry::whole`]).
+    const PACKS: bool = false;
+    /// Writes the packed form into `out` and returns its length; `None` stores the value whole.
+    fn pack(&self, _out: &mut [u8; PACK_MAX]) -> Option<usize> {
+        None
+    }
+    /// The value `pack` wrote.
+    fn unpack(_bytes: &[u8]) -> Self {
+        unreachable!("a value that never packs was stored packed")
+    }
+}
+
+impl Packable for () {}
+impl Packable for f64 {}
+impl Packable for u64 {}
+impl Packable for usize {}
+
+/// One key: its value (whole or packed), access clock, expire time and the key's bytes, in one
+/// pool block:
+///
+/// ```text
+/// next: u32 | meta: u32 | [expire: u64] | value: V, or len: u8 + len packed bytes | key part
+/// ```
+///
+/// The key part is the key itself when it is shorter than [`MEDIUM_KEY`] bytes (its length is in
+/// `meta`), a length byte and the key up to [`MEDIUM_KEY_MAX`] bytes, and past that a pointer and
+/// length to a heap copy. A 10-byte key with a 16-byte packed value takes 40 bytes, 48 with an
+/// expire time; with a whole 24-byte value, 48 and 56.
 #[repr(C)]
 pub struct Entry<V> {
-    next: Option<EntryBox<V>>,
-    pub value: V,
-    /// The access clock in the low 24 bits ([`ACCESS_MASK`]; see [`Entry::access`]), the key's
-    /// length in the next 7 ([`LONG_KEY`] when the key's part of the tail starts with a u32
-    /// length), and [`HAS_EXPIRE_ROOM`] in the top bit.
+    next: u32,
+    /// The access clock in the low 24 bits ([`ACCESS_MASK`]; see [`Entry::access`]), the key
+    /// part's kind in the next 6, [`PACKED`] and [`HAS_EXPIRE_ROOM`] in the top two.
     meta: u32,
-    /// The expire time (u64 LE, with [`HAS_EXPIRE_ROOM`]), then the key (after a 4-byte length
-    /// for long keys).
+    _value: PhantomData<V>,
     tail: [u8],
 }
+
+/// Bytes before the tail (`next` and `meta`).
+const HEADER: usize = 8;
 
 /// The access clock's bits in `meta`: Redis's 24-bit `lru` field (seconds, wrapping every 194
 /// days, or LFU data).
 pub const ACCESS_MASK: u32 = (1 << 24) - 1;
 
-/// Where the key length sits in `meta`, and the length of a key of [`LONG_KEY`] bytes or more,
-/// whose length precedes it in the tail.
 const KLEN_SHIFT: u32 = 24;
-const LONG_KEY: u32 = 0x7f;
+const KLEN_MASK: u32 = 0x3f;
+/// Key part kinds past the inline lengths: a length byte then the key, or a heap reference.
+const MEDIUM_KEY: u32 = 62;
+const LONG_KEY: u32 = 63;
+/// Longest key stored in the entry itself.
+pub const MEDIUM_KEY_MAX: usize = 255;
+/// Bytes of a long key's reference (pointer and length).
+const LONG_REF: usize = 2 * core::mem::size_of::<usize>();
 
+/// `meta` bit: the value is stored packed.
+const PACKED: u32 = 1 << 30;
 /// `meta` bit: the tail starts with 8 bytes of expire time ([`NO_EXPIRE`] once persisted).
 const HAS_EXPIRE_ROOM: u32 = 1 << 31;
 
@@ -91,59 +136,47 @@ pub fn lru_idle_s(now_s: u32, access: u32) -> u32 {
     now_s.wrapping_sub(access) & ACCESS_MASK
 }
 
-/// The byte offsets of an entry's fields and its layout for a tail of `tail` bytes, as `repr(C)`
-/// lays them out.
-struct Shape {
-    value: usize,
-    meta: usize,
-    tail: usize,
-    layout: core::alloc::Layout,
-}
-
-fn shape<V>(tail: usize) -> Option<Shape> {
-    use core::alloc::Layout;
-    let l = Layout::new::<Option<EntryBox<V>>>();
-    let (l, value) = l.extend(Layout::new::<V>()).ok()?;
-    let (l, meta) = l.extend(Layout::new::<u32>()).ok()?;
-    let (l, tail_at) = l.extend(Layout::array::<u8>(tail).ok()?).ok()?;
-    debug_assert_eq!((meta, tail_at), (Offsets::<V>::META, Offsets::<V>::TAIL));
-    Some(Shape {
-        value,
-        meta,
-        tail: tail_at,
-        layout: l.pad_to_align(),
-    })
-}
-
-/// The offsets every dereference needs, as constants (the same `repr(C)` rules [`shape`]
-/// applies, which checks them).
-struct Offsets<V>(PhantomData<V>);
-
-const fn align_up(n: usize, align: usize) -> usize {
-    (n + align - 1) & !(align - 1)
-}
-
-impl<V> Offsets<V> {
-    const VALUE: usize = align_up(
-        core::mem::size_of::<Option<EntryBox<V>>>(),
-        core::mem::align_of::<V>(),
-    );
-    const META: usize = align_up(
-        Self::VALUE + core::mem::size_of::<V>(),
-        core::mem::align_of::<u32>(),
-    );
-    const TAIL: usize = Self::META + 4;
-}
-
-/// Bytes of an entry before its key (and its expire time, when it has one).
+/// Bytes of an entry before its key when its value is stored whole (without an expire time).
 pub fn entry_header_size<V>() -> usize {
-    Offsets::<V>::TAIL
+    HEADER + core::mem::size_of::<V>()
 }
 
-impl<V> Entry<V> {
-    /// Where the key's part of the tail starts.
+/// Pool units of a block of `bytes` bytes.
+#[inline]
+fn units_for(bytes: usize) -> usize {
+    bytes.div_ceil(UNIT)
+}
+
+/// A value read from an entry: borrowed when stored whole, rebuilt when packed.
+pub enum ValueRef<'a, V> {
+    Borrowed(&'a V),
+    Owned(V),
+}
+
+impl<V> core::ops::Deref for ValueRef<'_, V> {
+    type Target = V;
     #[inline]
-    fn key_at(&self) -> usize {
+    fn deref(&self) -> &V {
+        match self {
+            ValueRef::Borrowed(v) => v,
+            ValueRef::Owned(v) => v,
+        }
+    }
+}
+
+impl<V: Clone> ValueRef<'_, V> {
+    pub fn into_owned(self) -> V {
+        match self {
+            ValueRef::Borrowed(v) => v.clone(),
+            ValueRef::Owned(v) => v,
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<V> Entry<V> {
+    #[inline]
+    fn exp_len(&self) -> usize {
         if self.meta & HAS_EXPIRE_ROOM != 0 {
             8
         } else {
@@ -151,16 +184,41 @@ impl<V> Entry<V> {
         }
     }
 
+    /// Bytes of the value's part of the tail.
+    #[inline]
+    fn value_len(&self) -> usize {
+        if self.meta & PACKED != 0 {
+            1 + self.tail[self.exp_len()] as usize
+        } else {
+            core::mem::size_of::<V>()
+        }
+    }
+
     #[inline]
     pub fn key_bytes(&self) -> &[u8] {
-        let tail = &self.tail[self.key_at()..];
-        let klen = (self.meta >> KLEN_SHIFT) & LONG_KEY;
-        if klen != LONG_KEY {
-            return &tail[..klen as usize];
+        let at = self.exp_len() + self.value_len();
+        match (self.meta >> KLEN_SHIFT) & KLEN_MASK {
+            LONG_KEY => {
+                let (p, n) = self.long_key_ref(at);
+                // SAFETY: a long key's reference points to its boxed slice of `n` bytes, owned by
+                // this entry (freed only when the entry is taken apart).
+                unsafe { core::slice::from_raw_parts(p, n) }
+            }
+            MEDIUM_KEY => {
+                let n = self.tail[at] as usize;
+                &self.tail[at + 1..at + 1 + n]
+            }
+            n => &self.tail[at..at + n as usize],
         }
-        let mut n = [0u8; 4];
-        n.copy_from_slice(&tail[..4]);
-        &tail[4..4 + u32::from_le_bytes(n) as usize]
+    }
+
+    fn long_key_ref(&self, at: usize) -> (*mut u8, usize) {
+        let w = core::mem::size_of::<usize>();
+        let mut p = [0u8; core::mem::size_of::<usize>()];
+        let mut n = [0u8; core::mem::size_of::<usize>()];
+        p.copy_from_slice(&self.tail[at..at + w]);
+        n.copy_from_slice(&self.tail[at + w..at + 2 * w]);
+        (usize::from_ne_bytes(p) as *mut u8, usize::from_ne_bytes(n))
     }
 
     /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
@@ -204,207 +262,333 @@ impl<V> Entry<V> {
         self.meta = (self.meta & !ACCESS_MASK) | (access & ACCESS_MASK);
     }
 
-    /// Heap bytes of the entry itself (fields, key and rounding).
+    /// Bytes of the entry's block (fields, key and rounding; a long key's heap copy apart).
     pub fn alloc_size(&self) -> usize {
-        core::mem::size_of_val(self)
-    }
-}
-
-/// The owning, thin (one word) pointer to an [`Entry`]; `Option<EntryBox<V>>` is one word too.
-/// `repr(transparent)` over a `NonNull` guarantees that `None` is the null pointer, which the
-/// zeroed bucket arrays rely on.
-#[repr(transparent)]
-pub struct EntryBox<V> {
-    ptr: NonNull<u8>,
-    _owns: PhantomData<V>,
-}
-
-const _: () = assert!(core::mem::size_of::<Option<EntryBox<[u64; 3]>>>() == 8);
-
-// SAFETY: an EntryBox owns its entry exclusively, like a Box; it is Send/Sync when the value is.
-#[allow(unsafe_code)]
-unsafe impl<V: Send> Send for EntryBox<V> {}
-// SAFETY: as above; shared access only hands out `&Entry<V>`.
-#[allow(unsafe_code)]
-unsafe impl<V: Sync> Sync for EntryBox<V> {}
-
-#[allow(unsafe_code)]
-impl<V> EntryBox<V> {
-    /// Allocates an entry for `key` holding `value`, with room for an expire time when it has
-    /// one.
-    pub fn new(key: &[u8], value: V, expire_at_ms: u64, access_s: u32) -> Self {
-        let long = key.len() >= LONG_KEY as usize;
-        let room = expire_at_ms != NO_EXPIRE;
-        let tail = usize::from(room) * 8 + key.len() + usize::from(long) * 4;
-        let Some(sh) = shape::<V>(tail) else {
-            panic!(
-                "an entry for a key of {} bytes overflows the address space",
-                key.len()
-            );
-        };
-        // SAFETY: the layout has a non-zero size (it holds at least the `next` word).
-        let raw = unsafe { alloc::alloc::alloc(sh.layout) };
-        let Some(ptr) = NonNull::new(raw) else {
-            alloc::alloc::handle_alloc_error(sh.layout);
-        };
-        // SAFETY: `raw` is a fresh allocation of `sh.layout`, whose field offsets `shape` computed
-        // exactly as repr(C) places them, each suitably aligned; every field is written once, and
-        // the tail's parts (expire time, long key length, key) fit the `tail` bytes it was sized
-        // for.
-        unsafe {
-            raw.cast::<Option<EntryBox<V>>>().write(None);
-            raw.add(sh.value).cast::<V>().write(value);
-            let klen = if long { LONG_KEY } else { key.len() as u32 };
-            let meta = (access_s & ACCESS_MASK)
-                | (klen << KLEN_SHIFT)
-                | if room { HAS_EXPIRE_ROOM } else { 0 };
-            raw.add(sh.meta).cast::<u32>().write(meta);
-            let mut at = raw.add(sh.tail);
-            if room {
-                core::ptr::copy_nonoverlapping(expire_at_ms.to_le_bytes().as_ptr(), at, 8);
-                at = at.add(8);
-            }
-            if long {
-                let n = u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes();
-                core::ptr::copy_nonoverlapping(n.as_ptr(), at, 4);
-                at = at.add(4);
-            }
-            core::ptr::copy_nonoverlapping(key.as_ptr(), at, key.len());
-        }
-        EntryBox {
-            ptr,
-            _owns: PhantomData,
-        }
+        units_for(HEADER + self.tail.len()) * UNIT
     }
 
-    /// The entry moved into a new allocation with room for an expire time, set to `at_ms`; its
-    /// value, access clock and chain link come along.
-    fn with_expire_room(self, at_ms: u64) -> Self {
-        let fat = self.fat();
-        core::mem::forget(self);
-        // SAFETY: `fat` covers the live entry, which nothing else references now that `self` is
-        // forgotten. The value and the link are moved out exactly once (read, then the old block
-        // is freed without dropping them); the key is copied while the old block is still live.
-        unsafe {
-            let old = &*fat;
-            let value = core::ptr::addr_of!((*fat).value).read();
-            let next = core::ptr::addr_of!((*fat).next).read();
-            let mut moved = EntryBox::new(old.key_bytes(), value, at_ms, old.access());
-            moved.next = next;
-            let layout = core::alloc::Layout::for_value(old);
-            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
-            moved
-        }
-    }
-
-    /// The entry as a (fat) raw pointer covering its whole allocation.
+    /// Whether the value is stored packed (read through [`Entry::value`] only).
     #[inline]
-    fn fat(&self) -> *mut Entry<V> {
-        let p = self.ptr.as_ptr();
-        // SAFETY: `meta` was written by `new` at this (4-aligned) offset of the live allocation.
-        let meta = unsafe { p.add(Offsets::<V>::META).cast::<u32>().read() };
-        let room = if meta & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
-        let klen = (meta >> KLEN_SHIFT) & LONG_KEY;
-        let key = if klen == LONG_KEY {
-            let mut n = [0u8; 4];
-            // SAFETY: a long key's part of the tail starts with its 4-byte length, written by
-            // `new`.
-            unsafe {
-                core::ptr::copy_nonoverlapping(p.add(Offsets::<V>::TAIL + room), n.as_mut_ptr(), 4)
-            };
-            4 + u32::from_le_bytes(n) as usize
+    pub fn is_packed(&self) -> bool {
+        self.meta & PACKED != 0
+    }
+
+    /// The value: borrowed when stored whole, rebuilt from its bytes when packed.
+    #[inline]
+    pub fn value(&self) -> ValueRef<'_, V>
+    where
+        V: Packable,
+    {
+        let at = self.exp_len();
+        if self.is_packed() {
+            let n = self.tail[at] as usize;
+            return ValueRef::Owned(V::unpack(&self.tail[at + 1..at + 1 + n]));
+        }
+        // SAFETY: a whole value lives at this offset of the tail (block offset 8 or 16, aligned
+        // for any `V` a table accepts), initialized by `make` and owned by the entry.
+        ValueRef::Borrowed(unsafe { &*self.tail.as_ptr().add(at).cast::<V>() })
+    }
+
+    /// The value of a table whose values never pack (checked at compile time).
+    #[inline]
+    pub fn whole(&self) -> &V
+    where
+        V: Packable,
+    {
+        const { assert!(!V::PACKS) };
+        // SAFETY: as in `value`; a value that never packs is always stored whole.
+        unsafe { &*self.tail.as_ptr().add(self.exp_len()).cast::<V>() }
+    }
+
+    /// The value of a table whose values never pack, to change in place.
+    #[inline]
+    pub fn whole_mut(&mut self) -> &mut V
+    where
+        V: Packable,
+    {
+        const { assert!(!V::PACKS) };
+        let at = self.exp_len();
+        // SAFETY: as in `whole`, and `&mut self` makes the access exclusive.
+        unsafe { &mut *self.tail.as_mut_ptr().add(at).cast::<V>() }
+    }
+
+    /// The value by reference when it is stored whole; `None` when packed (for readers that
+    /// look for a collection, which never packs).
+    #[inline]
+    pub fn as_whole(&self) -> Option<&V> {
+        if self.is_packed() {
+            return None;
+        }
+        // SAFETY: as in `value`.
+        Some(unsafe { &*self.tail.as_ptr().add(self.exp_len()).cast::<V>() })
+    }
+
+    /// The value to change in place; `None` when it is stored packed.
+    #[inline]
+    pub fn value_mut(&mut self) -> Option<&mut V> {
+        if self.is_packed() {
+            return None;
+        }
+        let at = self.exp_len();
+        // SAFETY: as in `value`, and `&mut self` makes the access exclusive.
+        Some(unsafe { &mut *self.tail.as_mut_ptr().add(at).cast::<V>() })
+    }
+}
+
+/// The entry at block address `p`, as a fat pointer covering its fields.
+#[inline]
+#[allow(unsafe_code)]
+fn fat<V>(p: *mut u8) -> *mut Entry<V> {
+    // SAFETY: `p` is a live entry written by `make`: `meta` at offset 4, then the expire time, the
+    // packed length byte when packed, the medium key length byte when medium, all initialized.
+    unsafe {
+        let meta = p.add(4).cast::<u32>().read();
+        let mut len = if meta & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
+        if meta & PACKED != 0 {
+            len += 1 + *p.add(HEADER + len) as usize;
         } else {
-            klen as usize
+            len += core::mem::size_of::<V>();
+        }
+        len += match (meta >> KLEN_SHIFT) & KLEN_MASK {
+            LONG_KEY => LONG_REF,
+            MEDIUM_KEY => 1 + *p.add(HEADER + len) as usize,
+            n => n as usize,
         };
-        core::ptr::slice_from_raw_parts_mut(p, room + key) as *mut Entry<V>
+        core::ptr::slice_from_raw_parts_mut(p, len) as *mut Entry<V>
     }
+}
 
-    /// The next entry of the chain, read from the link alone (the entry's first field), without
-    /// the key length a full dereference needs.
-    #[inline]
-    fn next_link(&self) -> Option<&EntryBox<V>> {
-        // SAFETY: `Entry` is repr(C) with `next` first, so offset 0 of the live entry holds its
-        // initialized `Option<EntryBox<V>>`, borrowed for as long as `self` is.
-        unsafe { &*self.ptr.as_ptr().cast::<Option<EntryBox<V>>>() }.as_ref()
+/// A key to store: borrowed bytes, or (moving an entry) the heap copy of a long key.
+enum KeySrc<'a> {
+    Bytes(&'a [u8]),
+    Boxed(Box<[u8]>),
+}
+
+/// An entry taken apart (its block already freed).
+struct Parts<V> {
+    value: V,
+    key: KeyHold,
+    room: bool,
+    at_ms: u64,
+    access: u32,
+    next: u32,
+}
+
+/// The key of a taken-apart entry.
+#[allow(clippy::large_enum_variant)] // Lives on the stack for one rebuild; boxing costs an allocation.
+enum KeyHold {
+    Inline {
+        buf: [u8; MEDIUM_KEY_MAX],
+        len: usize,
+    },
+    Boxed(Box<[u8]>),
+}
+
+/// An entry removed from the table: its value, expire time and access clock.
+pub struct Removed<V> {
+    pub value: V,
+    expire_at_ms: u64,
+    access: u32,
+}
+
+impl<V> Removed<V> {
+    pub fn expire_at_ms(&self) -> u64 {
+        self.expire_at_ms
     }
-
-    /// Takes the value out and frees the entry (its key and `next` link go with it).
+    pub fn has_expire(&self) -> bool {
+        self.expire_at_ms != NO_EXPIRE
+    }
+    pub fn access(&self) -> u32 {
+        self.access
+    }
     pub fn into_value(self) -> V {
-        let fat = self.fat();
-        core::mem::forget(self);
-        // SAFETY: `fat` covers the live entry, which nothing else references now that `self` is
-        // forgotten. The value is moved out exactly once; `next` is dropped in place; the key
-        // bytes need no drop; then the allocation is freed with the layout it was made with.
-        unsafe {
-            let value = core::ptr::addr_of!((*fat).value).read();
-            core::ptr::addr_of_mut!((*fat).next).drop_in_place();
-            let layout = core::alloc::Layout::for_value(&*fat);
-            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
-            value
+        self.value
+    }
+}
+
+/// Writes a new entry into a fresh block and returns its handle (with no `next`). The value is
+/// packed when `may_pack` and it packs.
+#[allow(unsafe_code)]
+fn make<V: Packable>(
+    pool: &mut Pool,
+    key: KeySrc<'_>,
+    value: V,
+    room: bool,
+    at_ms: u64,
+    access: u32,
+    may_pack: bool,
+) -> u32 {
+    let mut packed = [0u8; PACK_MAX];
+    let pack_len = if may_pack {
+        value.pack(&mut packed)
+    } else {
+        None
+    };
+    let klen = match &key {
+        KeySrc::Bytes(k) => k.len(),
+        KeySrc::Boxed(k) => k.len(),
+    };
+    let (kind, key_part) = if klen < MEDIUM_KEY as usize {
+        (klen as u32, klen)
+    } else if klen <= MEDIUM_KEY_MAX {
+        (MEDIUM_KEY, 1 + klen)
+    } else {
+        (LONG_KEY, LONG_REF)
+    };
+    let exp = if room { 8 } else { 0 };
+    let value_part = match pack_len {
+        Some(n) => 1 + n,
+        None => core::mem::size_of::<V>(),
+    };
+    let units = units_for(HEADER + exp + value_part + key_part);
+    debug_assert!(units <= MAX_UNITS);
+    let h = pool.alloc(units);
+    let p = pool.ptr(h);
+    let meta = (access & ACCESS_MASK)
+        | (kind << KLEN_SHIFT)
+        | if pack_len.is_some() { PACKED } else { 0 }
+        | if room { HAS_EXPIRE_ROOM } else { 0 };
+    // SAFETY: `p` is a fresh block of `units * UNIT` bytes, 8-aligned, which holds every part
+    // written below (sized above); the value is moved in exactly once (or dropped when packed).
+    unsafe {
+        p.cast::<u32>().write(0);
+        p.add(4).cast::<u32>().write(meta);
+        let mut at = p.add(HEADER);
+        if room {
+            core::ptr::copy_nonoverlapping(at_ms.to_le_bytes().as_ptr(), at, 8);
+            at = at.add(8);
+        }
+        match pack_len {
+            Some(n) => {
+                *at = n as u8;
+                core::ptr::copy_nonoverlapping(packed.as_ptr(), at.add(1), n);
+                drop(value);
+            }
+            None => at.cast::<V>().write(value),
+        }
+        at = at.add(value_part);
+        match key {
+            KeySrc::Bytes(k) if kind != LONG_KEY => {
+                if kind == MEDIUM_KEY {
+                    *at = klen as u8;
+                    at = at.add(1);
+                }
+                core::ptr::copy_nonoverlapping(k.as_ptr(), at, klen);
+            }
+            KeySrc::Bytes(k) => write_long_ref(at, Box::from(k)),
+            KeySrc::Boxed(b) => write_long_ref(at, b),
         }
     }
+    h
 }
 
+/// Stores a long key's heap copy as (pointer, length) at `at`; the entry owns it from now on.
 #[allow(unsafe_code)]
-impl<V> core::ops::Deref for EntryBox<V> {
-    type Target = Entry<V>;
-    #[inline]
-    fn deref(&self) -> &Entry<V> {
-        // SAFETY: the pointer covers the live, fully initialized entry owned by `self`.
-        unsafe { &*self.fat() }
+unsafe fn write_long_ref(at: *mut u8, key: Box<[u8]>) {
+    let n = key.len();
+    let p = Box::into_raw(key).cast::<u8>() as usize;
+    let w = core::mem::size_of::<usize>();
+    // SAFETY: the caller sized the block for a LONG_REF at `at`.
+    unsafe {
+        core::ptr::copy_nonoverlapping(p.to_ne_bytes().as_ptr(), at, w);
+        core::ptr::copy_nonoverlapping(n.to_ne_bytes().as_ptr(), at.add(w), w);
     }
 }
 
+/// Takes entry `h` apart (the value moved out, a packed one rebuilt) and frees its block.
 #[allow(unsafe_code)]
-impl<V> core::ops::DerefMut for EntryBox<V> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut Entry<V> {
-        // SAFETY: as `deref`, and `&mut self` makes the access exclusive.
-        unsafe { &mut *self.fat() }
-    }
+fn take<V: Packable>(pool: &mut Pool, h: u32) -> Parts<V> {
+    let p = pool.ptr(h);
+    // SAFETY: `h` is a live entry; the fat pointer covers it. The whole value is moved out once
+    // and the block freed without dropping it; a long key's box is rebuilt from the pointer and
+    // length `make` stored (and owned only by this entry).
+    let parts = unsafe {
+        let e = &*fat::<V>(p);
+        let at = e.exp_len();
+        let value = if e.is_packed() {
+            let n = e.tail[at] as usize;
+            V::unpack(&e.tail[at + 1..at + 1 + n])
+        } else {
+            e.tail.as_ptr().add(at).cast::<V>().read()
+        };
+        let key = if (e.meta >> KLEN_SHIFT) & KLEN_MASK == LONG_KEY {
+            let (kp, n) = e.long_key_ref(at + e.value_len());
+            KeyHold::Boxed(Box::from_raw(core::ptr::slice_from_raw_parts_mut(kp, n)))
+        } else {
+            let k = e.key_bytes();
+            let mut buf = [0u8; MEDIUM_KEY_MAX];
+            buf[..k.len()].copy_from_slice(k);
+            KeyHold::Inline { buf, len: k.len() }
+        };
+        let parts = Parts {
+            value,
+            key,
+            room: e.meta & HAS_EXPIRE_ROOM != 0,
+            at_ms: e.expire_at_ms(),
+            access: e.access(),
+            next: e.next,
+        };
+        (parts, e.alloc_size() / UNIT)
+    };
+    pool.free(h, parts.1);
+    parts.0
 }
 
-#[allow(unsafe_code)]
-impl<V> Drop for EntryBox<V> {
-    fn drop(&mut self) {
-        let fat = self.fat();
-        // SAFETY: `self` owns the entry; it is dropped in place once (its value and `next`), then
-        // freed with the layout it was allocated with (repr(C), so `for_value` matches `shape`).
-        unsafe {
-            let layout = core::alloc::Layout::for_value(&*fat);
-            core::ptr::drop_in_place(fat);
-            alloc::alloc::dealloc(fat.cast::<u8>(), layout);
-        }
-    }
+/// Writes `parts` back as a new entry (see [`make`]) with its chain link, and returns its handle.
+fn remake<V: Packable>(pool: &mut Pool, parts: Parts<V>, may_pack: bool) -> u32 {
+    let Parts {
+        value,
+        key,
+        room,
+        at_ms,
+        access,
+        next,
+    } = parts;
+    let h = match key {
+        KeyHold::Inline { buf, len } => make(
+            pool,
+            KeySrc::Bytes(&buf[..len]),
+            value,
+            room,
+            at_ms,
+            access,
+            may_pack,
+        ),
+        KeyHold::Boxed(b) => make(pool, KeySrc::Boxed(b), value, room, at_ms, access, may_pack),
+    };
+    set_next(pool, h, next);
+    h
 }
 
-struct Buckets<V> {
-    slots: Vec<Option<EntryBox<V>>>,
+#[inline]
+#[allow(unsafe_code)]
+fn next_of(pool: &Pool, h: u32) -> u32 {
+    // SAFETY: `next` is the first field of the live entry `h`.
+    unsafe { pool.ptr(h).cast::<u32>().read() }
+}
+
+#[inline]
+#[allow(unsafe_code)]
+fn set_next(pool: &mut Pool, h: u32, next: u32) {
+    // SAFETY: as in `next_of`; `&mut Pool` makes the write exclusive.
+    unsafe { pool.ptr(h).cast::<u32>().write(next) }
+}
+
+struct Buckets {
+    /// Chain heads (entry handles, 0 for none).
+    slots: Vec<u32>,
     used: usize,
 }
 
-impl<V> Buckets<V> {
-    /// A zeroed bucket array. It comes from `alloc_zeroed` (calloc), so the operating system hands out
-    /// zero pages lazily and growing a table of millions of keys does not stop to write every slot.
-    #[allow(unsafe_code)]
+impl Buckets {
+    /// A zeroed bucket array (`vec![0; n]` comes from `alloc_zeroed`, so the operating system
+    /// hands out zero pages lazily and growing a table of millions of keys does not stop to write
+    /// every slot).
     fn new(n: usize) -> Self {
-        type Slot<V> = Option<EntryBox<V>>;
-        let Ok(layout) = core::alloc::Layout::array::<Slot<V>>(n) else {
-            panic!("bucket array of {n} slots overflows the address space");
-        };
-        if n == 0 {
-            return Buckets::empty();
+        Buckets {
+            slots: vec![0; n],
+            used: 0,
         }
-        // SAFETY: the layout has a non-zero size (n > 0 and the slot is pointer-sized).
-        let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) };
-        if ptr.is_null() {
-            alloc::alloc::handle_alloc_error(layout);
-        }
-        // SAFETY: `Option<EntryBox<V>>` wraps a `NonNull`, so it is a nullable pointer whose all-zero
-        // bit pattern is `None`, so the zeroed block holds `n` initialized `None`s; it was allocated by the global
-        // allocator with exactly `Layout::array::<Slot<V>>(n)`, which is what `Vec` uses for capacity `n`.
-        let slots = unsafe { Vec::from_raw_parts(ptr.cast::<Slot<V>>(), n, n) };
-        Buckets { slots, used: 0 }
     }
     fn empty() -> Self {
         Buckets {
@@ -418,10 +602,17 @@ impl<V> Buckets<V> {
     }
 }
 
-pub struct Table<V> {
+/// Where an entry's handle is stored: a bucket slot (array, index) or the previous entry's link.
+#[derive(Clone, Copy)]
+enum Link {
+    Slot(usize, usize),
+    Next(u32),
+}
+
+pub struct Table<V: Packable> {
     hasher: foldhash::fast::FixedState,
     /// `ht[0]` is the live array; while rehashing, entries move from `ht[0]` to `ht[1]`.
-    ht: [Buckets<V>; 2],
+    ht: [Buckets; 2],
     /// Next bucket of `ht[0]` to move, while a rehash is in progress.
     rehash_idx: Option<usize>,
     /// Number of outstanding "pause rehash" holds (a snapshot walking the table).
@@ -429,17 +620,121 @@ pub struct Table<V> {
     /// Most bytes a new bucket array may take (the host's room under maxmemory), unless the load
     /// factor passes [`FORCE_GROW_LOAD_MILLI`].
     grow_budget: usize,
+    pool: Pool,
+    _values: PhantomData<V>,
 }
 
-impl<V> Table<V> {
+#[allow(unsafe_code)]
+impl<V: Packable> Table<V> {
     pub fn new(seed: u64) -> Self {
+        const {
+            assert!(core::mem::align_of::<V>() <= UNIT);
+            assert!(
+                HEADER + 8 + core::mem::size_of::<V>() + 1 + MEDIUM_KEY_MAX <= MAX_UNITS * UNIT
+            );
+        }
         Table {
             hasher: foldhash::fast::FixedState::with_seed(seed),
             ht: [Buckets::empty(), Buckets::empty()],
             rehash_idx: None,
             rehash_paused: 0,
             grow_budget: usize::MAX,
+            pool: Pool::new(),
+            _values: PhantomData,
         }
+    }
+
+    /// The live entry `h`.
+    #[inline]
+    fn at(&self, h: u32) -> &Entry<V> {
+        // SAFETY: `h` is a live entry of this table's pool; `&self` keeps it from changing.
+        unsafe { &*fat::<V>(self.pool.ptr(h)) }
+    }
+
+    /// The live entry `h`, exclusively.
+    #[inline]
+    fn at_mut(&mut self, h: u32) -> &mut Entry<V> {
+        // SAFETY: as in `at`; `&mut self` makes the access exclusive.
+        unsafe { &mut *fat::<V>(self.pool.ptr(h)) }
+    }
+
+    #[inline]
+    fn next(&self, h: u32) -> u32 {
+        next_of(&self.pool, h)
+    }
+
+    #[inline]
+    fn link(&self, l: Link) -> u32 {
+        match l {
+            Link::Slot(t, i) => self.ht[t].slots[i],
+            Link::Next(h) => self.next(h),
+        }
+    }
+
+    #[inline]
+    fn set_link(&mut self, l: Link, h: u32) {
+        match l {
+            Link::Slot(t, i) => self.ht[t].slots[i] = h,
+            Link::Next(p) => set_next(&mut self.pool, p, h),
+        }
+    }
+
+    /// `key`'s entry in array `t`: the link that holds it and its handle.
+    #[inline]
+    fn find_in(&self, t: usize, hash: u64, key: &[u8]) -> Option<(Link, u32)> {
+        let b = &self.ht[t];
+        if b.slots.is_empty() {
+            return None;
+        }
+        let idx = (hash & b.mask()) as usize;
+        let mut link = Link::Slot(t, idx);
+        let mut h = b.slots[idx];
+        while h != 0 {
+            if self.at(h).key_bytes() == key {
+                return Some((link, h));
+            }
+            link = Link::Next(h);
+            h = self.next(h);
+        }
+        None
+    }
+
+    /// `key`'s entry: its array, link and handle.
+    #[inline]
+    fn find(&self, key: &[u8]) -> Option<(usize, Link, u32)> {
+        if self.is_empty() {
+            return None;
+        }
+        let hash = self.hash(key);
+        (0..self.table_count()).find_map(|t| self.find_in(t, hash, key).map(|(l, h)| (t, l, h)))
+    }
+
+    /// Unlinks entry `h` (held by `link` in array `t`) and takes it apart.
+    fn unlink(&mut self, t: usize, link: Link, h: u32) -> Removed<V> {
+        let next = self.next(h);
+        self.set_link(link, next);
+        self.ht[t].used -= 1;
+        let parts: Parts<V> = take(&mut self.pool, h);
+        Removed {
+            value: parts.value,
+            expire_at_ms: parts.at_ms,
+            access: parts.access,
+        }
+    }
+
+    /// Rebuilds entry `h` (held by `link`) through `f` and returns the new handle.
+    fn rebuild(
+        &mut self,
+        link: Link,
+        h: u32,
+        may_pack: bool,
+        f: impl FnOnce(&mut Parts<V>),
+    ) -> u32 {
+        let mut parts = take(&mut self.pool, h);
+        f(&mut parts);
+        let nh = remake(&mut self.pool, parts, may_pack);
+        self.set_link(link, nh);
+        nh
     }
 
     #[inline]
@@ -467,96 +762,40 @@ impl<V> Table<V> {
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&Entry<V>> {
-        if self.is_empty() {
-            return None;
-        }
-        let h = self.hash(key);
-        for t in 0..self.table_count() {
-            let b = &self.ht[t];
-            let mut cur = b.slots[(h & b.mask()) as usize].as_deref();
-            while let Some(e) = cur {
-                if e.key_bytes() == key {
-                    return Some(e);
-                }
-                cur = e.next.as_deref();
-            }
-        }
-        None
+        let (_, _, h) = self.find(key)?;
+        Some(self.at(h))
     }
 
+    /// The entry of `key`, to change its metadata or (see [`Entry::value_mut`]) a whole value.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry<V>> {
-        if self.is_empty() {
-            return None;
-        }
         self.rehash_step(1);
-        let h = self.hash(key);
-        // While rehashing, find which array holds the key first; then walk that one chain mutably.
-        let t = if self.is_rehashing() && !self.chain_contains(0, h, key) {
-            1
-        } else {
-            0
-        };
-        let mask = self.ht[t].mask();
-        let mut cur = self.ht[t].slots[(h & mask) as usize].as_deref_mut();
-        while let Some(e) = cur {
-            if e.key_bytes() == key {
-                return Some(e);
-            }
-            cur = e.next.as_deref_mut();
-        }
-        None
+        let (_, _, h) = self.find(key)?;
+        Some(self.at_mut(h))
     }
 
     /// Looks `key` up once: returns the entry, or removes and returns it as `Err` when `is_dead`
-    /// says so (an expired key), so lazy expiry costs a single chain walk.
-    #[allow(clippy::type_complexity)]
+    /// says so (an expired key), so lazy expiry costs a single chain walk. With `unpack`, a packed
+    /// value is stored whole first, so [`Entry::value_mut`] gives it.
     pub fn get_mut_live(
         &mut self,
         key: &[u8],
         is_dead: impl FnOnce(&Entry<V>) -> bool,
-    ) -> Result<Option<&mut Entry<V>>, EntryBox<V>> {
+        unpack: bool,
+    ) -> Result<Option<&mut Entry<V>>, Removed<V>> {
         if self.is_empty() {
             return Ok(None);
         }
         self.rehash_step(1);
-        let h = self.hash(key);
-        let t = if self.is_rehashing() && !self.chain_contains(0, h, key) {
-            1
-        } else {
-            0
+        let Some((t, link, mut h)) = self.find(key) else {
+            return Ok(None);
         };
-        let b = &mut self.ht[t];
-        let mask = b.mask();
-        let mut link = &mut b.slots[(h & mask) as usize];
-        loop {
-            match link {
-                None => return Ok(None),
-                Some(e) if e.key_bytes() == key => break,
-                Some(e) => link = &mut e.next,
-            }
+        if is_dead(self.at(h)) {
+            return Err(self.unlink(t, link, h));
         }
-        let dead = link.as_deref().is_some_and(is_dead);
-        if dead {
-            let Some(mut removed) = link.take() else {
-                return Ok(None);
-            };
-            *link = removed.next.take();
-            b.used -= 1;
-            return Err(removed);
+        if unpack && self.at(h).is_packed() {
+            h = self.rebuild(link, h, false, |_| {});
         }
-        Ok(link.as_deref_mut())
-    }
-
-    fn chain_contains(&self, t: usize, h: u64, key: &[u8]) -> bool {
-        let b = &self.ht[t];
-        let mut cur = b.slots[(h & b.mask()) as usize].as_deref();
-        while let Some(e) = cur {
-            if e.key_bytes() == key {
-                return true;
-            }
-            cur = e.next.as_deref();
-        }
-        false
+        Ok(Some(self.at_mut(h)))
     }
 
     /// Inserts a key that the caller knows is absent, and returns its entry.
@@ -567,18 +806,92 @@ impl<V> Table<V> {
         expire_at_ms: u64,
         access_s: u32,
     ) -> &mut Entry<V> {
+        let h = self.insert_with(key, value, expire_at_ms, access_s, true);
+        self.at_mut(h)
+    }
+
+    /// Inserts a key that the caller knows is absent with its value stored whole, and returns the
+    /// value (to fill in place).
+    pub fn insert_whole(&mut self, key: &[u8], value: V, access_s: u32) -> &mut V {
+        let h = self.insert_with(key, value, NO_EXPIRE, access_s, false);
+        let e = self.at_mut(h);
+        let at = e.exp_len();
+        // SAFETY: the value was stored whole (`may_pack` false) at this offset.
+        unsafe { &mut *e.tail.as_mut_ptr().add(at).cast::<V>() }
+    }
+
+    fn insert_with(
+        &mut self,
+        key: &[u8],
+        value: V,
+        expire_at_ms: u64,
+        access_s: u32,
+        may_pack: bool,
+    ) -> u32 {
         debug_assert!(self.get(key).is_none());
         self.rehash_step(1);
         self.grow_if_needed();
-        let h = self.hash(key);
+        let hash = self.hash(key);
         let t = if self.is_rehashing() { 1 } else { 0 };
+        let room = expire_at_ms != NO_EXPIRE;
+        let h = make(
+            &mut self.pool,
+            KeySrc::Bytes(key),
+            value,
+            room,
+            expire_at_ms,
+            access_s,
+            may_pack,
+        );
         let b = &mut self.ht[t];
-        let idx = (h & b.mask()) as usize;
-        let next = b.slots[idx].take();
+        let idx = (hash & b.mask()) as usize;
+        let head = b.slots[idx];
+        b.slots[idx] = h;
         b.used += 1;
-        let mut entry = EntryBox::new(key, value, expire_at_ms, access_s);
-        entry.next = next;
-        b.slots[idx].insert(entry)
+        set_next(&mut self.pool, h, head);
+        h
+    }
+
+    /// Replaces the value of `key` (packed when it packs), and its expire time when
+    /// `expire_at_ms` is given ([`NO_EXPIRE`] clears it), keeping its access clock. Returns the old
+    /// value, the old expire time and the entry; `Err(value)` when the key is absent.
+    #[allow(clippy::type_complexity)]
+    pub fn replace_value(
+        &mut self,
+        key: &[u8],
+        value: V,
+        expire_at_ms: Option<u64>,
+    ) -> Result<(V, u64, &mut Entry<V>), V> {
+        let Some((_, link, h)) = self.find(key) else {
+            return Err(value);
+        };
+        let e = self.at(h);
+        let was = e.expire_at_ms();
+        let room = e.meta & HAS_EXPIRE_ROOM != 0;
+        let needs_room = !room && expire_at_ms.is_some_and(|at| at != NO_EXPIRE);
+        let mut scratch = [0u8; PACK_MAX];
+        let in_place = !e.is_packed() && !needs_room && value.pack(&mut scratch).is_none();
+        if in_place {
+            // Same shape: no new block.
+            let e = self.at_mut(h);
+            if let Some(at) = expire_at_ms {
+                e.try_set_expire(at);
+            }
+            let at = e.exp_len();
+            // SAFETY: the value is stored whole (checked above) at this offset.
+            let slot = unsafe { &mut *e.tail.as_mut_ptr().add(at).cast::<V>() };
+            let old = core::mem::replace(slot, value);
+            return Ok((old, was, e));
+        }
+        let mut parts = take(&mut self.pool, h);
+        let old = core::mem::replace(&mut parts.value, value);
+        if let Some(at) = expire_at_ms {
+            parts.room |= at != NO_EXPIRE;
+            parts.at_ms = at;
+        }
+        let nh = remake(&mut self.pool, parts, true);
+        self.set_link(link, nh);
+        Ok((old, was, self.at_mut(nh)))
     }
 
     /// Starts loading the bucket slot `key` lives in, for a lookup the caller is about to make
@@ -596,75 +909,51 @@ impl<V> Table<V> {
         }
     }
 
-    /// Removes `key` and returns its entry.
     /// Sets (or clears, [`NO_EXPIRE`]) the expire time of `key` and returns the one it had;
     /// `None` when the key is absent. An entry created without an expire time moves to a new
-    /// allocation with room for one (its chain link is updated in place).
+    /// block with room for one (its chain link is updated in place).
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> Option<u64> {
-        if self.is_empty() {
-            return None;
+        let (_, link, h) = self.find(key)?;
+        let e = self.at_mut(h);
+        let was = e.expire_at_ms();
+        if !e.try_set_expire(at_ms) {
+            let packed = e.is_packed();
+            self.rebuild(link, h, packed, |p| {
+                p.room = true;
+                p.at_ms = at_ms;
+            });
         }
-        let h = self.hash(key);
-        for t in 0..self.table_count() {
-            let mask = self.ht[t].mask();
-            let mut link = &mut self.ht[t].slots[(h & mask) as usize];
-            loop {
-                match link {
-                    None => break,
-                    Some(e) if e.key_bytes() == key => {
-                        let was = e.expire_at_ms();
-                        if !e.try_set_expire(at_ms) {
-                            let entry = link.take()?;
-                            *link = Some(entry.with_expire_room(at_ms));
-                        }
-                        return Some(was);
-                    }
-                    Some(e) => link = &mut e.next,
-                }
-            }
-        }
-        None
+        Some(was)
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox<V>> {
-        if self.is_empty() {
-            return None;
-        }
+    /// Removes `key` and returns its value, expire time and access clock.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Removed<V>> {
         self.rehash_step(1);
-        let h = self.hash(key);
-        for t in 0..self.table_count() {
-            let mask = self.ht[t].mask();
-            let b = &mut self.ht[t];
-            let mut link = &mut b.slots[(h & mask) as usize];
-            loop {
-                match link {
-                    None => break,
-                    Some(e) if e.key_bytes() == key => {
-                        let mut removed = link.take()?;
-                        *link = removed.next.take();
-                        b.used -= 1;
-                        return Some(removed);
-                    }
-                    Some(e) => link = &mut e.next,
-                }
-            }
-        }
-        None
+        let (t, link, h) = self.find(key)?;
+        Some(self.unlink(t, link, h))
     }
 
     /// Drops every entry and returns the table to its initial empty state.
     pub fn clear(&mut self) {
-        for b in &mut self.ht {
-            // Unlink chains iteratively: a long chain dropped recursively could exhaust the stack.
-            for slot in b.slots.iter_mut() {
-                let mut cur = slot.take();
-                while let Some(mut e) = cur {
-                    cur = e.next.take();
+        for t in 0..2 {
+            let slots = core::mem::take(&mut self.ht[t].slots);
+            for mut h in slots {
+                while h != 0 {
+                    let next = self.next(h);
+                    drop(take::<V>(&mut self.pool, h));
+                    h = next;
                 }
             }
-            *b = Buckets::empty();
+            self.ht[t] = Buckets::empty();
         }
+        self.pool.reset();
         self.rehash_idx = None;
+    }
+
+    /// Bytes of the blocks holding the entries (the room the pool holds for more is not
+    /// counted; see [`crate::pool::idle_bytes`]).
+    pub fn entry_bytes(&self) -> usize {
+        self.pool.live_bytes()
     }
 
     #[inline]
@@ -687,7 +976,7 @@ impl<V> Table<V> {
             // Redis's `dictExpand(d, used + 1)`: the next power of two, so the load factor after
             // growing is at least one half.
             let buckets = (self.ht[0].used + 1).next_power_of_two();
-            let bytes = buckets.saturating_mul(core::mem::size_of::<Option<EntryBox<V>>>());
+            let bytes = buckets.saturating_mul(core::mem::size_of::<u32>());
             // Like Redis's `dictExpandAllowed`: a growth that would take the server past its
             // memory limit waits (chains lengthen a little) until the load factor forces it.
             if bytes > self.grow_budget && self.ht[0].used * 1000 < size * FORCE_GROW_LOAD_MILLI {
@@ -747,12 +1036,11 @@ impl<V> Table<V> {
         }
         let mut empty_visits = n * EMPTY_VISITS_PER_STEP;
         let mut moved = 0;
-        let [old, new] = &mut self.ht;
-        let new_mask = new.mask();
-        while moved < n && old.used > 0 {
-            debug_assert!(idx < old.slots.len());
-            let mut chain = old.slots[idx].take();
-            if chain.is_none() {
+        let new_mask = self.ht[1].mask();
+        while moved < n && self.ht[0].used > 0 {
+            debug_assert!(idx < self.ht[0].slots.len());
+            let mut h = core::mem::take(&mut self.ht[0].slots[idx]);
+            if h == 0 {
                 idx += 1;
                 empty_visits -= 1;
                 if empty_visits == 0 {
@@ -760,19 +1048,21 @@ impl<V> Table<V> {
                 }
                 continue;
             }
-            while let Some(mut e) = chain {
-                chain = e.next.take();
-                let h = self.hasher.hash_one(e.key_bytes());
-                let slot = &mut new.slots[(h & new_mask) as usize];
-                e.next = slot.take();
-                *slot = Some(e);
-                old.used -= 1;
-                new.used += 1;
+            while h != 0 {
+                let next = self.next(h);
+                let hash = self.hasher.hash_one(self.at(h).key_bytes());
+                let slot = (hash & new_mask) as usize;
+                let head = self.ht[1].slots[slot];
+                set_next(&mut self.pool, h, head);
+                self.ht[1].slots[slot] = h;
+                self.ht[0].used -= 1;
+                self.ht[1].used += 1;
+                h = next;
             }
             idx += 1;
             moved += 1;
         }
-        if old.used == 0 {
+        if self.ht[0].used == 0 {
             self.ht.swap(0, 1);
             self.ht[1] = Buckets::empty();
             self.rehash_idx = None;
@@ -788,31 +1078,46 @@ impl<V> Table<V> {
         while self.rehash_step(100) && keep_going() {}
     }
 
+    /// The entries of chain head `h`.
+    fn chain(&self, mut h: u32) -> impl Iterator<Item = &Entry<V>> {
+        core::iter::from_fn(move || {
+            if h == 0 {
+                return None;
+            }
+            let e = self.at(h);
+            h = e.next;
+            Some(e)
+        })
+    }
+
+    /// The arrays a scan visits at `cursor`: (smaller, larger) while rehashing.
+    fn scan_order(&self) -> (usize, usize) {
+        if self.ht[0].slots.len() <= self.ht[1].slots.len() {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
+    }
+
     /// Visits the buckets at `cursor` (see the module doc) and returns the next cursor, 0 when done.
     pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a Entry<V>)) -> u64 {
         if self.is_empty() {
             return 0;
         }
         let mut v = cursor;
-        let mut emit = |b: &'a Buckets<V>, v: u64| {
-            let mut cur = b.slots[(v & b.mask()) as usize].as_deref();
-            while let Some(e) = cur {
+        let mut emit = |t: usize, v: u64| {
+            let b = &self.ht[t];
+            for e in self.chain(b.slots[(v & b.mask()) as usize]) {
                 visit(e);
-                cur = e.next.as_deref();
             }
         };
         if !self.is_rehashing() {
-            let t0 = &self.ht[0];
-            emit(t0, v);
-            v |= !t0.mask();
+            emit(0, v);
+            v |= !self.ht[0].mask();
             return next_cursor(v);
         }
-        let (small, large) = if self.ht[0].slots.len() <= self.ht[1].slots.len() {
-            (&self.ht[0], &self.ht[1])
-        } else {
-            (&self.ht[1], &self.ht[0])
-        };
-        let (m0, m1) = (small.mask(), large.mask());
+        let (small, large) = self.scan_order();
+        let (m0, m1) = (self.ht[small].mask(), self.ht[large].mask());
         emit(small, v);
         loop {
             emit(large, v);
@@ -846,6 +1151,23 @@ impl<V> Table<V> {
         }
     }
 
+    /// Visits the chain of bucket `v` of array `t`, removing the entries `visit` says to.
+    fn sweep(&mut self, t: usize, v: u64, visit: &mut impl FnMut(&mut Entry<V>) -> bool) {
+        let idx = (v & self.ht[t].mask()) as usize;
+        let mut link = Link::Slot(t, idx);
+        loop {
+            let h = self.link(link);
+            if h == 0 {
+                break;
+            }
+            if visit(self.at_mut(h)) {
+                drop(self.unlink(t, link, h));
+            } else {
+                link = Link::Next(h);
+            }
+        }
+    }
+
     /// Mutable variant of [`Table::scan`] used by active expiry: `visit` returns true to delete the entry.
     pub fn scan_remove(
         &mut self,
@@ -856,44 +1178,16 @@ impl<V> Table<V> {
             return 0;
         }
         let mut v = cursor;
-        let mut sweep = |b: &mut Buckets<V>, v: u64| {
-            let mask = b.mask();
-            let mut link = &mut b.slots[(v & mask) as usize];
-            loop {
-                let remove = match link.as_deref_mut() {
-                    None => break,
-                    Some(e) => visit(e),
-                };
-                if remove {
-                    let Some(mut removed) = link.take() else {
-                        break;
-                    };
-                    *link = removed.next.take();
-                    b.used -= 1;
-                } else {
-                    match link {
-                        None => break,
-                        Some(e) => link = &mut e.next,
-                    }
-                }
-            }
-        };
         if !self.is_rehashing() {
-            let t0 = &mut self.ht[0];
-            sweep(t0, v);
-            v |= !t0.mask();
+            self.sweep(0, v, &mut visit);
+            v |= !self.ht[0].mask();
             return next_cursor(v);
         }
-        let (a, b) = self.ht.split_at_mut(1);
-        let (small, large) = if a[0].slots.len() <= b[0].slots.len() {
-            (&mut a[0], &mut b[0])
-        } else {
-            (&mut b[0], &mut a[0])
-        };
-        let (m0, m1) = (small.mask(), large.mask());
-        sweep(small, v);
+        let (small, large) = self.scan_order();
+        let (m0, m1) = (self.ht[small].mask(), self.ht[large].mask());
+        self.sweep(small, v, &mut visit);
         loop {
-            sweep(large, v);
+            self.sweep(large, v, &mut visit);
             v |= !m1;
             v = next_cursor(v);
             if v & (m0 ^ m1) == 0 {
@@ -919,23 +1213,20 @@ impl<V> Table<V> {
         let span = live.len() as u64;
         for _ in 0..FAIR_PROBES_MAX {
             let r = rand();
-            let Some(head) = self.live_bucket(live.start + (r % span) as usize) else {
+            let head = self.live_bucket(live.start + (r % span) as usize);
+            if head == 0 {
                 continue;
-            };
+            }
             let mut len = 1;
-            let mut cur = head.next_link();
-            while let Some(e) = cur {
+            let mut cur = self.next(head);
+            while cur != 0 {
                 len += 1;
-                cur = e.next_link();
+                cur = self.next(cur);
             }
             // The high bits of the same draw choose the entry (the low ones chose the bucket).
             let k = ((r >> 40) % len.max(FAIR_CHAIN_MAX) as u64) as usize;
             if k < len {
-                let mut e = head;
-                for _ in 0..k {
-                    e = e.next_link()?;
-                }
-                return Some(&**e);
+                return self.chain(head).nth(k);
             }
         }
         self.random_entry(rand)
@@ -948,14 +1239,14 @@ impl<V> Table<V> {
         self.rehash_idx.unwrap_or(0)..n0 + self.ht[1].slots.len()
     }
 
-    /// The chain at index `i` of [`Table::live_buckets`].
+    /// The chain head at index `i` of [`Table::live_buckets`] (0 when empty).
     #[inline]
-    fn live_bucket(&self, i: usize) -> Option<&EntryBox<V>> {
+    fn live_bucket(&self, i: usize) -> u32 {
         let n0 = self.ht[0].slots.len();
         if i < n0 {
-            self.ht[0].slots[i].as_ref()
+            self.ht[0].slots[i]
         } else {
-            self.ht[1].slots[i - n0].as_ref()
+            self.ht[1].slots[i - n0]
         }
     }
 
@@ -968,38 +1259,26 @@ impl<V> Table<V> {
         let span = live.len();
         // Random probes first; a sparse table falls back to a linear walk from a random bucket so the
         // search is always bounded.
-        let mut head = None;
+        let mut head = 0;
         for _ in 0..64 {
-            if let Some(e) = self.live_bucket(live.start + (rand() % span as u64) as usize) {
-                head = Some(e);
+            head = self.live_bucket(live.start + (rand() % span as u64) as usize);
+            if head != 0 {
                 break;
             }
         }
-        if head.is_none() {
+        if head == 0 {
             let from = (rand() % span as u64) as usize;
             head = (0..span)
-                .map(|k| live.start + (from + k) % span)
-                .find_map(|i| self.live_bucket(i));
+                .map(|k| self.live_bucket(live.start + (from + k) % span))
+                .find(|&h| h != 0)?;
         }
-        let head = head?;
-        let mut chain_len = 0u64;
-        let mut cur = Some(&**head);
-        while let Some(e) = cur {
-            chain_len += 1;
-            cur = e.next.as_deref();
-        }
-        let mut k = rand() % chain_len;
-        let mut cur: &Entry<V> = head;
-        while k > 0 {
-            cur = cur.next.as_deref()?;
-            k -= 1;
-        }
-        Some(cur)
+        let chain_len = self.chain(head).count() as u64;
+        self.chain(head).nth((rand() % chain_len) as usize)
     }
 
-    /// Heap bytes used by the bucket arrays (entries are counted by their owners).
+    /// Heap bytes used by the bucket arrays (entries are counted by [`Table::entry_bytes`]).
     pub fn bucket_bytes(&self) -> usize {
-        self.bucket_count() * core::mem::size_of::<Option<EntryBox<V>>>()
+        self.bucket_count() * core::mem::size_of::<u32>()
     }
 
     /// Bucket slots across both arrays: the index space of [`Table::slot_of`] and
@@ -1011,25 +1290,14 @@ impl<V> Table<V> {
     /// The slot `key` is in, or would be inserted into, in [`Table::slot_count`]'s index space.
     /// While rehashing is paused a key's slot does not change.
     pub fn slot_of(&self, key: &[u8]) -> usize {
-        let h = self.hash(key);
+        let hash = self.hash(key);
         let n0 = self.ht[0].slots.len();
-        for t in 0..self.table_count() {
-            let b = &self.ht[t];
-            if b.slots.is_empty() {
-                continue;
-            }
-            let idx = (h & b.mask()) as usize;
-            let mut cur = b.slots[idx].as_deref();
-            while let Some(e) = cur {
-                if e.key_bytes() == key {
-                    return if t == 0 { idx } else { n0 + idx };
-                }
-                cur = e.next.as_deref();
-            }
-        }
-        let t = if self.is_rehashing() { 1 } else { 0 };
-        let b = &self.ht[t];
-        let idx = (h & b.mask()) as usize;
+        let t = match self.find(key) {
+            Some((t, _, _)) => t,
+            None if self.is_rehashing() => 1,
+            None => 0,
+        };
+        let idx = (hash & self.ht[t].mask()) as usize;
         if t == 0 {
             idx
         } else {
@@ -1044,12 +1312,7 @@ impl<V> Table<V> {
             true => self.ht[0].slots.get(i),
             false => self.ht[1].slots.get(i - n0),
         };
-        let mut cur = head.and_then(|s| s.as_deref());
-        core::iter::from_fn(move || {
-            let e = cur?;
-            cur = e.next.as_deref();
-            Some(e)
-        })
+        self.chain(head.copied().unwrap_or(0))
     }
 
     /// Iterates over all entries (order unspecified).
@@ -1057,27 +1320,23 @@ impl<V> Table<V> {
         self.ht
             .iter()
             .flat_map(|b| b.slots.iter())
-            .flat_map(|slot| {
-                let mut cur = slot.as_deref();
-                core::iter::from_fn(move || {
-                    let e = cur?;
-                    cur = e.next.as_deref();
-                    Some(e)
-                })
-            })
+            .flat_map(|&h| self.chain(h))
     }
 }
 
-impl<V> core::fmt::Debug for Table<V> {
+impl<V: Packable> core::fmt::Debug for Table<V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Table")
-            .field("len", &self.len())
-            .field("buckets", &self.bucket_count())
+            .field("len", &(self.ht[0].used + self.ht[1].used))
+            .field(
+                "buckets",
+                &(self.ht[0].slots.len() + self.ht[1].slots.len()),
+            )
             .finish()
     }
 }
 
-impl<V> Drop for Table<V> {
+impl<V: Packable> Drop for Table<V> {
     fn drop(&mut self) {
         self.clear();
     }
@@ -1096,6 +1355,25 @@ mod tests {
     use alloc::format;
     use alloc::vec::Vec;
 
+    impl Packable for Vec<u8> {}
+    impl Packable for [u64; 3] {}
+
+    /// Packs small numbers (as a string value packs), to test packed entries.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Small(u64);
+    impl Packable for Small {
+        const PACKS: bool = true;
+        fn pack(&self, out: &mut [u8; PACK_MAX]) -> Option<usize> {
+            (self.0 < 1 << 16).then(|| {
+                out[..2].copy_from_slice(&(self.0 as u16).to_le_bytes());
+                2
+            })
+        }
+        fn unpack(b: &[u8]) -> Self {
+            Small(u64::from(u16::from_le_bytes([b[0], b[1]])))
+        }
+    }
+
     fn key(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
     }
@@ -1105,7 +1383,7 @@ mod tests {
         let mut t: Table<usize> = Table::new(7);
         for i in 0..10_000 {
             t.insert_new(&key(i), i, NO_EXPIRE, 0);
-            assert_eq!(t.get(&key(i / 2)).map(|e| e.value), Some(i / 2));
+            assert_eq!(t.get(&key(i / 2)).map(|e| *e.whole()), Some(i / 2));
         }
         assert_eq!(t.len(), 10_000);
         for i in (0..10_000).step_by(2) {
@@ -1113,7 +1391,7 @@ mod tests {
         }
         assert_eq!(t.len(), 5_000);
         assert!(t.get(&key(4)).is_none());
-        assert_eq!(t.get(&key(5)).map(|e| e.value), Some(5));
+        assert_eq!(t.get(&key(5)).map(|e| *e.whole()), Some(5));
         assert_eq!(t.iter().count(), 5_000);
     }
 
@@ -1128,7 +1406,7 @@ mod tests {
         let mut round = 0;
         loop {
             cursor = t.scan(cursor, |e| {
-                seen.insert(e.value);
+                seen.insert(*e.whole());
             });
             // Grow and shrink the table between calls with keys that are not part of the stable set.
             round += 1;
@@ -1139,7 +1417,7 @@ mod tests {
             } else if round % 3 == 1 {
                 let extra: Vec<Vec<u8>> = t
                     .iter()
-                    .filter(|e| e.value == 0 && e.key_bytes() != b"key:0")
+                    .filter(|e| *e.whole() == 0 && e.key_bytes() != b"key:0")
                     .map(|e| e.key_bytes().to_vec())
                     .collect();
                 for k in extra {
@@ -1167,7 +1445,9 @@ mod tests {
         for &n in &lens {
             let e = t.insert_new(&key(n), alloc::vec![n as u8; 3], 77, 9);
             assert_eq!(e.key_bytes(), &key(n)[..]);
-            assert!(e.alloc_size() >= entry_header_size::<Vec<u8>>() + n);
+            if n <= MEDIUM_KEY_MAX {
+                assert!(e.alloc_size() >= entry_header_size::<Vec<u8>>() + n);
+            }
         }
         for &n in &lens {
             let e = t.get(&key(n)).expect("present");
@@ -1175,10 +1455,10 @@ mod tests {
                 (e.key_bytes(), e.expire_at_ms(), e.access()),
                 (&key(n)[..], 77, 9)
             );
-            assert_eq!(e.value, alloc::vec![n as u8; 3]);
+            assert_eq!(*e.whole(), alloc::vec![n as u8; 3]);
         }
-        // A 10-byte key with a 24-byte value takes 48 bytes, 56 with an expire time (the module's
-        // promise).
+        // A 10-byte key with a whole 24-byte value takes 48 bytes, 56 with an expire time (the
+        // module's promise).
         let mut small: Table<[u64; 3]> = Table::new(1);
         assert_eq!(
             small.insert_new(b"key:123456", [0; 3], 0, 0).alloc_size(),
@@ -1209,7 +1489,7 @@ mod tests {
                 NO_EXPIRE
             };
             assert_eq!(
-                (e.key_bytes(), e.expire_at_ms(), e.access(), &e.value[..]),
+                (e.key_bytes(), e.expire_at_ms(), e.access(), &e.whole()[..]),
                 (&key(i)[..], at, i as u32, &[i as u8][..])
             );
         }
@@ -1217,11 +1497,92 @@ mod tests {
         assert!(!grown.get(&key(0)).expect("present").has_expire());
         assert_eq!(grown.len(), 64);
         let removed = t.remove(&key(255)).expect("present");
-        assert_eq!(removed.key_bytes(), &key(255)[..]);
+        assert_eq!((removed.expire_at_ms(), removed.access()), (NO_EXPIRE, 9));
         assert_eq!(removed.into_value(), alloc::vec![255u8; 3]);
         assert!(t.get(&key(255)).is_none());
         assert_eq!(t.len(), lens.len() - 1);
         // Dropping the table frees the rest (valgrind and the allocator counters watch this).
+    }
+
+    #[test]
+    fn packed_values_round_trip_through_every_change() {
+        let mut t: Table<Small> = Table::new(11);
+        for i in 0..3000usize {
+            // Every third value is too big to pack; every fifth key is long.
+            let v = if i.is_multiple_of(3) {
+                1 << 20
+            } else {
+                i as u64
+            };
+            let k = if i.is_multiple_of(5) {
+                alloc::vec![b'k'; 300 + i]
+            } else {
+                key(i)
+            };
+            let at = if i.is_multiple_of(2) {
+                NO_EXPIRE
+            } else {
+                5000 + i as u64
+            };
+            let e = t.insert_new(&k, Small(v), at, i as u32 & ACCESS_MASK);
+            assert_eq!(e.is_packed(), !i.is_multiple_of(3));
+        }
+        let k = |i: usize| {
+            if i.is_multiple_of(5) {
+                alloc::vec![b'k'; 300 + i]
+            } else {
+                key(i)
+            }
+        };
+        // An expire time added, a value replaced (packed <-> whole), an unpack for writing.
+        for i in (0..3000).step_by(7) {
+            t.set_expire(&k(i), 42);
+        }
+        for i in (0..3000usize).step_by(4) {
+            let new = if i.is_multiple_of(8) {
+                Small(7)
+            } else {
+                Small(1 << 30)
+            };
+            assert!(t.replace_value(&k(i), new, None).is_ok());
+        }
+        for i in (0..3000).step_by(9) {
+            let Ok(Some(e)) = t.get_mut_live(&k(i), |_| false, true) else {
+                panic!("key {i} missing");
+            };
+            assert!(!e.is_packed());
+            e.value_mut().unwrap().0 += 1;
+        }
+        while t.rehash_step(100) {}
+        for i in 0..3000usize {
+            let mut want = if i.is_multiple_of(3) {
+                1 << 20
+            } else {
+                i as u64
+            };
+            if i.is_multiple_of(4) {
+                want = if i.is_multiple_of(8) { 7 } else { 1 << 30 };
+            }
+            if i.is_multiple_of(9) {
+                want += 1;
+            }
+            let at = match (i % 7, i % 2) {
+                (0, _) => 42,
+                (_, 0) => NO_EXPIRE,
+                _ => 5000 + i as u64,
+            };
+            let e = t.get(&k(i)).expect("present");
+            assert_eq!(
+                (e.key_bytes(), e.value().0, e.expire_at_ms(), e.access()),
+                (&k(i)[..], want, at, i as u32 & ACCESS_MASK),
+                "key {i}"
+            );
+        }
+        for i in (0..3000).step_by(2) {
+            assert!(t.remove(&k(i)).is_some());
+        }
+        assert_eq!(t.len(), 1500);
+        assert_eq!(t.iter().count(), 1500);
     }
 
     #[test]
@@ -1243,7 +1604,7 @@ mod tests {
             t.insert_new(&key(i), i, NO_EXPIRE, 0);
         }
         assert!(t.is_rehashing() || t.bucket_count() > buckets);
-        assert!((0..buckets * 2).all(|i| t.get(&key(i)).map(|e| e.value) == Some(i)));
+        assert!((0..buckets * 2).all(|i| t.get(&key(i)).map(|e| *e.whole()) == Some(i)));
     }
 
     #[test]
@@ -1264,18 +1625,15 @@ mod tests {
         };
         let mut counts = alloc::vec![0u32; 1000];
         for _ in 0..200_000 {
-            counts[t.random_fair(&mut rng).unwrap().value] += 1;
+            counts[*t.random_fair(&mut rng).unwrap().whole()] += 1;
         }
         // 200 expected each (sd ~14) for a key whose chain is at most FAIR_CHAIN_MAX long,
         // whether it shares its bucket or not; 200 * FAIR_CHAIN_MAX / chain for a longer chain.
         for (i, &c) in counts.iter().enumerate() {
             let h = t.hash(&key(i));
-            let mut cur = t.ht[0].slots[(h & t.ht[0].mask()) as usize].as_deref();
-            let mut chain = 0;
-            while let Some(e) = cur {
-                chain += 1;
-                cur = e.next.as_deref();
-            }
+            let chain = t
+                .chain(t.ht[0].slots[(h & t.ht[0].mask()) as usize])
+                .count();
             let expect = 200 * FAIR_CHAIN_MAX.min(chain) / chain;
             assert!(
                 c.abs_diff(expect as u32) < 70,

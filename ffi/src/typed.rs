@@ -298,7 +298,8 @@ pub unsafe extern "C" fn ember_incr(
                 let Some(n) = cur.checked_add(delta) else {
                     return db.fail(EMBER_ERR_COMMAND, &err::OVERFLOW.0);
                 };
-                *s = CompactStr::from_i64(n);
+                // Replaced whole, so a packed integer stays packed.
+                d.replace_value(key, Value::Str(CompactStr::from_i64(n)));
                 n
             }
             // A compressed value is long text, never an integer.
@@ -392,7 +393,7 @@ pub unsafe extern "C" fn ember_scan(
                 let keep = !is_expired(e, now)
                     && (pattern.is_empty() || glob_match(pattern, e.key_bytes(), false))
                     && type_name
-                        .is_none_or(|t| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()));
+                        .is_none_or(|t| t.eq_ignore_ascii_case(e.value().type_name().as_bytes()));
                 if keep {
                     found.push(Reply::Bulk(e.key_bytes().to_vec()));
                 }

@@ -257,9 +257,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// Bytes currently allocated (small blocks at their class size).
+/// Bytes currently allocated (small blocks at their class size), less the room keyspace pools
+/// hold for entries not yet created (their free blocks), which the next keys take without
+/// allocating: deleting or evicting keys lowers it, as freeing them one by one would.
 pub fn used() -> usize {
     USED.load(Ordering::Relaxed)
+        .saturating_sub(ember_core::pool::idle_bytes())
 }
 
 /// Bytes the size classes took from the system (their blocks, used or free, and chunk tails).

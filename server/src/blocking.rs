@@ -220,7 +220,8 @@ impl Server {
             .ks
             .db(key.0 as usize)
             .peek(&key.1, now)
-            .map(|e| &e.value);
+            .and_then(|e| e.as_whole());
+        // Packed values are strings, which no blocked command waits for.
         let holds = value.is_some_and(|v| v.type_name() == b.wants);
         match (holds, b.gone_error) {
             (true, false) => Serve::Yes,

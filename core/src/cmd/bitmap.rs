@@ -862,7 +862,7 @@ mod tests {
         }
 
         fn get(&self, key: &str) -> Option<Vec<u8>> {
-            self.ks.db(0).peek(key.as_bytes(), 0)?.value.str_to_vec()
+            self.ks.db(0).peek(key.as_bytes(), 0)?.value().str_to_vec()
         }
     }
 

@@ -641,7 +641,7 @@ struct Options<'a> {
 
 /// The sorted set at `key` in database `db`, read without counting a hit or touching it.
 fn peek_zset<'k>(ks: &'k Keyspace, db: usize, now_ms: u64, key: &[u8]) -> Option<&'k ZSet> {
-    match &ks.db(db).peek(key, now_ms)?.value {
+    match ks.db(db).peek(key, now_ms)?.as_whole()? {
         Value::ZSet(z) => Some(z),
         _ => None,
     }

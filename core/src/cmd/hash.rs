@@ -76,7 +76,7 @@ fn with_hash<R>(
     f: impl FnOnce(Option<&Hash>, &mut ReplyWriter<'_>) -> R,
 ) -> Result<R, CmdError> {
     expire_due_fields(ctx, key);
-    let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, key) {
+    let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, false, key) {
         None => None,
         Some(Value::Hash(h)) => Some(&*h),
         Some(_) => return Err(err::WRONGTYPE),

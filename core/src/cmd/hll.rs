@@ -723,9 +723,10 @@ mod tests {
         }
 
         fn get(&self, key: &str) -> Vec<u8> {
-            match self.ks.db(0).table().get(key.as_bytes()).map(|e| &e.value) {
-                Some(v) if v.str_to_vec().is_some() => v.str_to_vec().unwrap_or_default(),
-                other => panic!("{key}: {other:?}"),
+            let e = self.ks.db(0).table().get(key.as_bytes());
+            match e.and_then(|e| e.value().str_to_vec()) {
+                Some(v) => v,
+                None => panic!("{key}: not a string"),
             }
         }
 

@@ -244,7 +244,7 @@ fn scan(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         if opts
             .type_name
-            .is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+            .is_some_and(|t| !t.eq_ignore_ascii_case(e.value().type_name().as_bytes()))
         {
             return 0;
         }
@@ -419,7 +419,7 @@ fn copy(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (value, expire_at_ms) = (e.value.clone(), e.expire_at_ms());
+    let (value, expire_at_ms) = (e.value().into_owned(), e.expire_at_ms());
     let dst_db = ctx.ks.db_mut(target);
     if dst_db.contains(dst, now, &mut stats) {
         if !replace {
@@ -697,7 +697,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     match info.name {
         "encoding" => {
-            let enc = e.value.encoding_name();
+            let enc = e.value().encoding_name();
             ctx.out.bulk(enc.as_bytes());
         }
         "idletime" if lfu.is_some() => {
@@ -708,7 +708,7 @@ fn object(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
         "idletime" => ctx
             .out
             .int(i64::from(crate::table::lru_idle_s(now_s, e.access()))),
-        "refcount" => ctx.out.int(refcount(&e.value, shared)),
+        "refcount" => ctx.out.int(refcount(&e.value(), shared)),
         _ => match lfu {
             Some(lfu) => ctx
                 .out

@@ -575,13 +575,30 @@ impl<'a> ExecCtx<'a> {
         read: bool,
     ) -> (Option<&mut Value>, &mut ReplyWriter<'a>) {
         let touch = !(read && self.no_touch);
-        let v = lookup(self.ks, self.db, self.now_ms, touch, read, key);
+        let v = lookup(self.ks, self.db, self.now_ms, touch, read, !read, key);
         (v, &mut self.out)
     }
 
-    /// A string value for reading: `Ok(None)` when absent, WRONGTYPE for another type.
+    /// Looks a key up as a write does (lazy expiry, the key touched, no hit or miss counted)
+    /// only to learn whether it exists or its type: a packed string stays packed, and the value
+    /// given is a copy of it.
+    pub fn lookup_check(&mut self, key: &[u8]) -> Option<&Value> {
+        lookup(self.ks, self.db, self.now_ms, true, false, false, key).map(|v| &*v)
+    }
+
+    /// A string value for reading (counting a hit or a miss) that the caller may still change in
+    /// place, as PFCOUNT does with its cache: `Ok(None)` when absent, WRONGTYPE for another type.
     pub fn read_str(&mut self, key: &[u8]) -> Result<Option<&mut CompactStr>, CmdError> {
-        as_str(self.lookup_read(key))
+        let touch = !self.no_touch;
+        as_str(lookup(
+            self.ks,
+            self.db,
+            self.now_ms,
+            touch,
+            true,
+            true,
+            key,
+        ))
     }
 
     /// A string value for writing: `Ok(None)` when absent, WRONGTYPE for another type.
@@ -678,34 +695,32 @@ pub fn string_value(ks: &mut Keyspace, cfg: &CoreConfig, bytes: &[u8]) -> Value 
 }
 
 /// Looks a key up in database `db`, expiring it lazily; `count` records a keyspace hit or miss.
+/// With `unpack`, a packed string is stored whole so the caller can change it in place;
+/// without, the caller gets a copy and changes to it are not kept.
 fn lookup<'k>(
     ks: &'k mut Keyspace,
     db: usize,
     now_ms: u64,
     touch: bool,
     count: bool,
+    unpack: bool,
     key: &[u8],
 ) -> Option<&'k mut Value> {
     let (db, stats) = ks.db_and_stats(db);
     let lfu = db.lfu();
-    match db.get_entry(key, now_ms, stats) {
-        Some(e) => {
-            if count {
-                stats.keyspace_hits += 1;
-            }
-            if touch {
-                let access = crate::lfu::touched(e.access(), now_ms, lfu);
-                e.set_access(access);
-            }
-            Some(&mut e.value)
+    let v = db.lookup_value(key, now_ms, stats, unpack, |e| {
+        if touch {
+            let access = crate::lfu::touched(e.access(), now_ms, lfu);
+            e.set_access(access);
         }
-        None => {
-            if count {
-                stats.keyspace_misses += 1;
-            }
-            None
+    });
+    if count {
+        match v.is_some() {
+            true => stats.keyspace_hits += 1,
+            false => stats.keyspace_misses += 1,
         }
     }
+    v
 }
 
 fn as_str(v: Option<&mut Value>) -> Result<Option<&mut CompactStr>, CmdError> {

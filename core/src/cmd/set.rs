@@ -102,14 +102,19 @@ fn as_set(v: Option<&mut Value>) -> Result<Option<&mut Set>, CmdError> {
 /// The set stored at `key`, after a `ctx.lookup_*` call did the lookup's side effects; borrowing
 /// only the keyspace leaves the reply writer free.
 fn stored<'k>(ks: &'k Keyspace, db: usize, key: &[u8]) -> Option<&'k Set> {
-    match ks.db(db).table().get(key).map(|e| &e.value) {
+    match ks.db(db).table().get(key).and_then(|e| e.as_whole()) {
         Some(Value::Set(s)) => Some(s),
         _ => None,
     }
 }
 
 fn stored_mut<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> Option<&'k mut Set> {
-    match ks.db_mut(db).table_mut().get_mut(key).map(|e| &mut e.value) {
+    match ks
+        .db_mut(db)
+        .table_mut()
+        .get_mut(key)
+        .and_then(|e| e.value_mut())
+    {
         Some(Value::Set(s)) => Some(s),
         _ => None,
     }

@@ -407,7 +407,7 @@ fn set_generic(
             }
         })?
     } else {
-        ctx.lookup_write(key).is_some()
+        ctx.lookup_check(key).is_some()
     };
     if (nx && found) || (xx && !found) {
         if !get {
@@ -466,7 +466,7 @@ fn getex(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let now = ctx.now_ms;
     // Redis looks the key up (null, WRONGTYPE) before it validates the expire time.
-    let exists = match ctx.lookup_write(key) {
+    let exists = match ctx.lookup_check(key) {
         None => false,
         Some(Value::Str(_) | Value::Lz(_)) => true,
         Some(_) => return Err(err::WRONGTYPE),
@@ -536,7 +536,7 @@ fn getset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// SETNX key value. O(1).
 fn setnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
-    if ctx.lookup_write(key).is_some() {
+    if ctx.lookup_check(key).is_some() {
         ctx.out.int(0);
     } else {
         ctx.store_string(key, argv.get(2), Some(NO_EXPIRE));
@@ -593,7 +593,7 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     check_pairs(argv, "msetnx")?;
     for i in (1..argv.len()).step_by(2) {
-        if ctx.lookup_write(argv.get(i)).is_some() {
+        if ctx.lookup_check(argv.get(i)).is_some() {
             ctx.out.int(0);
             return Ok(());
         }
@@ -737,11 +737,19 @@ fn setrange(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// The shared body of INCR, DECR, INCRBY and DECRBY; keeps the key's TTL.
 fn incr_by(ctx: &mut ExecCtx<'_>, key: &[u8], delta: i64) -> CmdResult {
-    let result = match ctx.write_str(key)? {
-        Some(s) => {
-            let cur = s.as_i64().ok_or(err::NOT_INTEGER)?;
+    // Read, then replace whole: a packed integer stays packed.
+    let cur = match ctx.lookup_check(key) {
+        None => None,
+        Some(Value::Str(s)) => Some(s.as_i64().ok_or(err::NOT_INTEGER)?),
+        // Compressed values are long text, never integers.
+        Some(Value::Lz(_)) => return Err(err::NOT_INTEGER),
+        Some(_) => return Err(err::WRONGTYPE),
+    };
+    let result = match cur {
+        Some(cur) => {
             let n = cur.checked_add(delta).ok_or(err::OVERFLOW)?;
-            *s = CompactStr::from_i64(n);
+            let db = ctx.ks.db_mut(ctx.db);
+            db.replace_value(key, Value::Str(CompactStr::from_i64(n)));
             ctx.touched(1);
             n
         }

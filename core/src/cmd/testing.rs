@@ -153,7 +153,7 @@ impl Host {
         self.ks
             .db(0)
             .peek(key.as_bytes(), self.now_ms)
-            .map_or("none", |e| e.value.encoding_name())
+            .map_or("none", |e| e.value().encoding_name())
     }
 
     pub fn exists(&self, key: &str) -> bool {

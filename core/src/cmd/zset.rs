@@ -1429,7 +1429,7 @@ fn setop_generic(
         let mut sources = BumpVec::with_capacity_in(n, arena);
         for i in 0..n {
             sources.push(Source {
-                input: match db.peek(keys.get(i), now).map(|e| &e.value) {
+                input: match db.peek(keys.get(i), now).and_then(|e| e.as_whole()) {
                     Some(Value::ZSet(z)) => Input::Z(z, arena),
                     Some(Value::Set(s)) => Input::Set(s, set_members(s, arena)),
                     _ => Input::Missing,

@@ -140,7 +140,7 @@ impl Db {
             return;
         }
         if !is_expired(e, s.now_ms) {
-            write_record(s.format, &mut s.pending, key, &e.value, e.expire_at_ms());
+            write_record(s.format, &mut s.pending, key, &e.value(), e.expire_at_ms());
         }
         s.saved.insert(key.into());
     }
@@ -162,7 +162,7 @@ impl Db {
                         s.format,
                         &mut s.pending,
                         e.key_bytes(),
-                        &e.value,
+                        &e.value(),
                         e.expire_at_ms(),
                     );
                 }
@@ -249,7 +249,7 @@ impl Keyspace {
                     drv.selected = Some(s.origin);
                 }
                 let at = e.expire_at_ms();
-                enc.key(e.key_bytes(), &e.value, (at != NO_EXPIRE).then_some(at));
+                enc.key(e.key_bytes(), &e.value(), (at != NO_EXPIRE).then_some(at));
             }
             s.cursor += 1;
             left -= 1;
@@ -289,7 +289,7 @@ mod tests {
         for (i, db) in ks.dbs().enumerate() {
             for e in db.table().iter() {
                 let mut c = Vec::new();
-                e.value.canonical(&mut c);
+                e.value().canonical(&mut c);
                 out.push((i, e.key_bytes().to_vec(), c, e.expire_at_ms()));
             }
         }

@@ -168,7 +168,7 @@ mod tests {
                 .iter()
                 .map(|e| {
                     let mut c = Vec::new();
-                    e.value.canonical(&mut c);
+                    e.value().canonical(&mut c);
                     (e.key_bytes().to_vec(), c, e.expire_at_ms())
                 })
                 .collect();
@@ -279,12 +279,12 @@ mod tests {
             seed: 1,
         };
         for e in h.ks.db(0).table().iter() {
-            let p = save::dump(&e.value, true);
+            let p = save::dump(&e.value(), true);
             let body = load::verify_payload(&p).expect("a fresh payload verifies");
             let v = load::restore_value(body, &mut b).unwrap().unwrap();
             let (mut x, mut y) = (Vec::new(), Vec::new());
             v.canonical(&mut x);
-            e.value.canonical(&mut y);
+            e.value().canonical(&mut y);
             assert_eq!(x, y);
             let mut bad = p.clone();
             bad[0] ^= 1;
@@ -299,7 +299,7 @@ mod tests {
                     .iter()
                     .nth((seed % 10) as usize)
                     .unwrap()
-                    .value,
+                    .value(),
                 false,
             );
             let mut body = p[..p.len() - 10].to_vec();

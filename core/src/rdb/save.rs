@@ -267,7 +267,7 @@ pub fn save_keyspace<S: Sink>(e: &mut Encoder<S>, ks: &crate::keyspace::Keyspace
             }
             let at = entry.expire_at_ms();
             let at = (at != crate::table::NO_EXPIRE).then_some(at);
-            e.key(entry.key_bytes(), &entry.value, at);
+            e.key(entry.key_bytes(), &entry.value(), at);
         }
     }
 }

@@ -185,7 +185,7 @@ impl Clone for Hash {
                 let t = &f.table;
                 let mut copy = Table::new(t.hash(b"ember-hash-seed"));
                 for e in t.iter() {
-                    copy.insert_new(e.key_bytes(), e.value.clone(), e.expire_at_ms(), 0);
+                    copy.insert_new(e.key_bytes(), e.whole().clone(), e.expire_at_ms(), 0);
                 }
                 Hash::Table(Box::new(Fields {
                     table: copy,
@@ -235,9 +235,8 @@ impl Hash {
                 let t = &f.table;
                 core::mem::size_of::<Fields>()
                     + t.bucket_bytes()
-                    + t.iter()
-                        .map(|e| e.alloc_size() + e.value.heap_size())
-                        .sum::<usize>()
+                    + t.entry_bytes()
+                    + t.iter().map(|e| e.whole().heap_size()).sum::<usize>()
             }
         }
     }
@@ -265,7 +264,7 @@ impl Hash {
                 table
                     .into_iter()
                     .flat_map(|t| t.iter())
-                    .map(|e| (e.key_bytes(), bytes_of(&e.value))),
+                    .map(|e| (e.key_bytes(), bytes_of(e.whole()))),
             )
     }
 
@@ -273,7 +272,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pairs(p) => p.find(field).map(|(_, v)| v),
-            Hash::Table(f) => f.table.get(field).map(|e| bytes_of(&e.value)),
+            Hash::Table(f) => f.table.get(field).map(|e| bytes_of(e.whole())),
         }
     }
 
@@ -285,7 +284,7 @@ impl Hash {
                 .table
                 .get(field)
                 .filter(|e| !e.has_expire() || e.expire_at_ms() > now_ms)
-                .map(|e| bytes_of(&e.value)),
+                .map(|e| bytes_of(e.whole())),
             Hash::Pairs(_) => self.get(field),
         }
     }
@@ -357,7 +356,7 @@ impl Hash {
             }
             Hash::Table(f) => match f.table.get_mut(field) {
                 Some(e) => {
-                    e.value = CompactStr::from_bytes(value);
+                    *e.whole_mut() = CompactStr::from_bytes(value);
                     if !keep_ttl && e.has_expire() {
                         e.try_set_expire(NO_EXPIRE);
                         f.ttls.drop_one();
@@ -517,12 +516,12 @@ impl Hash {
             Hash::Pairs(_) => self.iter().nth((rand() % len as u64) as usize),
             Hash::Table(f) if len <= RANDOM_EXACT_MAX => {
                 let e = f.table.iter().nth((rand() % len as u64) as usize)?;
-                Some((e.key_bytes(), bytes_of(&e.value)))
+                Some((e.key_bytes(), bytes_of(e.whole())))
             }
             Hash::Table(f) => {
                 let t = &f.table;
                 let e = t.random_fair(&mut *rand)?;
-                Some((e.key_bytes(), bytes_of(&e.value)))
+                Some((e.key_bytes(), bytes_of(e.whole())))
             }
         }
     }
@@ -590,7 +589,7 @@ impl Hash {
                 0
             }
             Hash::Table(f) => f.table.scan_some(cursor, count.saturating_mul(2), |e| {
-                visit(e.key_bytes(), bytes_of(&e.value));
+                visit(e.key_bytes(), bytes_of(e.whole()));
                 2
             }),
         }

@@ -31,6 +31,57 @@ pub enum Value {
 
 const _: () = assert!(core::mem::size_of::<Value>() == 24);
 
+/// Packed-form kinds of a string value in a keyspace entry.
+const PACKED_BYTES: u8 = 0;
+const PACKED_INT: u8 = 1;
+
+/// Short strings (those kept inline, up to 22 bytes) and integers are stored packed in their
+/// keyspace entry: a kind byte, then the bytes, or the integer in as few little-endian bytes as
+/// hold it. Unpacking gives back the same representation, so OBJECT ENCODING does not change.
+impl crate::table::Packable for Value {
+    const PACKS: bool = true;
+
+    fn pack(&self, out: &mut [u8; crate::table::PACK_MAX]) -> Option<usize> {
+        match self {
+            Value::Str(CompactStr::Inline { len, buf }) => {
+                let n = usize::from(*len);
+                out[0] = PACKED_BYTES;
+                out[1..1 + n].copy_from_slice(&buf[..n]);
+                Some(1 + n)
+            }
+            Value::Str(CompactStr::Int(v)) => {
+                // Bytes needed for the two's complement value, sign included.
+                let sig = if *v < 0 {
+                    64 - v.leading_ones()
+                } else {
+                    64 - v.leading_zeros()
+                };
+                let n = (sig as usize + 1).div_ceil(8).max(1);
+                out[0] = PACKED_INT;
+                out[1..1 + n].copy_from_slice(&v.to_le_bytes()[..n]);
+                Some(1 + n)
+            }
+            _ => None,
+        }
+    }
+
+    fn unpack(bytes: &[u8]) -> Self {
+        let (kind, rest) = bytes.split_first().unwrap_or((&PACKED_BYTES, &[]));
+        if *kind == PACKED_INT {
+            let fill = if rest.last().is_some_and(|b| b & 0x80 != 0) {
+                0xff
+            } else {
+                0
+            };
+            let mut le = [fill; 8];
+            le[..rest.len()].copy_from_slice(rest);
+            Value::Str(CompactStr::Int(i64::from_le_bytes(le)))
+        } else {
+            Value::Str(CompactStr::from_bytes(rest))
+        }
+    }
+}
+
 impl Value {
     /// Turns a compressed string back into a plain one (before a command changes it in place).
     pub fn expand(&mut self) {

@@ -16,6 +16,7 @@
 //! whose bucket chain is at most four long, where Redis's `dictGetFairRandomKey` picks among a
 //! run of buckets).
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -166,8 +167,8 @@ pub enum Set {
     Ints(Vec<i64>),
     /// A few members, packed, in insertion order.
     Packed(Packed),
-    /// Members (the table's values are unused).
-    Table(Table<()>),
+    /// Members (the table's values are unused); boxed, so the small encodings stay small.
+    Table(Box<Table<()>>),
 }
 
 impl Clone for Set {
@@ -180,7 +181,7 @@ impl Clone for Set {
                 for e in t.iter() {
                     copy.insert_new(e.key_bytes(), (), 0, 0);
                 }
-                Set::Table(copy)
+                Set::Table(Box::new(copy))
             }
         }
     }
@@ -217,7 +218,7 @@ impl Set {
         match self {
             Set::Ints(v) => v.capacity() * 8,
             Set::Packed(p) => p.buf.capacity(),
-            Set::Table(t) => t.bucket_bytes() + t.iter().map(|e| e.alloc_size()).sum::<usize>(),
+            Set::Table(t) => t.bucket_bytes() + t.entry_bytes(),
         }
     }
 
@@ -357,14 +358,14 @@ impl Set {
                 for &n in v.iter() {
                     t.insert_new(format_i64(n, &mut scratch), (), 0, 0);
                 }
-                Set::Table(t)
+                Set::Table(Box::new(t))
             }
             Set::Packed(p) => {
                 let mut t = Table::new(seed);
                 for (_, m, _) in p.members() {
                     t.insert_new(m, (), 0, 0);
                 }
-                Set::Table(t)
+                Set::Table(Box::new(t))
             }
             Set::Table(_) => return,
         };

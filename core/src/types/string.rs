@@ -26,6 +26,9 @@ pub enum CompactStr {
 
 const _: () = assert!(core::mem::size_of::<CompactStr>() == 24);
 
+/// Hash field values are stored whole.
+impl crate::table::Packable for CompactStr {}
+
 impl CompactStr {
     /// An empty string.
     pub const EMPTY: CompactStr = CompactStr::Inline {

@@ -418,7 +418,8 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         let Some(e) = s.ks.db(c.db).peek(argv.get(2), now) else {
             return Err(ember_core::cmd::err::NO_SUCH_KEY);
         };
-        let serialized = match &e.value {
+        let value = e.value();
+        let serialized = match &*value {
             Value::Str(v) => rdb_string_len(v),
             Value::Lz(z) => rdb_bytes_len(z.raw_len()),
             other => other.heap_size(),
@@ -426,8 +427,8 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
         let text = format!(
             "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             e as *const _,
-            ember_core::cmd::keys::refcount(&e.value, s.ks.shared_integers),
-            e.value.encoding_name(),
+            ember_core::cmd::keys::refcount(&value, s.ks.shared_integers),
+            value.encoding_name(),
             serialized,
             e.access(),
             ember_core::table::lru_idle_s((now / 1000) as u32, e.access())
@@ -442,7 +443,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
                 .iter()
                 .filter(|e| !ember_core::keyspace::is_expired(e, now))
             {
-                let d = digest_entry(i as u64, e.key_bytes(), &e.value, e.expire_at_ms());
+                let d = digest_entry(i as u64, e.key_bytes(), &e.value(), e.expire_at_ms());
                 for (a, b) in acc.iter_mut().zip(d) {
                     *a ^= b;
                 }
@@ -455,7 +456,7 @@ fn debug(s: &mut Server, c: &mut Client, argv: Argv<'_>) -> CmdResult {
             .tail(2)
             .iter()
             .map(|k| match s.ks.db(c.db).peek(k, now) {
-                Some(e) => hex(&digest_entry(0, b"", &e.value, 0)),
+                Some(e) => hex(&digest_entry(0, b"", &e.value(), 0)),
                 None => "0".repeat(40),
             })
             .collect();

@@ -66,7 +66,7 @@ fn ember_answers_as_the_model() {
         let result = run(&mut src, COMMANDS, &mut |args| {
             let reply = exec(&mut h, args);
             if let Some(e) = h.ks.db(0).peek(args[1], h.now_ms) {
-                seen.insert((e.value.type_name(), e.value.encoding_name()));
+                seen.insert((e.value().type_name(), e.value().encoding_name()));
             }
             reply
         });

@@ -240,8 +240,8 @@ fn serve(
             ctx.ks.db(ctx.db).peek(argv.get(a.keys_at + k), ctx.now_ms),
             f,
         ) {
-            (Some(e), From::After(id)) => match &e.value {
-                Value::Stream(s) => has_entries_from(s, id.next()),
+            (Some(e), From::After(id)) => match e.as_whole() {
+                Some(Value::Stream(s)) => has_entries_from(s, id.next()),
                 _ => false,
             },
             _ => false,

@@ -341,7 +341,7 @@ impl Clone for Indexed {
     fn clone(&self) -> Self {
         let mut scores = Table::new(self.scores.hash(b"ember-zset-seed"));
         for e in self.scores.iter() {
-            scores.insert_new(e.key_bytes(), e.value, 0, 0);
+            scores.insert_new(e.key_bytes(), *e.whole(), 0, 0);
         }
         Indexed {
             list: self.list.clone(),
@@ -417,14 +417,12 @@ impl ZSet {
         match &self.enc {
             Encoding::Packed(p) => p.buf.heap_size(),
             Encoding::Indexed(ix) => {
-                // The table holds its own copy of each member inline in its entry; O(1) counts
-                // the member bytes with an estimate of 16 per member.
-                let entry = crate::table::entry_header_size::<f64>() + 16;
+                // The table holds its own copy of each member inline in its entry blocks.
                 core::mem::size_of::<Indexed>()
                     + ix.list.heap_size()
                     + ix.list.member_heap()
                     + ix.scores.bucket_bytes()
-                    + ix.scores.len() * entry
+                    + ix.scores.entry_bytes()
             }
         }
     }
@@ -445,7 +443,7 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.enc {
             Encoding::Packed(p) => p.find(member).map(|e| e.1),
-            Encoding::Indexed(ix) => ix.scores.get(member).map(|e| e.value),
+            Encoding::Indexed(ix) => ix.scores.get(member).map(|e| *e.whole()),
         }
     }
 
@@ -454,7 +452,7 @@ impl ZSet {
         match &self.enc {
             Encoding::Packed(p) => p.find(member).map(|e| e.0),
             Encoding::Indexed(ix) => {
-                let score = ix.scores.get(member)?.value;
+                let score = *ix.scores.get(member)?.whole();
                 ix.list.rank(score, member)
             }
         }
@@ -486,9 +484,9 @@ impl ZSet {
         };
         match ix.scores.get_mut(member) {
             Some(e) => {
-                let old = e.value;
+                let old = *e.whole();
                 if old != score {
-                    e.value = score;
+                    *e.whole_mut() = score;
                     ix.list.update_score(old, member, score);
                 }
                 false
@@ -710,7 +708,7 @@ impl ZSet {
                 0
             }
             Encoding::Indexed(ix) => ix.scores.scan_some(cursor, count.saturating_mul(2), |e| {
-                visit(e.key_bytes(), e.value);
+                visit(e.key_bytes(), *e.whole());
                 2
             }),
         }
@@ -735,7 +733,7 @@ impl ZSet {
                 ix.list.check();
                 assert_eq!(ix.scores.len(), ix.list.len());
                 for (m, s) in self.iter(&Bump::new()) {
-                    assert_eq!(ix.scores.get(m).map(|e| e.value), Some(s));
+                    assert_eq!(ix.scores.get(m).map(|e| *e.whole()), Some(s));
                 }
             }
         }
