@@ -157,6 +157,7 @@ fn run(input: &[u8], items: u64) -> Result<(), String> {
             journal: &mut journal,
         };
         (command.run)(&mut ctx, argv).map_err(|e| format!("request {count}: {e}"))?;
+        drop(ctx);
         if out.first() == Some(&b'-') {
             return Err(format!(
                 "request {count}: {}",

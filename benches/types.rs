@@ -100,7 +100,9 @@ impl Host {
             may_block: false,
             journal: &mut self.journal,
         };
-        if (req.run)(&mut ctx, Argv::new(&req.buf, &req.ranges)).is_err() {
+        let failed = (req.run)(&mut ctx, Argv::new(&req.buf, &req.ranges)).is_err();
+        drop(ctx);
+        if failed {
             self.out.clear();
             self.out.extend_from_slice(b"-ERR");
         }

@@ -61,6 +61,9 @@ pub struct Db {
     snap: Option<alloc::boxed::Box<snapshot::DbSnap>>,
     /// Where [`Db::lookup_value`] rebuilds a packed value for reading.
     shadow: Value,
+    /// Keys whose packed value a write lookup stored whole, to pack again once the command is
+    /// done ([`Keyspace::repack`]).
+    unpacked: Vec<Vec<u8>>,
     /// An AOF is being replayed: nothing expires (a later command in the log may have kept the
     /// key), as Redis does while loading.
     loading: bool,
@@ -88,6 +91,7 @@ impl Db {
             lfu: None,
             snap: None,
             shadow: Value::Str(crate::types::string::CompactStr::EMPTY),
+            unpacked: Vec::new(),
             loading: false,
         }
     }
@@ -203,11 +207,19 @@ impl Db {
             expired_log,
             field_ttl_index,
             shadow,
+            unpacked,
             ..
         } = self;
         let loading = self.loading;
-        let found = match table.get_mut_live(key, |e| !loading && is_expired(e, now_ms), unpack) {
-            Ok(found) => found,
+        let mut did_unpack = false;
+        let is_dead = |e: &Entry<Value>| !loading && is_expired(e, now_ms);
+        let found = match table.get_mut_live(key, is_dead, unpack.then_some(&mut did_unpack)) {
+            Ok(found) => {
+                if did_unpack {
+                    unpacked.push(key.to_vec());
+                }
+                found
+            }
             Err(expired) => {
                 *volatile -= 1;
                 if let Some(at) = field_ttl_time(&expired.value) {
@@ -884,6 +896,18 @@ impl Keyspace {
             m.bytes += bytes as u64;
         }
         m
+    }
+
+    /// Packs again the short strings that commands changed in place (APPEND, SETRANGE, SETBIT,
+    /// ...) or looked up for writing without changing (a write command on the wrong type), so a
+    /// short string is stored packed between commands whatever it went through. The host calls
+    /// this after each command ([`crate::cmd::ExecCtx`] does when dropped).
+    pub fn repack(&mut self) {
+        for db in self.dbs.iter_mut().filter(|db| !db.unpacked.is_empty()) {
+            for key in core::mem::take(&mut db.unpacked) {
+                db.table.repack(&key);
+            }
+        }
     }
 
     /// Limits how many bytes growing a database's table may take (the room left under

@@ -775,12 +775,13 @@ impl<V: Packable> Table<V> {
 
     /// Looks `key` up once: returns the entry, or removes and returns it as `Err` when `is_dead`
     /// says so (an expired key), so lazy expiry costs a single chain walk. With `unpack`, a packed
-    /// value is stored whole first, so [`Entry::value_mut`] gives it.
+    /// value is stored whole first, so [`Entry::value_mut`] gives it, and the flag says whether
+    /// that happened.
     pub fn get_mut_live(
         &mut self,
         key: &[u8],
         is_dead: impl FnOnce(&Entry<V>) -> bool,
-        unpack: bool,
+        unpack: Option<&mut bool>,
     ) -> Result<Option<&mut Entry<V>>, Removed<V>> {
         if self.is_empty() {
             return Ok(None);
@@ -792,8 +793,11 @@ impl<V: Packable> Table<V> {
         if is_dead(self.at(h)) {
             return Err(self.unlink(t, link, h));
         }
-        if unpack && self.at(h).is_packed() {
-            h = self.rebuild(link, h, false, |_| {});
+        if let Some(unpacked) = unpack {
+            if self.at(h).is_packed() {
+                h = self.rebuild(link, h, false, |_| {});
+                *unpacked = true;
+            }
         }
         Ok(Some(self.at_mut(h)))
     }
@@ -892,6 +896,21 @@ impl<V: Packable> Table<V> {
         let nh = remake(&mut self.pool, parts, true);
         self.set_link(link, nh);
         Ok((old, was, self.at_mut(nh)))
+    }
+
+    /// Packs the value of `key` again if it is stored whole and packs (after a command changed
+    /// it in place); false when it did not.
+    pub fn repack(&mut self, key: &[u8]) -> bool {
+        let Some((_, link, h)) = self.find(key) else {
+            return false;
+        };
+        let e = self.at(h);
+        let mut scratch = [0u8; PACK_MAX];
+        if e.is_packed() || e.as_whole().and_then(|v| v.pack(&mut scratch)).is_none() {
+            return false;
+        }
+        self.rebuild(link, h, true, |_| {});
+        true
     }
 
     /// Starts loading the bucket slot `key` lives in, for a lookup the caller is about to make
@@ -1547,11 +1566,13 @@ mod tests {
             assert!(t.replace_value(&k(i), new, None).is_ok());
         }
         for i in (0..3000).step_by(9) {
-            let Ok(Some(e)) = t.get_mut_live(&k(i), |_| false, true) else {
+            let mut unpacked = false;
+            let Ok(Some(e)) = t.get_mut_live(&k(i), |_| false, Some(&mut unpacked)) else {
                 panic!("key {i} missing");
             };
             assert!(!e.is_packed());
             e.value_mut().unwrap().0 += 1;
+            assert_eq!(unpacked, i % 3 != 0 && i % 4 != 0 || i % 8 == 0);
         }
         while t.rehash_step(100) {}
         for i in 0..3000usize {

@@ -591,6 +591,7 @@ impl Server {
         };
         // A command that fails here failed when it was logged too (it changed nothing).
         let _ = (c.run)(&mut ctx, argv);
+        drop(ctx);
         self.ks.drain_expired(|_, _| {});
         Ok(())
     }

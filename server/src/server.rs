@@ -1375,6 +1375,7 @@ impl Server {
         };
         let r = run(&mut ctx, argv);
         let effects = std::mem::take(&mut ctx.effects);
+        drop(ctx);
         let ran_in = c.db;
         if let Some(db) = effects.select_db {
             c.db = db;

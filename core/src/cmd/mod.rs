@@ -535,6 +535,13 @@ pub struct ExecCtx<'a> {
     pub journal: &'a mut Journal,
 }
 
+impl Drop for ExecCtx<'_> {
+    /// A command is done: short strings it changed in place are packed again.
+    fn drop(&mut self) {
+        self.ks.repack();
+    }
+}
+
 impl<'a> ExecCtx<'a> {
     /// The selected database and keyspace counters.
     #[inline]

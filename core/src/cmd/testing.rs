@@ -78,6 +78,7 @@ impl Host {
         };
         let result = (cmd.run)(&mut ctx, argv);
         self.effects = core::mem::take(&mut ctx.effects);
+        drop(ctx);
         match result {
             Ok(()) => Ok(out),
             Err(e) => {

@@ -178,3 +178,104 @@ pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     out.extend_from_slice(bytes);
 }
+
+#[cfg(test)]
+mod packing_tests {
+    use super::*;
+    use crate::cmd::testing::Host;
+    use crate::table::{Packable, PACK_MAX};
+
+    fn round_trip(v: Value) -> Option<usize> {
+        let mut out = [0u8; PACK_MAX];
+        let n = v.pack(&mut out)?;
+        let back = Value::unpack(&out[..n]);
+        match (&v, &back) {
+            (Value::Str(CompactStr::Int(a)), Value::Str(CompactStr::Int(b))) => assert_eq!(a, b),
+            (Value::Str(a), Value::Str(b)) => {
+                assert_eq!(a.raw(), b.raw());
+                assert_eq!(a.encoding_name(), b.encoding_name());
+            }
+            _ => panic!("{v:?} came back as {back:?}"),
+        }
+        Some(n)
+    }
+
+    #[test]
+    fn integers_and_short_strings_pack_and_come_back_the_same() {
+        let ints = [
+            0i64,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            255,
+            256,
+            32767,
+            -32768,
+            123_456,
+            i64::from(i32::MAX),
+            i64::from(i32::MIN),
+            i64::MAX,
+            i64::MIN,
+        ];
+        for n in ints {
+            let len = round_trip(Value::Str(CompactStr::from_i64(n))).expect("packs");
+            assert!(len <= 9, "{n} took {len}");
+        }
+        assert_eq!(round_trip(Value::Str(CompactStr::from_i64(100))), Some(2));
+        assert_eq!(
+            round_trip(Value::Str(CompactStr::from_i64(123_456))),
+            Some(4)
+        );
+        for len in [0usize, 1, 16, 22] {
+            let s = alloc::vec![b'x'; len];
+            assert_eq!(
+                round_trip(Value::Str(CompactStr::from_bytes(&s))),
+                Some(1 + len)
+            );
+        }
+        // Longer strings and collections are stored whole.
+        let long = alloc::vec![b'x'; 23];
+        assert_eq!(round_trip(Value::Str(CompactStr::from_bytes(&long))), None);
+        let mut out = [0u8; PACK_MAX];
+        assert!(Value::Hash(hash::Hash::default()).pack(&mut out).is_none());
+    }
+
+    #[test]
+    fn short_strings_stay_packed_between_commands() {
+        let mut h = Host::new();
+        let packed =
+            |h: &Host, k: &str| h.ks.db(0).table().get(k.as_bytes()).map(|e| e.is_packed());
+        for line in [
+            "SET s ab",
+            "APPEND s cd",
+            "SETRANGE s 1 ZZ",
+            "SETBIT s 3 1",
+            "INCR n",
+            "INCRBY n -500",
+            "SET e 1 EX 100",
+            "EXPIRE s 100",
+            "PERSIST s",
+        ] {
+            let r = h.line(line);
+            assert!(!r.starts_with('-'), "{line}: {r}");
+        }
+        // A write command of another type looks the key up for writing and fails.
+        assert!(h.line("LPUSH s x").starts_with("-WRONGTYPE"));
+        for k in ["s", "n", "e"] {
+            assert_eq!(packed(&h, k), Some(true), "{k}");
+        }
+        assert_eq!(h.line("GET n"), "$4\r\n-499\r\n");
+        assert_eq!(h.line("OBJECT ENCODING n"), "$3\r\nint\r\n");
+        assert_eq!(h.line("STRLEN s"), ":4\r\n");
+        assert_eq!(h.line("GETBIT s 3"), ":1\r\n");
+        // Growing past the packed size stores the value whole, and shrinking packs it again.
+        h.line("APPEND s 0123456789012345678901234567890");
+        assert_eq!(packed(&h, "s"), Some(false));
+        h.line("SET s short");
+        assert_eq!(packed(&h, "s"), Some(true));
+        assert_eq!(h.line("GET s"), "$5\r\nshort\r\n");
+    }
+}
