@@ -875,7 +875,7 @@ impl Keyspace {
             };
             freed = self.dbs[db]
                 .remove(&key)
-                .map_or(0, |e| removed_bytes(&key, &e) as u64);
+                .map_or(0, |e| removed_bytes(&e) as u64);
             self.stats.evicted_keys += 1;
             journal.modified(db, &key);
             journal.deleted(db, &key);
@@ -969,15 +969,12 @@ impl Keyspace {
 /// What one key takes by Ember's accounting: the entry's allocation (its fields and the key,
 /// rounded to the allocator's 8-byte classes) and the heap bytes of its value.
 pub fn entry_bytes(e: &Entry<Value>) -> usize {
-    e.alloc_size() + e.value().heap_size()
+    e.alloc_size() + e.key_heap_size() + e.value().heap_size()
 }
 
-/// What a removed key took: its entry's block (as [`entry_bytes`] counts it, for a whole value)
-/// and the heap bytes of its value.
-pub fn removed_bytes(key: &[u8], e: &Removed<Value>) -> usize {
-    let exp = if e.has_expire() { 8 } else { 0 };
-    (crate::table::entry_header_size::<Value>() + exp + key.len()).next_multiple_of(8)
-        + e.value.heap_size()
+/// What a removed key took, as [`entry_bytes`] counted it.
+pub fn removed_bytes(e: &Removed<Value>) -> usize {
+    e.entry_bytes + e.value.heap_size()
 }
 
 #[cfg(test)]

@@ -11,7 +11,11 @@
 //! returned only when the pool is reset (the table emptied) or dropped.
 //!
 //! The handle space covers 2^32 units: [`MAX_POOL_BYTES`] of blocks per pool (per table). A pool
-//! asked for more stops the process like any allocation failure.
+//! asked for more stops the process like any allocation failure (`handle_alloc_error`, which
+//! does not unwind), so no caller ever sees a half-done block move.
+//!
+//! Blocks may own memory outside the pool (the table's long keys); [`Pool::outside`] counts it
+//! for the memory figures.
 
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -56,6 +60,8 @@ pub struct Pool {
     chunk_bytes: usize,
     /// This pool's part of [`IDLE_BYTES`].
     idle: usize,
+    /// Heap bytes the blocks own outside the pool (see the module doc).
+    pub outside: usize,
 }
 
 // SAFETY: the pool owns its chunks exclusively (no other pointer to them escapes except through
@@ -121,6 +127,7 @@ impl Pool {
             free: Vec::new(),
             chunk_bytes: 0,
             idle: 0,
+            outside: 0,
         }
     }
 
@@ -175,22 +182,22 @@ impl Pool {
 
     /// Starts a new chunk; the rest of the current one becomes a free block.
     fn new_chunk(&mut self) {
+        let k = self.chunks.len();
+        let start = chunk_start(k);
+        let units = chunk_units(k) as u64;
+        let layout = chunk_layout(k);
+        if start + units > u64::from(u32::MAX) {
+            // The handle space is spent: fail like any allocation (the process stops; nothing
+            // unwinds through a half-changed table).
+            alloc::alloc::handle_alloc_error(layout);
+        }
         let rest = (self.end - self.bump) as usize;
         if rest > 0 {
             // Already idle: link it without counting it again.
             self.sub_idle(rest * UNIT);
             self.free(self.bump, rest);
+            self.bump = self.end;
         }
-        let k = self.chunks.len();
-        let start = chunk_start(k);
-        let units = chunk_units(k) as u64;
-        if start + units > u64::from(u32::MAX) {
-            panic!(
-                "a keyspace table passed {} bytes of entries",
-                MAX_POOL_BYTES
-            );
-        }
-        let layout = chunk_layout(k);
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc::alloc(layout) };
         let Some(p) = NonNull::new(raw) else {
@@ -236,6 +243,7 @@ impl Pool {
         self.end = 0;
         self.free = Vec::new();
         self.chunk_bytes = 0;
+        self.outside = 0;
         let idle = self.idle;
         self.sub_idle(idle);
     }

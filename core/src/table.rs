@@ -105,6 +105,10 @@ pub struct Entry<V> {
     /// part's kind in the next 6, [`PACKED`] and [`HAS_EXPIRE_ROOM`] in the top two.
     meta: u32,
     _value: PhantomData<V>,
+    /// Everything after the header as bytes. A whole `V` inside it may have padding that was never
+    /// initialized: the tail is only ever read as bytes outside the value's span, and the value
+    /// through a `V` pointer (so `V` must not hold interior mutability behind such a byte view;
+    /// none of the table's value types do).
     tail: [u8],
 }
 
@@ -212,13 +216,28 @@ impl<V> Entry<V> {
         }
     }
 
+    #[allow(unsafe_code)]
     fn long_key_ref(&self, at: usize) -> (*mut u8, usize) {
         let w = core::mem::size_of::<usize>();
-        let mut p = [0u8; core::mem::size_of::<usize>()];
-        let mut n = [0u8; core::mem::size_of::<usize>()];
-        p.copy_from_slice(&self.tail[at..at + w]);
-        n.copy_from_slice(&self.tail[at + w..at + 2 * w]);
-        (usize::from_ne_bytes(p) as *mut u8, usize::from_ne_bytes(n))
+        assert!(at + 2 * w <= self.tail.len());
+        // SAFETY: the reference's two words lie inside the tail (checked above), written by
+        // `write_long_ref` as a pointer (keeping its provenance) and a length, unaligned.
+        unsafe {
+            let at = self.tail.as_ptr().add(at);
+            (
+                at.cast::<*mut u8>().read_unaligned(),
+                at.add(w).cast::<usize>().read_unaligned(),
+            )
+        }
+    }
+
+    /// Heap bytes of the key when it is stored outside the block.
+    #[inline]
+    pub fn key_heap_size(&self) -> usize {
+        match (self.meta >> KLEN_SHIFT) & KLEN_MASK {
+            LONG_KEY => self.key_bytes().len(),
+            _ => 0,
+        }
     }
 
     /// Absolute unix time in milliseconds, or [`NO_EXPIRE`].
@@ -262,7 +281,8 @@ impl<V> Entry<V> {
         self.meta = (self.meta & !ACCESS_MASK) | (access & ACCESS_MASK);
     }
 
-    /// Bytes of the entry's block (fields, key and rounding; a long key's heap copy apart).
+    /// Bytes of the entry's block (fields, key and rounding; a long key's heap copy apart, see
+    /// [`Entry::key_heap_size`]).
     pub fn alloc_size(&self) -> usize {
         units_for(HEADER + self.tail.len()) * UNIT
     }
@@ -372,6 +392,8 @@ struct Parts<V> {
     at_ms: u64,
     access: u32,
     next: u32,
+    /// The block's size and the key's heap bytes.
+    bytes: usize,
 }
 
 /// The key of a taken-apart entry.
@@ -389,6 +411,8 @@ pub struct Removed<V> {
     pub value: V,
     expire_at_ms: u64,
     access: u32,
+    /// What the entry took besides its value's own heap: its block and a long key's copy.
+    pub entry_bytes: usize,
 }
 
 impl<V> Removed<V> {
@@ -419,10 +443,10 @@ fn make<V: Packable>(
     may_pack: bool,
 ) -> u32 {
     let mut packed = [0u8; PACK_MAX];
-    let pack_len = if may_pack {
-        value.pack(&mut packed)
-    } else {
-        None
+    // A packed form longer than its buffer would be a bug in `pack`: store the value whole.
+    let pack_len = match may_pack {
+        true => value.pack(&mut packed).filter(|&n| n <= PACK_MAX),
+        false => None,
     };
     let klen = match &key {
         KeySrc::Bytes(k) => k.len(),
@@ -479,6 +503,9 @@ fn make<V: Packable>(
             KeySrc::Boxed(b) => write_long_ref(at, b),
         }
     }
+    if kind == LONG_KEY {
+        pool.outside += klen;
+    }
     h
 }
 
@@ -486,16 +513,21 @@ fn make<V: Packable>(
 #[allow(unsafe_code)]
 unsafe fn write_long_ref(at: *mut u8, key: Box<[u8]>) {
     let n = key.len();
-    let p = Box::into_raw(key).cast::<u8>() as usize;
-    let w = core::mem::size_of::<usize>();
-    // SAFETY: the caller sized the block for a LONG_REF at `at`.
+    let p = Box::into_raw(key).cast::<u8>();
+    // SAFETY: the caller sized the block for a LONG_REF at `at`; unaligned writes of a pointer
+    // and a length.
     unsafe {
-        core::ptr::copy_nonoverlapping(p.to_ne_bytes().as_ptr(), at, w);
-        core::ptr::copy_nonoverlapping(n.to_ne_bytes().as_ptr(), at.add(w), w);
+        at.cast::<*mut u8>().write_unaligned(p);
+        at.add(core::mem::size_of::<usize>())
+            .cast::<usize>()
+            .write_unaligned(n);
     }
 }
 
 /// Takes entry `h` apart (the value moved out, a packed one rebuilt) and frees its block.
+///
+/// Callers that then make a new block ([`Table::rebuild`]) rely on allocation failure never
+/// unwinding (the pool and the global allocator abort), since the old block is already free.
 #[allow(unsafe_code)]
 fn take<V: Packable>(pool: &mut Pool, h: u32) -> Parts<V> {
     let p = pool.ptr(h);
@@ -527,9 +559,11 @@ fn take<V: Packable>(pool: &mut Pool, h: u32) -> Parts<V> {
             at_ms: e.expire_at_ms(),
             access: e.access(),
             next: e.next,
+            bytes: e.alloc_size() + e.key_heap_size(),
         };
-        (parts, e.alloc_size() / UNIT)
+        (parts, e.alloc_size() / UNIT, e.key_heap_size())
     };
+    pool.outside -= parts.2;
     pool.free(h, parts.1);
     parts.0
 }
@@ -543,6 +577,7 @@ fn remake<V: Packable>(pool: &mut Pool, parts: Parts<V>, may_pack: bool) -> u32 
         at_ms,
         access,
         next,
+        bytes: _,
     } = parts;
     let h = match key {
         KeyHold::Inline { buf, len } => make(
@@ -719,6 +754,7 @@ impl<V: Packable> Table<V> {
             value: parts.value,
             expire_at_ms: parts.at_ms,
             access: parts.access,
+            entry_bytes: parts.bytes,
         }
     }
 
@@ -866,6 +902,7 @@ impl<V: Packable> Table<V> {
         value: V,
         expire_at_ms: Option<u64>,
     ) -> Result<(V, u64, &mut Entry<V>), V> {
+        self.rehash_step(1);
         let Some((_, link, h)) = self.find(key) else {
             return Err(value);
         };
@@ -932,6 +969,7 @@ impl<V: Packable> Table<V> {
     /// `None` when the key is absent. An entry created without an expire time moves to a new
     /// block with room for one (its chain link is updated in place).
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> Option<u64> {
+        self.rehash_step(1);
         let (_, link, h) = self.find(key)?;
         let e = self.at_mut(h);
         let was = e.expire_at_ms();
@@ -972,7 +1010,7 @@ impl<V: Packable> Table<V> {
     /// Bytes of the blocks holding the entries (the room the pool holds for more is not
     /// counted; see [`crate::pool::idle_bytes`]).
     pub fn entry_bytes(&self) -> usize {
-        self.pool.live_bytes()
+        self.pool.live_bytes() + self.pool.outside
     }
 
     #[inline]
@@ -1604,6 +1642,14 @@ mod tests {
         }
         assert_eq!(t.len(), 1500);
         assert_eq!(t.iter().count(), 1500);
+        // The memory figures count live blocks and long keys' heap copies, exactly.
+        let counted: usize = t.iter().map(|e| e.alloc_size() + e.key_heap_size()).sum();
+        assert_eq!(t.entry_bytes(), counted);
+        let mut freed = 0;
+        for i in (1..3000).step_by(2) {
+            freed += t.remove(&k(i)).map_or(0, |r| r.entry_bytes);
+        }
+        assert_eq!((freed, t.entry_bytes(), t.len()), (counted, 0, 0));
     }
 
     #[test]
