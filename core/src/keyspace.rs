@@ -288,7 +288,7 @@ impl Db {
         self.before_change(key);
         match self.table.replace_value(key, value, None) {
             Ok((old, _, _)) => {
-                debug_assert!(field_ttl_time(&old).is_none());
+                debug_assert!(old.is_none_or(|old| field_ttl_time(&old).is_none()));
                 true
             }
             Err(_) => false,
@@ -327,7 +327,7 @@ impl Db {
         let new = field_ttl_time(&value);
         match self.table.replace_value(key, value, expire_at_ms) {
             Ok((old, was, e)) => {
-                let old = field_ttl_time(&old);
+                let old = old.as_ref().and_then(field_ttl_time);
                 // Under LFU an overwritten key keeps its counter, as in Redis.
                 if lfu.is_none() {
                     e.set_access(access_s);
@@ -546,6 +546,8 @@ pub struct Keyspace {
     snapshot: Option<snapshot::Driver>,
     /// An AOF is being replayed ([`Keyspace::set_loading`]).
     loading: bool,
+    /// A write lookup may have unpacked a value since the last [`Keyspace::repack`].
+    pub repack_due: bool,
 }
 
 /// Values sampled before a keyspace trains its compression dictionary.
@@ -615,6 +617,7 @@ impl Keyspace {
             shared_integers: true,
             snapshot: None,
             loading: false,
+            repack_due: false,
         }
     }
 
@@ -901,8 +904,13 @@ impl Keyspace {
     /// Packs again the short strings that commands changed in place (APPEND, SETRANGE, SETBIT,
     /// ...) or looked up for writing without changing (a write command on the wrong type), so a
     /// short string is stored packed between commands whatever it went through. The host calls
-    /// this after each command ([`crate::cmd::ExecCtx`] does when dropped).
+    /// this after each command ([`crate::cmd::ExecCtx`] does when dropped); it costs nothing
+    /// unless a write lookup set [`Keyspace::repack_due`] (a host that unpacks through
+    /// [`Db::get_mut`] sets it too).
     pub fn repack(&mut self) {
+        if !core::mem::take(&mut self.repack_due) {
+            return;
+        }
         for db in self.dbs.iter_mut().filter(|db| !db.unpacked.is_empty()) {
             for key in core::mem::take(&mut db.unpacked) {
                 db.table.repack(&key);

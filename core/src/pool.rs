@@ -2,15 +2,15 @@
 //! its bucket slots and chain links are 4 bytes instead of 8.
 //!
 //! Blocks are multiples of [`UNIT`] bytes, up to [`MAX_UNITS`] units, carved from chunks the pool
-//! takes from the global allocator. A handle is the index of a block's first unit across all the
-//! chunks; handle 0 is never handed out, so it means "no block". Chunks start small (a set or a
-//! hash that just became a table holds a few hundred entries) and double up to
-//! [`MAX_CHUNK_UNITS`]; from the doubling ones, a handle's chunk is its bit length, and past them
-//! a shift. Freed blocks go to a free list per size and serve the next request of that size, so
-//! keys deleted and re-created reuse the same memory and churn does not fragment it. Chunks are
-//! returned only when the pool is reset (the table emptied) or dropped.
+//! takes from the global allocator. A handle is a chunk number in its high bits and the unit
+//! offset of the block's first unit in the low [`CHUNK_SHIFT`] bits, so finding a block is a
+//! shift, a mask and one load; handle 0 is never handed out, so it means "no block". Chunks
+//! start small (a set or a hash that just became a table holds a few hundred entries) and double
+//! up to [`MAX_CHUNK_UNITS`]. Freed blocks go to a free list per size and serve the next request
+//! of that size, so keys deleted and re-created reuse the same memory and churn does not fragment
+//! it. Chunks are returned only when the pool is reset (the table emptied) or dropped.
 //!
-//! The handle space covers 2^32 units: [`MAX_POOL_BYTES`] of blocks per pool (per table). A pool
+//! The handle space covers 2^17 chunks: about [`MAX_POOL_BYTES`] of blocks per pool (per table). A pool
 //! asked for more stops the process like any allocation failure (`handle_alloc_error`, which
 //! does not unwind), so no caller ever sees a half-done block move.
 //!
@@ -43,10 +43,12 @@ const MAX_SHIFT: u32 = 15;
 pub const MAX_CHUNK_UNITS: usize = 1 << MAX_SHIFT;
 /// Chunks that double in size before they stay at [`MAX_CHUNK_UNITS`].
 const DOUBLING: u32 = MAX_SHIFT - FIRST_SHIFT;
-/// Handles below this fall in the doubling chunks.
-const DOUBLING_END: u64 = (1 << (MAX_SHIFT + 1)) - (1 << FIRST_SHIFT);
-/// Most bytes of blocks one pool can address.
-pub const MAX_POOL_BYTES: u64 = (1u64 << 32) * UNIT as u64;
+/// Bits of a handle that give the unit offset in its chunk.
+pub const CHUNK_SHIFT: u32 = MAX_SHIFT;
+/// Chunks one pool can have.
+const MAX_CHUNKS: usize = 1 << (32 - CHUNK_SHIFT);
+/// Most bytes of blocks one pool can address (all chunks at their largest).
+pub const MAX_POOL_BYTES: u64 = (MAX_CHUNKS * MAX_CHUNK_UNITS * UNIT) as u64;
 
 pub struct Pool {
     chunks: Vec<NonNull<u8>>,
@@ -79,29 +81,18 @@ fn chunk_units(k: usize) -> usize {
 }
 
 /// The first handle of chunk `k`.
-fn chunk_start(k: usize) -> u64 {
-    if k as u32 <= DOUBLING {
-        (1u64 << (FIRST_SHIFT + k as u32)) - (1 << FIRST_SHIFT)
-    } else {
-        DOUBLING_END + ((k as u64 - u64::from(DOUBLING) - 1) << MAX_SHIFT)
-    }
+#[inline]
+fn chunk_start(k: usize) -> u32 {
+    (k as u32) << CHUNK_SHIFT
 }
 
 /// The chunk and unit offset of handle `h`.
 #[inline]
 fn locate(h: u32) -> (usize, usize) {
-    let h = u64::from(h);
-    if h < DOUBLING_END {
-        let g = h + (1 << FIRST_SHIFT);
-        let bits = 63 - g.leading_zeros();
-        ((bits - FIRST_SHIFT) as usize, (g - (1 << bits)) as usize)
-    } else {
-        let past = h - DOUBLING_END;
-        (
-            (past >> MAX_SHIFT) as usize + DOUBLING as usize + 1,
-            (past & ((1 << MAX_SHIFT) - 1)) as usize,
-        )
-    }
+    (
+        (h >> CHUNK_SHIFT) as usize,
+        (h & ((1 << CHUNK_SHIFT) - 1)) as usize,
+    )
 }
 
 fn chunk_layout(k: usize) -> Layout {
@@ -183,10 +174,8 @@ impl Pool {
     /// Starts a new chunk; the rest of the current one becomes a free block.
     fn new_chunk(&mut self) {
         let k = self.chunks.len();
-        let start = chunk_start(k);
-        let units = chunk_units(k) as u64;
         let layout = chunk_layout(k);
-        if start + units > u64::from(u32::MAX) {
+        if k >= MAX_CHUNKS {
             // The handle space is spent: fail like any allocation (the process stops; nothing
             // unwinds through a half-changed table).
             alloc::alloc::handle_alloc_error(layout);
@@ -207,8 +196,11 @@ impl Pool {
         self.chunk_bytes += layout.size();
         self.add_idle(layout.size());
         // Handle 0 means "none": the first chunk's first unit is never handed out.
-        self.bump = if start == 0 { 1 } else { start as u32 };
-        self.end = (start + units) as u32;
+        let start = chunk_start(k);
+        self.bump = if k == 0 { 1 } else { start };
+        // The last chunk would end at 2^32, past the largest handle: its last unit goes unused.
+        let end = u64::from(start) + chunk_units(k) as u64;
+        self.end = end.min(u64::from(u32::MAX)) as u32;
     }
 
     /// Returns a block of `units` units (its contents are dead).
@@ -261,13 +253,13 @@ mod tests {
 
     #[test]
     fn handles_map_to_their_chunk() {
-        for k in 0..20 {
+        for k in [0, 1, 7, 8, 9, 100, MAX_CHUNKS - 1] {
             let start = chunk_start(k);
-            assert_eq!(locate(start as u32), (k, 0));
-            let last = start + chunk_units(k) as u64 - 1;
-            assert_eq!(locate(last as u32), (k, chunk_units(k) - 1));
-            assert_eq!(chunk_start(k + 1), last + 1);
+            assert_eq!(locate(start), (k, 0));
+            let last = start + (chunk_units(k) as u32 - 1);
+            assert_eq!(locate(last), (k, chunk_units(k) - 1));
         }
+        assert_eq!(MAX_POOL_BYTES, 32 << 30);
     }
 
     #[test]

@@ -91,8 +91,12 @@ impl Packable for usize {}
 /// pool block:
 ///
 /// ```text
-/// next: u32 | meta: u32 | [expire: u64] | value: V, or len: u8 + len packed bytes | key part
+/// next: u32 | meta: u32 | [expire: u64] | value: V              | key part
+/// next: u32 | meta: u32 | [expire: u64] | len: u8 | key part    | len packed bytes
 /// ```
+///
+/// (A packed value follows the key, so a new packed value of about the same length is written
+/// over the old one in place.)
 ///
 /// The key part is the key itself when it is shorter than [`MEDIUM_KEY`] bytes (its length is in
 /// `meta`), a length byte and the key up to [`MEDIUM_KEY_MAX`] bytes, and past that a pointer and
@@ -188,19 +192,41 @@ impl<V> Entry<V> {
         }
     }
 
-    /// Bytes of the value's part of the tail.
+    /// Where the key part starts in the tail: after the whole value, or the packed length byte.
     #[inline]
-    fn value_len(&self) -> usize {
-        if self.meta & PACKED != 0 {
-            1 + self.tail[self.exp_len()] as usize
-        } else {
-            core::mem::size_of::<V>()
+    fn key_at(&self) -> usize {
+        self.exp_len()
+            + if self.meta & PACKED != 0 {
+                1
+            } else {
+                core::mem::size_of::<V>()
+            }
+    }
+
+    /// Bytes of the key part.
+    #[inline]
+    fn key_part_len(&self) -> usize {
+        match (self.meta >> KLEN_SHIFT) & KLEN_MASK {
+            LONG_KEY => LONG_REF,
+            MEDIUM_KEY => 1 + self.tail[self.key_at()] as usize,
+            n => n as usize,
         }
+    }
+
+    /// The packed value's bytes (empty when the value is whole).
+    #[inline]
+    fn packed_bytes(&self) -> &[u8] {
+        if self.meta & PACKED == 0 {
+            return &[];
+        }
+        let n = self.tail[self.exp_len()] as usize;
+        let at = self.key_at() + self.key_part_len();
+        &self.tail[at..at + n]
     }
 
     #[inline]
     pub fn key_bytes(&self) -> &[u8] {
-        let at = self.exp_len() + self.value_len();
+        let at = self.key_at();
         match (self.meta >> KLEN_SHIFT) & KLEN_MASK {
             LONG_KEY => {
                 let (p, n) = self.long_key_ref(at);
@@ -301,8 +327,7 @@ impl<V> Entry<V> {
     {
         let at = self.exp_len();
         if self.is_packed() {
-            let n = self.tail[at] as usize;
-            return ValueRef::Owned(V::unpack(&self.tail[at + 1..at + 1 + n]));
+            return ValueRef::Owned(V::unpack(self.packed_bytes()));
         }
         // SAFETY: a whole value lives at this offset of the tail (block offset 8 or 16, aligned
         // for any `V` a table accepts), initialized by `make` and owned by the entry.
@@ -363,18 +388,18 @@ fn fat<V>(p: *mut u8) -> *mut Entry<V> {
     // packed length byte when packed, the medium key length byte when medium, all initialized.
     unsafe {
         let meta = p.add(4).cast::<u32>().read();
-        let mut len = if meta & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
-        if meta & PACKED != 0 {
-            len += 1 + *p.add(HEADER + len) as usize;
+        let exp = if meta & HAS_EXPIRE_ROOM != 0 { 8 } else { 0 };
+        let (key_at, packed) = if meta & PACKED != 0 {
+            (exp + 1, *p.add(HEADER + exp) as usize)
         } else {
-            len += core::mem::size_of::<V>();
-        }
-        len += match (meta >> KLEN_SHIFT) & KLEN_MASK {
+            (exp + core::mem::size_of::<V>(), 0)
+        };
+        let key_part = match (meta >> KLEN_SHIFT) & KLEN_MASK {
             LONG_KEY => LONG_REF,
-            MEDIUM_KEY => 1 + *p.add(HEADER + len) as usize,
+            MEDIUM_KEY => 1 + *p.add(HEADER + key_at) as usize,
             n => n as usize,
         };
-        core::ptr::slice_from_raw_parts_mut(p, len) as *mut Entry<V>
+        core::ptr::slice_from_raw_parts_mut(p, key_at + key_part + packed) as *mut Entry<V>
     }
 }
 
@@ -384,26 +409,12 @@ enum KeySrc<'a> {
     Boxed(Box<[u8]>),
 }
 
-/// An entry taken apart (its block already freed).
+/// What an entry holds besides its key, taken out to move it or to hand it back.
 struct Parts<V> {
     value: V,
-    key: KeyHold,
     room: bool,
     at_ms: u64,
     access: u32,
-    next: u32,
-    /// The block's size and the key's heap bytes.
-    bytes: usize,
-}
-
-/// The key of a taken-apart entry.
-#[allow(clippy::large_enum_variant)] // Lives on the stack for one rebuild; boxing costs an allocation.
-enum KeyHold {
-    Inline {
-        buf: [u8; MEDIUM_KEY_MAX],
-        len: usize,
-    },
-    Boxed(Box<[u8]>),
 }
 
 /// An entry removed from the table: its value, expire time and access clock.
@@ -430,41 +441,57 @@ impl<V> Removed<V> {
     }
 }
 
-/// Writes a new entry into a fresh block and returns its handle (with no `next`). The value is
-/// packed when `may_pack` and it packs.
-#[allow(unsafe_code)]
-fn make<V: Packable>(
-    pool: &mut Pool,
-    key: KeySrc<'_>,
-    value: V,
-    room: bool,
-    at_ms: u64,
-    access: u32,
-    may_pack: bool,
-) -> u32 {
-    let mut packed = [0u8; PACK_MAX];
-    // A packed form longer than its buffer would be a bug in `pack`: store the value whole.
-    let pack_len = match may_pack {
-        true => value.pack(&mut packed).filter(|&n| n <= PACK_MAX),
-        false => None,
-    };
-    let klen = match &key {
-        KeySrc::Bytes(k) => k.len(),
-        KeySrc::Boxed(k) => k.len(),
-    };
-    let (kind, key_part) = if klen < MEDIUM_KEY as usize {
+/// The key part's kind (for `meta`) and length for a key of `klen` bytes.
+#[inline]
+fn key_shape(klen: usize) -> (u32, usize) {
+    if klen < MEDIUM_KEY as usize {
         (klen as u32, klen)
     } else if klen <= MEDIUM_KEY_MAX {
         (MEDIUM_KEY, 1 + klen)
     } else {
         (LONG_KEY, LONG_REF)
-    };
+    }
+}
+
+/// Units of an entry with these parts.
+#[inline]
+fn entry_units<V>(room: bool, pack_len: Option<usize>, key_part: usize) -> usize {
     let exp = if room { 8 } else { 0 };
     let value_part = match pack_len {
         Some(n) => 1 + n,
         None => core::mem::size_of::<V>(),
     };
-    let units = units_for(HEADER + exp + value_part + key_part);
+    units_for(HEADER + exp + value_part + key_part)
+}
+
+/// The packed form of `value` in `out` when `may_pack` and it packs (a length beyond the buffer
+/// would be a bug in `pack`: the value is then stored whole).
+#[inline]
+fn pack_of<V: Packable>(value: &V, may_pack: bool, out: &mut [u8; PACK_MAX]) -> Option<usize> {
+    match may_pack {
+        true => value.pack(out).filter(|&n| n <= PACK_MAX),
+        false => None,
+    }
+}
+
+/// Writes a new entry into a fresh block and returns its handle (with no `next`). The value is
+/// packed when `may_pack` and it packs.
+#[allow(unsafe_code)]
+fn make<V: Packable>(pool: &mut Pool, key: KeySrc<'_>, parts: Parts<V>, may_pack: bool) -> u32 {
+    let Parts {
+        value,
+        room,
+        at_ms,
+        access,
+    } = parts;
+    let mut packed = [0u8; PACK_MAX];
+    let pack_len = pack_of(&value, may_pack, &mut packed);
+    let klen = match &key {
+        KeySrc::Bytes(k) => k.len(),
+        KeySrc::Boxed(k) => k.len(),
+    };
+    let (kind, key_part) = key_shape(klen);
+    let units = entry_units::<V>(room, pack_len, key_part);
     debug_assert!(units <= MAX_UNITS);
     let h = pool.alloc(units);
     let p = pool.ptr(h);
@@ -485,12 +512,14 @@ fn make<V: Packable>(
         match pack_len {
             Some(n) => {
                 *at = n as u8;
-                core::ptr::copy_nonoverlapping(packed.as_ptr(), at.add(1), n);
+                at = at.add(1);
                 drop(value);
             }
-            None => at.cast::<V>().write(value),
+            None => {
+                at.cast::<V>().write(value);
+                at = at.add(core::mem::size_of::<V>());
+            }
         }
-        at = at.add(value_part);
         match key {
             KeySrc::Bytes(k) if kind != LONG_KEY => {
                 if kind == MEDIUM_KEY {
@@ -498,9 +527,19 @@ fn make<V: Packable>(
                     at = at.add(1);
                 }
                 core::ptr::copy_nonoverlapping(k.as_ptr(), at, klen);
+                at = at.add(klen);
             }
-            KeySrc::Bytes(k) => write_long_ref(at, Box::from(k)),
-            KeySrc::Boxed(b) => write_long_ref(at, b),
+            KeySrc::Bytes(k) => {
+                write_long_ref(at, Box::from(k));
+                at = at.add(LONG_REF);
+            }
+            KeySrc::Boxed(b) => {
+                write_long_ref(at, b);
+                at = at.add(LONG_REF);
+            }
+        }
+        if let Some(n) = pack_len {
+            core::ptr::copy_nonoverlapping(packed.as_ptr(), at, n);
         }
     }
     if kind == LONG_KEY {
@@ -524,75 +563,83 @@ unsafe fn write_long_ref(at: *mut u8, key: Box<[u8]>) {
     }
 }
 
-/// Takes entry `h` apart (the value moved out, a packed one rebuilt) and frees its block.
+/// Moves the value out of entry `e` (a packed one rebuilt) with its expire time and clock; the
+/// block must then be freed without dropping the value again.
 ///
-/// Callers that then make a new block ([`Table::rebuild`]) rely on allocation failure never
-/// unwinding (the pool and the global allocator abort), since the old block is already free.
+/// # Safety
+/// `e` is a live entry whose value is not used again after this.
 #[allow(unsafe_code)]
-fn take<V: Packable>(pool: &mut Pool, h: u32) -> Parts<V> {
-    let p = pool.ptr(h);
-    // SAFETY: `h` is a live entry; the fat pointer covers it. The whole value is moved out once
-    // and the block freed without dropping it; a long key's box is rebuilt from the pointer and
-    // length `make` stored (and owned only by this entry).
-    let parts = unsafe {
-        let e = &*fat::<V>(p);
-        let at = e.exp_len();
-        let value = if e.is_packed() {
-            let n = e.tail[at] as usize;
-            V::unpack(&e.tail[at + 1..at + 1 + n])
-        } else {
-            e.tail.as_ptr().add(at).cast::<V>().read()
-        };
-        let key = if (e.meta >> KLEN_SHIFT) & KLEN_MASK == LONG_KEY {
-            let (kp, n) = e.long_key_ref(at + e.value_len());
-            KeyHold::Boxed(Box::from_raw(core::ptr::slice_from_raw_parts_mut(kp, n)))
-        } else {
-            let k = e.key_bytes();
-            let mut buf = [0u8; MEDIUM_KEY_MAX];
-            buf[..k.len()].copy_from_slice(k);
-            KeyHold::Inline { buf, len: k.len() }
-        };
-        let parts = Parts {
-            value,
-            key,
-            room: e.meta & HAS_EXPIRE_ROOM != 0,
-            at_ms: e.expire_at_ms(),
-            access: e.access(),
-            next: e.next,
-            bytes: e.alloc_size() + e.key_heap_size(),
-        };
-        (parts, e.alloc_size() / UNIT, e.key_heap_size())
+unsafe fn take_parts<V: Packable>(e: &Entry<V>) -> Parts<V> {
+    let value = if e.is_packed() {
+        V::unpack(e.packed_bytes())
+    } else {
+        // SAFETY: a whole value lives at this offset; the caller never reads it again.
+        unsafe { e.tail.as_ptr().add(e.exp_len()).cast::<V>().read() }
     };
-    pool.outside -= parts.2;
-    pool.free(h, parts.1);
-    parts.0
+    Parts {
+        value,
+        room: e.meta & HAS_EXPIRE_ROOM != 0,
+        at_ms: e.expire_at_ms(),
+        access: e.access(),
+    }
 }
 
-/// Writes `parts` back as a new entry (see [`make`]) with its chain link, and returns its handle.
-fn remake<V: Packable>(pool: &mut Pool, parts: Parts<V>, may_pack: bool) -> u32 {
-    let Parts {
-        value,
-        key,
-        room,
-        at_ms,
-        access,
-        next,
-        bytes: _,
-    } = parts;
-    let h = match key {
-        KeyHold::Inline { buf, len } => make(
-            pool,
-            KeySrc::Bytes(&buf[..len]),
-            value,
-            room,
-            at_ms,
-            access,
-            may_pack,
-        ),
-        KeyHold::Boxed(b) => make(pool, KeySrc::Boxed(b), value, room, at_ms, access, may_pack),
+/// Takes entry `h` apart (the value moved out, a long key's copy dropped) and frees its block.
+/// Returns the parts and the bytes the entry took (its block and a long key's copy).
+#[allow(unsafe_code)]
+fn take<V: Packable>(pool: &mut Pool, h: u32) -> (Parts<V>, usize) {
+    let p = pool.ptr(h);
+    // SAFETY: `h` is a live entry; the fat pointer covers it. The value is moved out once and the
+    // block freed without dropping it; a long key's box, owned only by this entry, is rebuilt
+    // and dropped.
+    let (parts, units, key_heap) = unsafe {
+        let e = &*fat::<V>(p);
+        let parts = take_parts(e);
+        let key_heap = e.key_heap_size();
+        if key_heap > 0 {
+            let (kp, n) = e.long_key_ref(e.key_at());
+            drop(Box::from_raw(core::ptr::slice_from_raw_parts_mut(kp, n)));
+        }
+        (parts, e.alloc_size() / UNIT, key_heap)
     };
-    set_next(pool, h, next);
-    h
+    pool.outside -= key_heap;
+    pool.free(h, units);
+    (parts, units * UNIT + key_heap)
+}
+
+/// Moves entry `h` to a new block with its key and chain link, its other parts changed by `f`,
+/// and returns the new handle. The new block is written before the old one is freed, so the
+/// key is copied straight across (a long key's copy changes hands).
+#[allow(unsafe_code)]
+fn move_entry<V: Packable, R>(
+    pool: &mut Pool,
+    h: u32,
+    may_pack: bool,
+    f: impl FnOnce(&mut Parts<V>) -> R,
+) -> (u32, R) {
+    let p = pool.ptr(h);
+    // SAFETY: `h` is live; its block stays allocated (and unchanged: `make` writes only the new
+    // block) until the `free` at the end, so the key slice read from it stays valid while `make`
+    // copies it. The value is moved out once; a long key's box moves to the new entry, so the
+    // old block is freed without dropping anything.
+    unsafe {
+        let e = &*fat::<V>(p);
+        let mut parts = take_parts(e);
+        let r = f(&mut parts);
+        let next = e.next;
+        let units = e.alloc_size() / UNIT;
+        let key = if e.key_heap_size() > 0 {
+            let (kp, n) = e.long_key_ref(e.key_at());
+            pool.outside -= n;
+            KeySrc::Boxed(Box::from_raw(core::ptr::slice_from_raw_parts_mut(kp, n)))
+        } else {
+            KeySrc::Bytes(&*(e.key_bytes() as *const [u8]))
+        };
+        let nh = make(pool, key, parts, may_pack);
+        set_next(pool, nh, next);
+        pool.free(h, units);
+        (nh, r)
+    }
 }
 
 #[inline]
@@ -749,28 +796,26 @@ impl<V: Packable> Table<V> {
         let next = self.next(h);
         self.set_link(link, next);
         self.ht[t].used -= 1;
-        let parts: Parts<V> = take(&mut self.pool, h);
+        let (parts, bytes): (Parts<V>, usize) = take(&mut self.pool, h);
         Removed {
             value: parts.value,
             expire_at_ms: parts.at_ms,
             access: parts.access,
-            entry_bytes: parts.bytes,
+            entry_bytes: bytes,
         }
     }
 
     /// Rebuilds entry `h` (held by `link`) through `f` and returns the new handle.
-    fn rebuild(
+    fn rebuild<R>(
         &mut self,
         link: Link,
         h: u32,
         may_pack: bool,
-        f: impl FnOnce(&mut Parts<V>),
-    ) -> u32 {
-        let mut parts = take(&mut self.pool, h);
-        f(&mut parts);
-        let nh = remake(&mut self.pool, parts, may_pack);
+        f: impl FnOnce(&mut Parts<V>) -> R,
+    ) -> (u32, R) {
+        let (nh, r) = move_entry(&mut self.pool, h, may_pack, f);
         self.set_link(link, nh);
-        nh
+        (nh, r)
     }
 
     #[inline]
@@ -831,7 +876,7 @@ impl<V: Packable> Table<V> {
         }
         if let Some(unpacked) = unpack {
             if self.at(h).is_packed() {
-                h = self.rebuild(link, h, false, |_| {});
+                h = self.rebuild(link, h, false, |_| {}).0;
                 *unpacked = true;
             }
         }
@@ -874,15 +919,13 @@ impl<V: Packable> Table<V> {
         let hash = self.hash(key);
         let t = if self.is_rehashing() { 1 } else { 0 };
         let room = expire_at_ms != NO_EXPIRE;
-        let h = make(
-            &mut self.pool,
-            KeySrc::Bytes(key),
+        let parts = Parts {
             value,
             room,
-            expire_at_ms,
-            access_s,
-            may_pack,
-        );
+            at_ms: expire_at_ms,
+            access: access_s,
+        };
+        let h = make(&mut self.pool, KeySrc::Bytes(key), parts, may_pack);
         let b = &mut self.ht[t];
         let idx = (hash & b.mask()) as usize;
         let head = b.slots[idx];
@@ -894,14 +937,15 @@ impl<V: Packable> Table<V> {
 
     /// Replaces the value of `key` (packed when it packs), and its expire time when
     /// `expire_at_ms` is given ([`NO_EXPIRE`] clears it), keeping its access clock. Returns the old
-    /// value, the old expire time and the entry; `Err(value)` when the key is absent.
+    /// value when it was stored whole (a packed one owns nothing and is dropped unread), the old
+    /// expire time and the entry; `Err(value)` when the key is absent.
     #[allow(clippy::type_complexity)]
     pub fn replace_value(
         &mut self,
         key: &[u8],
         value: V,
         expire_at_ms: Option<u64>,
-    ) -> Result<(V, u64, &mut Entry<V>), V> {
+    ) -> Result<(Option<V>, u64, &mut Entry<V>), V> {
         self.rehash_step(1);
         let Some((_, link, h)) = self.find(key) else {
             return Err(value);
@@ -910,28 +954,53 @@ impl<V: Packable> Table<V> {
         let was = e.expire_at_ms();
         let room = e.meta & HAS_EXPIRE_ROOM != 0;
         let needs_room = !room && expire_at_ms.is_some_and(|at| at != NO_EXPIRE);
-        let mut scratch = [0u8; PACK_MAX];
-        let in_place = !e.is_packed() && !needs_room && value.pack(&mut scratch).is_none();
-        if in_place {
-            // Same shape: no new block.
+        let mut packed = [0u8; PACK_MAX];
+        let pack_len = pack_of(&value, true, &mut packed);
+        let key_part = e.key_part_len();
+        let units = e.alloc_size() / UNIT;
+        // Whole for whole, or packed for packed in a block of the same size: no new block.
+        let same_shape = !needs_room
+            && match (e.is_packed(), pack_len) {
+                (false, None) => true,
+                (true, Some(_)) => entry_units::<V>(room, pack_len, key_part) == units,
+                _ => false,
+            };
+        if same_shape {
             let e = self.at_mut(h);
             if let Some(at) = expire_at_ms {
                 e.try_set_expire(at);
             }
-            let at = e.exp_len();
-            // SAFETY: the value is stored whole (checked above) at this offset.
-            let slot = unsafe { &mut *e.tail.as_mut_ptr().add(at).cast::<V>() };
-            let old = core::mem::replace(slot, value);
-            return Ok((old, was, e));
+            let exp = e.exp_len();
+            let old = match pack_len {
+                None => {
+                    // SAFETY: the value is stored whole (checked above) at this offset.
+                    let slot = unsafe { &mut *e.tail.as_mut_ptr().add(exp).cast::<V>() };
+                    Some(core::mem::replace(slot, value))
+                }
+                Some(n) => {
+                    let at = e.key_at() + key_part;
+                    let p = self.pool.ptr(h);
+                    // SAFETY: the block has `units` units, which hold the header, the expire
+                    // time, the length byte, the key part and `n` packed bytes (`entry_units`
+                    // said so above); the new length byte and bytes replace the old ones.
+                    unsafe {
+                        *p.add(HEADER + exp) = n as u8;
+                        core::ptr::copy_nonoverlapping(packed.as_ptr(), p.add(HEADER + at), n);
+                    }
+                    drop(value);
+                    None
+                }
+            };
+            return Ok((old, was, self.at_mut(h)));
         }
-        let mut parts = take(&mut self.pool, h);
-        let old = core::mem::replace(&mut parts.value, value);
-        if let Some(at) = expire_at_ms {
-            parts.room |= at != NO_EXPIRE;
-            parts.at_ms = at;
-        }
-        let nh = remake(&mut self.pool, parts, true);
-        self.set_link(link, nh);
+        let packed = e.is_packed();
+        let (nh, old) = self.rebuild(link, h, true, |p| {
+            if let Some(at) = expire_at_ms {
+                p.room |= at != NO_EXPIRE;
+                p.at_ms = at;
+            }
+            Some(core::mem::replace(&mut p.value, value)).filter(|_| !packed)
+        });
         Ok((old, was, self.at_mut(nh)))
     }
 
@@ -997,7 +1066,7 @@ impl<V: Packable> Table<V> {
             for mut h in slots {
                 while h != 0 {
                     let next = self.next(h);
-                    drop(take::<V>(&mut self.pool, h));
+                    drop(take::<V>(&mut self.pool, h).0);
                     h = next;
                 }
             }

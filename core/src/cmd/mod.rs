@@ -538,7 +538,9 @@ pub struct ExecCtx<'a> {
 impl Drop for ExecCtx<'_> {
     /// A command is done: short strings it changed in place are packed again.
     fn drop(&mut self) {
-        self.ks.repack();
+        if self.ks.repack_due {
+            self.ks.repack();
+        }
     }
 }
 
@@ -584,6 +586,21 @@ impl<'a> ExecCtx<'a> {
         let touch = !(read && self.no_touch);
         let v = lookup(self.ks, self.db, self.now_ms, touch, read, !read, key);
         (v, &mut self.out)
+    }
+
+    /// Whether `key` exists, looked up as a write does (lazy expiry, the key touched, no hit or
+    /// miss counted), without reading its value (SET NX/XX, SETNX, MSETNX).
+    pub fn exists_for_write(&mut self, key: &[u8]) -> bool {
+        let now_ms = self.now_ms;
+        let (db, stats) = self.ks.db_and_stats(self.db);
+        let lfu = db.lfu();
+        match db.get_entry(key, now_ms, stats) {
+            Some(e) => {
+                e.set_access(crate::lfu::touched(e.access(), now_ms, lfu));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Looks a key up as a write does (lazy expiry, the key touched, no hit or miss counted)
@@ -713,6 +730,7 @@ fn lookup<'k>(
     unpack: bool,
     key: &[u8],
 ) -> Option<&'k mut Value> {
+    ks.repack_due |= unpack;
     let (db, stats) = ks.db_and_stats(db);
     let lfu = db.lfu();
     let v = db.lookup_value(key, now_ms, stats, unpack, |e| {

@@ -407,7 +407,7 @@ fn set_generic(
             }
         })?
     } else {
-        ctx.lookup_check(key).is_some()
+        ctx.exists_for_write(key)
     };
     if (nx && found) || (xx && !found) {
         if !get {
@@ -536,7 +536,7 @@ fn getset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 /// SETNX key value. O(1).
 fn setnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
-    if ctx.lookup_check(key).is_some() {
+    if ctx.exists_for_write(key) {
         ctx.out.int(0);
     } else {
         ctx.store_string(key, argv.get(2), Some(NO_EXPIRE));
@@ -593,7 +593,7 @@ fn mset(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
 fn msetnx(ctx: &mut ExecCtx<'_>, argv: Argv<'_>) -> CmdResult {
     check_pairs(argv, "msetnx")?;
     for i in (1..argv.len()).step_by(2) {
-        if ctx.lookup_check(argv.get(i)).is_some() {
+        if ctx.exists_for_write(argv.get(i)) {
             ctx.out.int(0);
             return Ok(());
         }
