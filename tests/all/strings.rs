@@ -556,3 +556,82 @@ fn compressed_values_behave_as_plain_strings() {
     c.check(&["SET", "noise", &noise], OK);
     c.check(&["GET", "noise"], &bulk(&noise));
 }
+
+/// Short strings and integers are stored packed in their entry: MEMORY USAGE shows the small
+/// block, values of every encoding come back unchanged through reads, in-place changes, expire
+/// times and DEBUG RELOAD, and deleting keys gives their memory back to `used_memory` at once.
+#[test]
+fn compact_entries_keep_values_and_give_memory_back() {
+    let server = Server::with_args(&["--enable-debug-command", "yes"]);
+    let mut c = server.connect();
+    let used = |c: &mut Conn| -> i64 {
+        let info = c.cmd(&["INFO", "memory"]).text();
+        crate::harness::info_field(&info, "used_memory")
+            .and_then(|v| v.parse().ok())
+            .expect("used_memory")
+    };
+    // A 10-byte key with a 16-byte value: a 40-byte block (the whole value slot would make 48).
+    c.check(&["SET", "key:123456", "0123456789abcdef"], OK);
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "key:123456"]).int(), 40);
+    c.check(&["SET", "int:123456", "123456"], OK);
+    assert_eq!(c.cmd(&["MEMORY", "USAGE", "int:123456"]).int(), 24);
+    let values = [
+        "",
+        "0",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "007",
+        "22 bytes of text here.",
+        "23 bytes of text here..",
+        "binary\u{0}\u{1}\u{ff}",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        c.check(&["SET", &format!("v:{i}"), v], OK);
+    }
+    c.check(&["EXPIRE", "v:1", "1000"], b":1\r\n");
+    c.check(&["APPEND", "v:2", "5"], b":3\r\n");
+    c.check(&["INCRBY", "v:3", "-7"], b":9223372036854775800\r\n");
+    c.check(&["SETRANGE", "v:6", "0", "X"], b":22\r\n");
+    c.check(&["DEBUG", "RELOAD"], OK);
+    let expect = |i: usize| match i {
+        2 => "-15".to_string(),
+        3 => "9223372036854775800".to_string(),
+        6 => "X2 bytes of text here.".to_string(),
+        _ => values[i].to_string(),
+    };
+    for i in 0..values.len() {
+        let got = c.cmd(&["GET", &format!("v:{i}")]);
+        assert_eq!(got, Reply::Bulk(expect(i).into_bytes()), "v:{i}");
+    }
+    let ttl = c.cmd(&["TTL", "v:1"]).int();
+    assert!((990..=1000).contains(&ttl), "TTL {ttl}");
+    c.check(&["OBJECT", "ENCODING", "v:3"], b"$3\r\nint\r\n");
+    // 20,000 keys, then all deleted: used_memory comes back down (the pool keeps the room but
+    // does not count it).
+    let before = used(&mut c);
+    let pipeline = |c: &mut Conn, cmd: &str, with_value: bool| {
+        let mut bytes = Vec::new();
+        for i in 0..20_000 {
+            let (k, v) = (format!("bulk:{i}"), i.to_string());
+            let args: Vec<&str> = match with_value {
+                true => vec![cmd, &k, &v],
+                false => vec![cmd, &k],
+            };
+            bytes.extend_from_slice(&crate::harness::encode(&args));
+        }
+        c.send(&bytes);
+        for _ in 0..20_000 {
+            assert!(!matches!(c.read_reply(), Reply::Error(_)));
+        }
+    };
+    pipeline(&mut c, "SET", true);
+    let loaded = used(&mut c);
+    assert!(loaded - before > 20_000 * 24, "{before} -> {loaded}");
+    pipeline(&mut c, "DEL", false);
+    let after = used(&mut c);
+    assert!(
+        after - before < (loaded - before) / 2,
+        "used_memory stayed up: {before} -> {loaded} -> {after}"
+    );
+}
