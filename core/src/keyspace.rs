@@ -189,15 +189,16 @@ impl Db {
         self.live_entry(key, now_ms, stats, false).0
     }
 
-    /// [`Db::get_entry`], with a packed value stored whole first when `unpack`; also lends the
-    /// shadow slot that [`Db::lookup_value`] reads packed values into.
+    /// [`Db::get_entry`], with a packed value stored whole first when `unpack` (its key is then
+    /// queued for [`Keyspace::repack`], and the flag says so); also lends the shadow slot that
+    /// [`Db::lookup_value`] reads packed values into.
     fn live_entry(
         &mut self,
         key: &[u8],
         now_ms: u64,
         stats: &mut KeyspaceStats,
         unpack: bool,
-    ) -> (Option<&mut Entry<Value>>, &mut Value) {
+    ) -> (Option<&mut Entry<Value>>, &mut Value, bool) {
         self.before_change(key);
         // Borrow the fields apart: the live entry borrows the table while expiry updates the rest.
         let Db {
@@ -233,47 +234,57 @@ impl Db {
                 None
             }
         };
-        (found, shadow)
+        (found, shadow, did_unpack)
     }
 
-    /// Looks a key up for a command (expiring it lazily) and lets `touch` update its entry. With
-    /// `write`, the value to change in place (a packed one is stored whole first); without, a
-    /// packed value is rebuilt into a shadow slot so the entry keeps its packed form, and changes
-    /// made there are not kept.
-    pub fn lookup_value(
+    /// Looks a key up for a command (expiring it lazily), recording an access when `touch`.
+    /// With `write`, the value to change in place (a packed one is stored whole first, and the
+    /// flag returned says so); without, a packed value is rebuilt into a shadow slot so the entry
+    /// keeps its packed form, and changes made there are not kept.
+    fn lookup_value(
         &mut self,
         key: &[u8],
         now_ms: u64,
         stats: &mut KeyspaceStats,
+        touch: bool,
         write: bool,
-        touch: impl FnOnce(&mut Entry<Value>),
-    ) -> Option<&mut Value> {
-        let (e, shadow) = self.live_entry(key, now_ms, stats, write);
-        let e = e?;
-        touch(e);
-        if e.is_packed() {
+    ) -> (Option<&mut Value>, bool) {
+        let lfu = self.lfu;
+        let (e, shadow, unpacked) = self.live_entry(key, now_ms, stats, write);
+        let Some(e) = e else {
+            return (None, unpacked);
+        };
+        if touch {
+            touch_entry(e, now_ms, lfu);
+        }
+        let v = if e.is_packed() {
             *shadow = e.value().into_owned();
             Some(shadow)
         } else {
             e.value_mut()
-        }
+        };
+        (v, unpacked)
     }
 
     /// A value for reading (a packed one rebuilt into the shadow slot; see
     /// [`Db::lookup_value`]).
     pub fn get(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> Option<&Value> {
-        self.lookup_value(key, now_ms, stats, false, |_| {})
+        self.lookup_value(key, now_ms, stats, false, false)
+            .0
             .map(|v| &*v)
     }
 
-    /// A value to change in place (a packed one is stored whole first).
-    pub fn get_mut(
-        &mut self,
-        key: &[u8],
-        now_ms: u64,
-        stats: &mut KeyspaceStats,
-    ) -> Option<&mut Value> {
-        self.lookup_value(key, now_ms, stats, true, |_| {})
+    /// Whether `key` exists, looked up as a write does (lazy expiry, an access recorded),
+    /// without reading its value.
+    pub fn exists_for_write(&mut self, key: &[u8], now_ms: u64, stats: &mut KeyspaceStats) -> bool {
+        let lfu = self.lfu;
+        match self.get_entry(key, now_ms, stats) {
+            Some(e) => {
+                touch_entry(e, now_ms, lfu);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Looks a key up without deleting it when expired (expired keys read as absent).
@@ -463,6 +474,12 @@ impl Db {
     }
 }
 
+/// Records an access to `e`: its LRU clock, or its LFU counter under an LFU policy.
+#[inline]
+fn touch_entry(e: &mut Entry<Value>, now_ms: u64, lfu: Option<Lfu>) {
+    e.set_access(lfu::touched(e.access(), now_ms, lfu));
+}
+
 #[inline]
 pub fn is_expired(e: &Entry<Value>, now_ms: u64) -> bool {
     let at = e.expire_at_ms();
@@ -546,8 +563,8 @@ pub struct Keyspace {
     snapshot: Option<snapshot::Driver>,
     /// An AOF is being replayed ([`Keyspace::set_loading`]).
     loading: bool,
-    /// A write lookup may have unpacked a value since the last [`Keyspace::repack`].
-    pub repack_due: bool,
+    /// A lookup stored a packed value whole since the last [`Keyspace::repack`].
+    repack_due: bool,
 }
 
 /// Values sampled before a keyspace trains its compression dictionary.
@@ -619,6 +636,36 @@ impl Keyspace {
             loading: false,
             repack_due: false,
         }
+    }
+
+    /// Looks a key up in database `db` for a command, expiring it lazily: `touch` records an
+    /// access, `count` a keyspace hit or miss. With `unpack`, a packed string is stored whole so
+    /// the caller can change it in place (and packed again by [`Keyspace::repack`]); without, the
+    /// caller gets a copy and changes to it are not kept.
+    pub fn lookup(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: u64,
+        touch: bool,
+        count: bool,
+        unpack: bool,
+    ) -> Option<&mut Value> {
+        let Keyspace {
+            dbs,
+            stats,
+            repack_due,
+            ..
+        } = self;
+        let (v, unpacked) = dbs[db].lookup_value(key, now_ms, stats, touch, unpack);
+        *repack_due |= unpacked;
+        if count {
+            match v.is_some() {
+                true => stats.keyspace_hits += 1,
+                false => stats.keyspace_misses += 1,
+            }
+        }
+        v
     }
 
     /// Lends the scratch arena for one command's intermediate results (set operations, SORT):
@@ -904,9 +951,8 @@ impl Keyspace {
     /// Packs again the short strings that commands changed in place (APPEND, SETRANGE, SETBIT,
     /// ...) or looked up for writing without changing (a write command on the wrong type), so a
     /// short string is stored packed between commands whatever it went through. The host calls
-    /// this after each command ([`crate::cmd::ExecCtx`] does when dropped); it costs nothing
-    /// unless a write lookup set [`Keyspace::repack_due`] (a host that unpacks through
-    /// [`Db::get_mut`] sets it too).
+    /// this after each command ([`crate::cmd::ExecCtx`] does when dropped); it costs one flag
+    /// test unless [`Keyspace::lookup`] stored a value whole.
     pub fn repack(&mut self) {
         if !core::mem::take(&mut self.repack_due) {
             return;

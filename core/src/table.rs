@@ -319,19 +319,38 @@ impl<V> Entry<V> {
         self.meta & PACKED != 0
     }
 
+    /// The whole value.
+    ///
+    /// # Safety
+    /// The value is stored whole (not packed).
+    #[inline]
+    unsafe fn whole_unchecked(&self) -> &V {
+        // SAFETY: a whole value lives right after the expire time (block offset 8 or 16,
+        // aligned for any `V` a table accepts), initialized by `make` and owned by the entry.
+        unsafe { &*self.tail.as_ptr().add(self.exp_len()).cast::<V>() }
+    }
+
+    /// The whole value, to change in place.
+    ///
+    /// # Safety
+    /// As [`Entry::whole_unchecked`].
+    #[inline]
+    unsafe fn whole_mut_unchecked(&mut self) -> &mut V {
+        let at = self.exp_len();
+        // SAFETY: as in `whole_unchecked`; `&mut self` makes the access exclusive.
+        unsafe { &mut *self.tail.as_mut_ptr().add(at).cast::<V>() }
+    }
+
     /// The value: borrowed when stored whole, rebuilt from its bytes when packed.
     #[inline]
     pub fn value(&self) -> ValueRef<'_, V>
     where
         V: Packable,
     {
-        let at = self.exp_len();
-        if self.is_packed() {
-            return ValueRef::Owned(V::unpack(self.packed_bytes()));
+        match self.as_whole() {
+            Some(v) => ValueRef::Borrowed(v),
+            None => ValueRef::Owned(V::unpack(self.packed_bytes())),
         }
-        // SAFETY: a whole value lives at this offset of the tail (block offset 8 or 16, aligned
-        // for any `V` a table accepts), initialized by `make` and owned by the entry.
-        ValueRef::Borrowed(unsafe { &*self.tail.as_ptr().add(at).cast::<V>() })
     }
 
     /// The value of a table whose values never pack (checked at compile time).
@@ -341,8 +360,8 @@ impl<V> Entry<V> {
         V: Packable,
     {
         const { assert!(!V::PACKS) };
-        // SAFETY: as in `value`; a value that never packs is always stored whole.
-        unsafe { &*self.tail.as_ptr().add(self.exp_len()).cast::<V>() }
+        // SAFETY: a value that never packs is always stored whole.
+        unsafe { self.whole_unchecked() }
     }
 
     /// The value of a table whose values never pack, to change in place.
@@ -352,20 +371,16 @@ impl<V> Entry<V> {
         V: Packable,
     {
         const { assert!(!V::PACKS) };
-        let at = self.exp_len();
-        // SAFETY: as in `whole`, and `&mut self` makes the access exclusive.
-        unsafe { &mut *self.tail.as_mut_ptr().add(at).cast::<V>() }
+        // SAFETY: as in `whole`.
+        unsafe { self.whole_mut_unchecked() }
     }
 
     /// The value by reference when it is stored whole; `None` when packed (for readers that
     /// look for a collection, which never packs).
     #[inline]
     pub fn as_whole(&self) -> Option<&V> {
-        if self.is_packed() {
-            return None;
-        }
-        // SAFETY: as in `value`.
-        Some(unsafe { &*self.tail.as_ptr().add(self.exp_len()).cast::<V>() })
+        // SAFETY: checked not packed.
+        (!self.is_packed()).then(|| unsafe { self.whole_unchecked() })
     }
 
     /// The value to change in place; `None` when it is stored packed.
@@ -374,9 +389,8 @@ impl<V> Entry<V> {
         if self.is_packed() {
             return None;
         }
-        let at = self.exp_len();
-        // SAFETY: as in `value`, and `&mut self` makes the access exclusive.
-        Some(unsafe { &mut *self.tail.as_mut_ptr().add(at).cast::<V>() })
+        // SAFETY: checked not packed.
+        Some(unsafe { self.whole_mut_unchecked() })
     }
 }
 
@@ -573,8 +587,8 @@ unsafe fn take_parts<V: Packable>(e: &Entry<V>) -> Parts<V> {
     let value = if e.is_packed() {
         V::unpack(e.packed_bytes())
     } else {
-        // SAFETY: a whole value lives at this offset; the caller never reads it again.
-        unsafe { e.tail.as_ptr().add(e.exp_len()).cast::<V>().read() }
+        // SAFETY: the value is stored whole; the caller never reads it again.
+        unsafe { core::ptr::read(e.whole_unchecked()) }
     };
     Parts {
         value,
@@ -899,10 +913,8 @@ impl<V: Packable> Table<V> {
     /// value (to fill in place).
     pub fn insert_whole(&mut self, key: &[u8], value: V, access_s: u32) -> &mut V {
         let h = self.insert_with(key, value, NO_EXPIRE, access_s, false);
-        let e = self.at_mut(h);
-        let at = e.exp_len();
-        // SAFETY: the value was stored whole (`may_pack` false) at this offset.
-        unsafe { &mut *e.tail.as_mut_ptr().add(at).cast::<V>() }
+        // SAFETY: the value was stored whole (`may_pack` false).
+        unsafe { self.at_mut(h).whole_mut_unchecked() }
     }
 
     fn insert_with(
@@ -973,8 +985,8 @@ impl<V: Packable> Table<V> {
             let exp = e.exp_len();
             let old = match pack_len {
                 None => {
-                    // SAFETY: the value is stored whole (checked above) at this offset.
-                    let slot = unsafe { &mut *e.tail.as_mut_ptr().add(exp).cast::<V>() };
+                    // SAFETY: the value is stored whole (checked above).
+                    let slot = unsafe { e.whole_mut_unchecked() };
                     Some(core::mem::replace(slot, value))
                 }
                 Some(n) => {

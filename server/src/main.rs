@@ -130,17 +130,7 @@ fn main() {
     } else {
         srv.start_rdb_load()
     };
-    let rdb_loading = match loaded {
-        Ok(l) => l,
-        Err(e) => {
-            log_at!(Warning, "{e}");
-            log_at!(
-                Warning,
-                "Fatal error loading the DB, check server logs. Exiting."
-            );
-            std::process::exit(1);
-        }
-    };
+    let rdb_loading = loaded.unwrap_or_else(|e| persist::exit_on_load_error(&e));
     if appendonly {
         srv.aof_after_load = true;
     }

@@ -397,15 +397,11 @@ impl Server {
     /// ([`Server::loading_step`]); commands meanwhile get `-LOADING`. Ok(false) when there is no
     /// file.
     pub fn start_rdb_load(&mut self) -> Result<bool, String> {
-        let path = self.rdb_path();
-        let data = match fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(format!("Can't open {}: {e}", path.display())),
+        let Some(data) = self.read_rdb_file()? else {
+            return Ok(false);
         };
         let now = sys::now_ms();
-        let loader = load::Loader::start(&data, now)
-            .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
+        let loader = load::Loader::start(&data, now).map_err(|e| self.bad_rdb(e))?;
         self.loading = Some(Loading {
             data,
             loader,
@@ -426,7 +422,7 @@ impl Server {
             let done = l
                 .loader
                 .step(&l.data, &mut self.ks, &self.core_cfg, LOAD_KEYS_PER_STEP)
-                .map_err(|e| format!("Bad RDB file {}: {e}", self.rdb_path().display()))?;
+                .map_err(|e| self.bad_rdb(e))?;
             if done {
                 break;
             }
@@ -435,20 +431,44 @@ impl Server {
                 return Ok(false);
             }
         }
-        let loaded = l.loader.finish();
+        self.finish_rdb_load(&l.loader.finish(), l.started_us);
+        Ok(true)
+    }
+
+    /// The RDB file's bytes; `None` when there is no file.
+    fn read_rdb_file(&self) -> Result<Option<Vec<u8>>, String> {
+        let path = self.rdb_path();
+        match fs::read(&path) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("Can't open {}: {e}", path.display())),
+        }
+    }
+
+    fn bad_rdb(&self, e: impl std::fmt::Display) -> String {
+        format!("Bad RDB file {}: {e}", self.rdb_path().display())
+    }
+
+    /// Takes in what an RDB load brought besides keys (function libraries, notes on what it
+    /// skipped); `from` names the source in the log.
+    pub fn adopt_loaded(&mut self, loaded: &load::Loaded, from: &str) {
         self.load_functions(&loaded.functions);
         for note in &loaded.notes {
-            log_at!(Warning, "While loading the RDB: {note}");
+            log_at!(Warning, "While loading {from}: {note}");
         }
+    }
+
+    /// The end of loading `dir/dbfilename`, begun at `started_us`.
+    fn finish_rdb_load(&mut self, loaded: &load::Loaded, started_us: u64) {
+        self.adopt_loaded(loaded, "the RDB");
         log_at!(
             Notice,
             "DB loaded from disk: {:.3} seconds ({} keys, {} expired skipped)",
-            (sys::now_us() - l.started_us) as f64 / 1e6,
+            (sys::now_us() - started_us) as f64 / 1e6,
             loaded.keys,
             loaded.expired
         );
         self.ks.dirty = 0;
-        Ok(true)
     }
 
     /// INFO persistence's loading fields: (start time, total bytes, loaded bytes).
@@ -460,29 +480,25 @@ impl Server {
     /// Loads `dir/dbfilename` into the (empty) keyspace at once (DEBUG RELOAD); Ok(false) when
     /// there is none.
     pub fn load_rdb(&mut self) -> Result<bool, String> {
-        let path = self.rdb_path();
-        let data = match fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(format!("Can't open {}: {e}", path.display())),
+        let Some(data) = self.read_rdb_file()? else {
+            return Ok(false);
         };
         let start = sys::now_us();
         let loaded = load::load_file(&data, &mut self.ks, &self.core_cfg, sys::now_ms())
-            .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
-        self.load_functions(&loaded.functions);
-        for note in &loaded.notes {
-            log_at!(Warning, "While loading the RDB: {note}");
-        }
-        log_at!(
-            Notice,
-            "DB loaded from disk: {:.3} seconds ({} keys, {} expired skipped)",
-            (sys::now_us() - start) as f64 / 1e6,
-            loaded.keys,
-            loaded.expired
-        );
-        self.ks.dirty = 0;
+            .map_err(|e| self.bad_rdb(e))?;
+        self.finish_rdb_load(&loaded, start);
         Ok(true)
     }
+}
+
+/// Stops the process on a file that cannot be loaded at startup, as Redis does.
+pub fn exit_on_load_error(e: &str) -> ! {
+    log_at!(Warning, "{e}");
+    log_at!(
+        Warning,
+        "Fatal error loading the DB, check server logs. Exiting."
+    );
+    std::process::exit(1);
 }
 
 /// Keys a loading step reads between checks of its time budget.

@@ -523,10 +523,7 @@ impl Server {
         match ember_core::rdb::load::load_file(&rdb, &mut self.ks, &self.core_cfg, now) {
             Ok(loaded) => {
                 self.functions = None;
-                self.load_functions(&loaded.functions);
-                for note in &loaded.notes {
-                    log_at!(Warning, "While loading the master's RDB: {note}");
-                }
+                self.adopt_loaded(&loaded, "the master's RDB");
                 log_at!(
                     Notice,
                     "MASTER <-> REPLICA sync: Finished with success ({} keys in {:.3} seconds)",

@@ -226,6 +226,23 @@ impl Decoder<'_, '_> {
         Ok(())
     }
 
+    /// After an element: consumes a comma (false: another element follows) or `end` (true);
+    /// anything else fails, expecting `what`.
+    fn comma_or(&mut self, end: u8, what: &str) -> mlua::Result<bool> {
+        self.skip_ws();
+        match self.s.get(self.pos) {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(&b) if b == end => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => self.fail(what),
+        }
+    }
+
     fn object(&mut self) -> mlua::Result<Value> {
         self.enter()?;
         let t = self.lua.create_table()?;
@@ -248,14 +265,8 @@ impl Decoder<'_, '_> {
             self.pos += 1;
             let v = self.value()?;
             t.raw_set(key, v)?;
-            self.skip_ws();
-            match self.s.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return self.fail("comma or object end"),
+            if self.comma_or(b'}', "comma or object end")? {
+                break;
             }
         }
         self.depth -= 1;
@@ -276,14 +287,8 @@ impl Decoder<'_, '_> {
             let v = self.value()?;
             t.raw_set(i, v)?;
             i += 1;
-            self.skip_ws();
-            match self.s.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return self.fail("comma or array end"),
+            if self.comma_or(b']', "comma or array end")? {
+                break;
             }
         }
         self.depth -= 1;

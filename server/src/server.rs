@@ -301,14 +301,7 @@ impl Server {
                     }
                 }
             }
-            Err(e) => {
-                log_at!(Warning, "{e}");
-                log_at!(
-                    Warning,
-                    "Fatal error loading the DB, check server logs. Exiting."
-                );
-                std::process::exit(1);
-            }
+            Err(e) => crate::persist::exit_on_load_error(&e),
         }
     }
 
@@ -548,19 +541,7 @@ impl Server {
             };
             self.poller.poll(&mut events, timeout)?;
             for ev in events.iter().copied() {
-                if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
-                    let (fd, unix) = (l.fd, l.unix);
-                    self.accept_all(fd, unix);
-                    continue;
-                }
-                if ev.readable {
-                    self.handle_readable(ev.fd);
-                }
-                if ev.writable {
-                    // Replies to writes go out after the AOF has them (fsynced, under `always`).
-                    self.aof_flush(false);
-                    self.flush_client(ev.fd);
-                }
+                self.dispatch(ev, true);
             }
             if self
                 .next_block_deadline()
@@ -717,6 +698,26 @@ impl Server {
         self.client_count += 1;
     }
 
+    /// Handles one poller event: a listener accepts, a client reads or writes. With `aof_first`,
+    /// the AOF is written before replies go out (so they follow their writes to disk, fsynced
+    /// under `always`).
+    fn dispatch(&mut self, ev: Event, aof_first: bool) {
+        if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
+            let (fd, unix) = (l.fd, l.unix);
+            self.accept_all(fd, unix);
+            return;
+        }
+        if ev.readable {
+            self.handle_readable(ev.fd);
+        }
+        if ev.writable {
+            if aof_first {
+                self.aof_flush(false);
+            }
+            self.flush_client(ev.fd);
+        }
+    }
+
     /// Serves ready clients while a script runs past the busy threshold (from its hook): they get
     /// -BUSY unless their command may run meanwhile. The script's own caller is out of the table,
     /// so it waits.
@@ -731,17 +732,7 @@ impl Server {
         let self_invalidations = std::mem::take(&mut self.tracking.pending_self);
         let executing = std::mem::replace(&mut self.executing, false);
         for ev in events.iter().copied() {
-            if let Some(l) = self.listeners.iter().find(|l| l.fd == ev.fd) {
-                let (fd, unix) = (l.fd, l.unix);
-                self.accept_all(fd, unix);
-                continue;
-            }
-            if ev.readable {
-                self.handle_readable(ev.fd);
-            }
-            if ev.writable {
-                self.flush_client(ev.fd);
-            }
+            self.dispatch(ev, false);
         }
         self.flush_pending();
         self.prop.pending = pending;

@@ -172,6 +172,19 @@ fn redis_check_rdb(path: &Path) {
     );
 }
 
+/// redis-check-aof (when installed) finds the multi-part AOF in `aof_dir` valid.
+fn redis_check_aof(aof_dir: &Path) {
+    let Some(check) = find_in_path("redis-check-aof") else {
+        return;
+    };
+    let out = Command::new(check)
+        .arg(aof_dir.join("appendonly.aof.manifest"))
+        .output()
+        .expect("run redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("valid"), "{text}");
+}
+
 #[test]
 fn ember_rdb_loads_back_in_ember_and_in_redis() {
     let ember = Server::with_args(&["--enable-debug-command", "yes"]);
@@ -395,14 +408,7 @@ fn a_truncated_aof_loads_its_prefix_or_is_refused() {
     first.kill9();
     let aof_dir = dir.join("appendonlydir");
     let incr = incr_file(&aof_dir);
-    if let Some(check) = find_in_path("redis-check-aof") {
-        let out = Command::new(check)
-            .arg(aof_dir.join("appendonly.aof.manifest"))
-            .output()
-            .expect("run redis-check-aof");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("valid"), "{text}");
-    }
+    redis_check_aof(&aof_dir);
     let whole = std::fs::read(&incr).expect("read the AOF");
     // Cut inside the MULTI: the transaction goes, the list stays whole.
     let cut = whole.len() - 10;
@@ -601,14 +607,7 @@ fn an_aof_base_without_rdb_preamble_rebuilds_every_type() {
     let manifest =
         std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).expect("manifest");
     assert!(manifest.contains(".base.aof"), "{manifest}");
-    if let Some(check) = find_in_path("redis-check-aof") {
-        let out = Command::new(check)
-            .arg(aof_dir.join("appendonly.aof.manifest"))
-            .output()
-            .expect("run redis-check-aof");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("valid"), "{text}");
-    }
+    redis_check_aof(&aof_dir);
     c.check(&["DEBUG", "LOADAOF"], b"+OK\r\n");
     assert_eq!(views(&mut c), before);
 }

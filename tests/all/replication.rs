@@ -173,44 +173,31 @@ fn continues_after_link_loss(master: &mut Conn, replica: &mut Conn) {
     assert!(stats.contains("sync_partial_ok:1"), "{stats}");
 }
 
-#[test]
-fn ember_replica_continues_from_ember_backlog() {
-    let master = Server::start();
-    let replica = Server::start();
-    let mut m = master.connect();
-    let mut r = replica.connect();
+/// Makes `replica` a replica of `master`, waits for the link, then runs
+/// [`continues_after_link_loss`].
+fn link_then_cut(master: &Server, replica: &Server) {
+    let (mut m, mut r) = (master.connect(), replica.connect());
     r.check(
         &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
         b"+OK\r\n",
     );
     wait_link_up(&mut r);
     continues_after_link_loss(&mut m, &mut r);
+}
+
+#[test]
+fn ember_replica_continues_from_ember_backlog() {
+    link_then_cut(&Server::start(), &Server::start());
 }
 
 #[test]
 fn ember_replica_continues_from_redis_backlog() {
     let Some(redis) = Server::redis() else { return };
-    let replica = Server::start();
-    let mut m = redis.connect();
-    let mut r = replica.connect();
-    r.check(
-        &["REPLICAOF", "127.0.0.1", &redis.port.to_string()],
-        b"+OK\r\n",
-    );
-    wait_link_up(&mut r);
-    continues_after_link_loss(&mut m, &mut r);
+    link_then_cut(&redis, &Server::start());
 }
 
 #[test]
 fn redis_replica_continues_from_ember_backlog() {
     let Some(redis) = Server::redis() else { return };
-    let master = Server::start();
-    let mut m = master.connect();
-    let mut r = redis.connect();
-    r.check(
-        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
-        b"+OK\r\n",
-    );
-    wait_link_up(&mut r);
-    continues_after_link_loss(&mut m, &mut r);
+    link_then_cut(&Server::start(), &redis);
 }

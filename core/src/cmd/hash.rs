@@ -12,8 +12,7 @@ use alloc::vec::Vec;
 
 use super::keys::{parse_cursor, reply_scan, scan_options};
 use super::{
-    acl, arg_f64, arg_i64, eq_ci, err, flags as f, lookup, parse_f64, CmdError, CmdResult, Command,
-    ExecCtx,
+    acl, arg_f64, arg_i64, eq_ci, err, flags as f, parse_f64, CmdError, CmdResult, Command, ExecCtx,
 };
 use crate::glob::glob_match;
 use crate::journal::class;
@@ -76,7 +75,10 @@ fn with_hash<R>(
     f: impl FnOnce(Option<&Hash>, &mut ReplyWriter<'_>) -> R,
 ) -> Result<R, CmdError> {
     expire_due_fields(ctx, key);
-    let h = match lookup(ctx.ks, ctx.db, ctx.now_ms, !ctx.no_touch, true, false, key) {
+    let h = match ctx
+        .ks
+        .lookup(ctx.db, key, ctx.now_ms, !ctx.no_touch, true, false)
+    {
         None => None,
         Some(Value::Hash(h)) => Some(&*h),
         Some(_) => return Err(err::WRONGTYPE),

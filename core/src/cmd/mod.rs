@@ -19,18 +19,9 @@ macro_rules! cmd {
     (@row $name:literal, $arity:expr, $flags:expr, $keys:expr, $acl:expr, $run:expr, $summary:literal, $since:literal, $($field:ident: $value:expr)?) => {
         $crate::cmd::Command {
             info: $crate::cmd::CommandInfo {
-                name: $name,
-                arity: $arity,
-                flags: $flags,
-                first_key: $keys.0,
-                last_key: $keys.1,
-                key_step: $keys.2,
-                acl: $acl,
-                group: GROUP,
-                summary: $summary,
                 since: $since,
                 $($field: $value,)?
-                ..$crate::cmd::BLANK
+                ..sub!($name, $arity, $flags, $keys, $acl, $summary)
             },
             run: $run,
         }
@@ -538,9 +529,7 @@ pub struct ExecCtx<'a> {
 impl Drop for ExecCtx<'_> {
     /// A command is done: short strings it changed in place are packed again.
     fn drop(&mut self) {
-        if self.ks.repack_due {
-            self.ks.repack();
-        }
+        self.ks.repack();
     }
 }
 
@@ -584,45 +573,33 @@ impl<'a> ExecCtx<'a> {
         read: bool,
     ) -> (Option<&mut Value>, &mut ReplyWriter<'a>) {
         let touch = !(read && self.no_touch);
-        let v = lookup(self.ks, self.db, self.now_ms, touch, read, !read, key);
+        let v = self
+            .ks
+            .lookup(self.db, key, self.now_ms, touch, read, !read);
         (v, &mut self.out)
     }
 
     /// Whether `key` exists, looked up as a write does (lazy expiry, the key touched, no hit or
     /// miss counted), without reading its value (SET NX/XX, SETNX, MSETNX).
     pub fn exists_for_write(&mut self, key: &[u8]) -> bool {
-        let now_ms = self.now_ms;
         let (db, stats) = self.ks.db_and_stats(self.db);
-        let lfu = db.lfu();
-        match db.get_entry(key, now_ms, stats) {
-            Some(e) => {
-                e.set_access(crate::lfu::touched(e.access(), now_ms, lfu));
-                true
-            }
-            None => false,
-        }
+        db.exists_for_write(key, self.now_ms, stats)
     }
 
     /// Looks a key up as a write does (lazy expiry, the key touched, no hit or miss counted)
     /// only to learn whether it exists or its type: a packed string stays packed, and the value
     /// given is a copy of it.
     pub fn lookup_check(&mut self, key: &[u8]) -> Option<&Value> {
-        lookup(self.ks, self.db, self.now_ms, true, false, false, key).map(|v| &*v)
+        self.ks
+            .lookup(self.db, key, self.now_ms, true, false, false)
+            .map(|v| &*v)
     }
 
     /// A string value for reading (counting a hit or a miss) that the caller may still change in
     /// place, as PFCOUNT does with its cache: `Ok(None)` when absent, WRONGTYPE for another type.
     pub fn read_str(&mut self, key: &[u8]) -> Result<Option<&mut CompactStr>, CmdError> {
         let touch = !self.no_touch;
-        as_str(lookup(
-            self.ks,
-            self.db,
-            self.now_ms,
-            touch,
-            true,
-            true,
-            key,
-        ))
+        as_str(self.ks.lookup(self.db, key, self.now_ms, touch, true, true))
     }
 
     /// A string value for writing: `Ok(None)` when absent, WRONGTYPE for another type.
@@ -716,36 +693,6 @@ pub fn string_value(ks: &mut Keyspace, cfg: &CoreConfig, bytes: &[u8]) -> Value 
         }
     }
     Value::Str(CompactStr::from_value(bytes))
-}
-
-/// Looks a key up in database `db`, expiring it lazily; `count` records a keyspace hit or miss.
-/// With `unpack`, a packed string is stored whole so the caller can change it in place;
-/// without, the caller gets a copy and changes to it are not kept.
-fn lookup<'k>(
-    ks: &'k mut Keyspace,
-    db: usize,
-    now_ms: u64,
-    touch: bool,
-    count: bool,
-    unpack: bool,
-    key: &[u8],
-) -> Option<&'k mut Value> {
-    ks.repack_due |= unpack;
-    let (db, stats) = ks.db_and_stats(db);
-    let lfu = db.lfu();
-    let v = db.lookup_value(key, now_ms, stats, unpack, |e| {
-        if touch {
-            let access = crate::lfu::touched(e.access(), now_ms, lfu);
-            e.set_access(access);
-        }
-    });
-    if count {
-        match v.is_some() {
-            true => stats.keyspace_hits += 1,
-            false => stats.keyspace_misses += 1,
-        }
-    }
-    v
 }
 
 fn as_str(v: Option<&mut Value>) -> Result<Option<&mut CompactStr>, CmdError> {

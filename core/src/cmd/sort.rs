@@ -471,15 +471,9 @@ impl<'k> Reader<'k> {
         self.key.extend_from_slice(prefix);
         self.key.extend_from_slice(elem);
         self.key.extend_from_slice(suffix);
-        let value = super::lookup(
-            self.ks,
-            self.db,
-            self.now_ms,
-            self.touch,
-            true,
-            false,
-            &self.key,
-        );
+        let value = self
+            .ks
+            .lookup(self.db, &self.key, self.now_ms, self.touch, true, false);
         let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
         let mut big = Vec::new();
         let found = match (value, field) {
