@@ -456,13 +456,17 @@ impl<'a> ReplyWriter<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    /// A bulk reply of `len` bytes that `fill` writes in place (a compressed value expanding
-    /// straight into the output buffer).
-    pub fn bulk_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+    /// A bulk reply of `len` bytes that `append` adds to the output buffer (a compressed value
+    /// expanding straight into it).
+    pub fn bulk_with(&mut self, len: usize, append: impl FnOnce(&mut Vec<u8>)) {
         self.line(b'$', len as i64);
         let at = self.buf.len();
-        self.buf.resize(at + len, 0);
-        fill(&mut self.buf[at..]);
+        append(&mut *self.buf);
+        debug_assert_eq!(
+            self.buf.len(),
+            at + len,
+            "bulk_with appended the wrong length"
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 

@@ -138,8 +138,7 @@ pub unsafe extern "C" fn ember_get(
                 stats.keyspace_hits += 1;
                 // Compressed values expand into the handle's scratch space.
                 db.scratch.clear();
-                db.scratch.resize(z.raw_len(), 0);
-                z.expand_into(&mut db.scratch);
+                z.expand_append(&mut db.scratch);
                 (db.scratch.as_ptr(), db.scratch.len())
             }
             Some(Value::Str(s)) => {

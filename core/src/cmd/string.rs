@@ -438,7 +438,7 @@ fn reply_value(out: &mut crate::resp::ReplyWriter<'_>, v: &Value) -> CmdResult {
             let mut scratch: IntBuf = [0; I64_DIGITS_MAX];
             out.bulk(s.as_bytes(&mut scratch));
         }
-        Value::Lz(z) => out.bulk_with(z.raw_len(), |b| z.expand_into(b)),
+        Value::Lz(z) => out.bulk_with(z.raw_len(), |b| z.expand_append(b)),
         _ => return Err(err::WRONGTYPE),
     }
     Ok(())

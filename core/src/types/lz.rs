@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU16, AtomicUsize, Ordering};
 
-use super::lz4::DictIndex;
+use super::lz4::{self, DictIndex};
 
 /// A dictionary's id (0: none).
 pub type DictId = u16;
@@ -68,11 +68,6 @@ fn dict_index(id: DictId) -> Option<&'static DictIndex> {
     // SAFETY: a non-null slot holds a pointer from `Box::leak` in `register_dict`, which is never
     // freed nor written through again.
     Some(unsafe { &*p })
-}
-
-/// The bytes of dictionary `id` (empty for 0 or an id never registered).
-fn dict(id: DictId) -> &'static [u8] {
-    dict_index(id).map_or(&[], DictIndex::bytes)
 }
 
 /// Live compressed values and the bytes they save, process-wide (INFO memory).
@@ -144,22 +139,23 @@ impl LzStr {
         self.0.len()
     }
 
-    /// Writes the string into `out`, which must be [`LzStr::raw_len`] bytes long.
-    pub fn expand_into(&self, out: &mut [u8]) {
+    /// Appends the string ([`LzStr::raw_len`] bytes) to `out`.
+    pub fn expand_append(&self, out: &mut Vec<u8>) {
         let id = DictId::from_le_bytes([self.0[4], self.0[5]]);
-        let done = lz4_flex::block::decompress_into_with_dict(&self.0[HEADER..], out, dict(id));
+        let len = self.raw_len();
+        let done = lz4::decompress_append(&self.0[HEADER..], dict_index(id), len, out);
         // The block was written by `compress` from exactly `raw_len` bytes with this dictionary.
-        debug_assert_eq!(
-            done.ok(),
-            Some(out.len()),
-            "compressed value does not expand"
-        );
+        debug_assert_eq!(done, Ok(()), "compressed value does not expand");
+        if done.is_err() {
+            // Never seen; keep the reply well-formed all the same.
+            out.resize(out.len() + len, 0);
+        }
     }
 
     /// The string, uncompressed.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = vec![0u8; self.raw_len()];
-        self.expand_into(&mut out);
+        let mut out = Vec::new();
+        self.expand_append(&mut out);
         out
     }
 }

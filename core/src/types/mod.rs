@@ -101,8 +101,7 @@ impl Value {
             Value::Str(s) => Some(s.as_bytes(int)),
             Value::Lz(z) => {
                 big.clear();
-                big.resize(z.raw_len(), 0);
-                z.expand_into(big);
+                z.expand_append(big);
                 Some(big)
             }
             _ => None,
