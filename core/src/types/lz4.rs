@@ -227,7 +227,8 @@ fn read_len_ext(block: &[u8], ip: &mut usize, mut n: usize) -> Result<usize, Cor
     }
 }
 
-/// Copies `n` (> 0) bytes from `src` to `dst` in 32-byte pieces, so up to `n` rounded up to 32.
+/// Copies `n` (> 0) bytes from `src` to `dst` in 32-byte pieces, at least two: up to the larger
+/// of 64 and `n` rounded up to 32.
 ///
 /// # Safety
 /// `src` is readable and `dst` writable for that many bytes, and each 32-byte piece's source lies
@@ -236,9 +237,8 @@ fn read_len_ext(block: &[u8], ip: &mut usize, mut n: usize) -> Result<usize, Cor
 #[inline(always)]
 unsafe fn copy_pieces(src: *const u8, dst: *mut u8, n: usize) {
     // SAFETY: the caller's contract, piece by piece. The first two pieces are copied whether
-    // or not the second is needed (a 64-byte reach the contract allows for the rounding up when
-    // `n <= 32`, see `DECODE_SLACK`): most matches are up to 64 bytes, and a loop whose trip
-    // count changes from one match to the next costs a mispredicted branch each time.
+    // or not the second is needed: most matches are up to 64 bytes, and a loop whose trip count
+    // changes from one match to the next costs a mispredicted branch each time.
     unsafe {
         core::ptr::copy_nonoverlapping(src, dst, 32);
         core::ptr::copy_nonoverlapping(src.add(32), dst.add(32), 32);
@@ -380,8 +380,8 @@ unsafe fn decode(
             let from = unsafe { out.add(op - off) };
             if off >= 32 {
                 // SAFETY: each piece reads 32 bytes at least 32 before where it writes, bytes
-                // already written (by earlier sequences or earlier pieces); the last write ends
-                // before `len + 32`.
+                // already written (by earlier sequences or earlier pieces); as `op + ml <= len`
+                // and `ml >= 4`, the last write ends before `len + 64`.
                 unsafe { copy_pieces(from, out.add(op), ml) };
             } else {
                 // A short period (a run): byte by byte, each from one already written.
@@ -395,8 +395,9 @@ unsafe fn decode(
             // SAFETY: `back <= d`, so the source is in the dictionary.
             let from = unsafe { dict.add(d - back) };
             if back >= ml {
-                // SAFETY: the match lies in the dictionary, whose padding covers the rounding
-                // up (reads end before `d + 32`); writes end before `len + 32`.
+                // SAFETY: the match lies in the dictionary (`back >= ml >= 4`), whose padding
+                // covers the rest of the pieces (reads end before `d + 64`); writes end before
+                // `len + 64`.
                 unsafe { copy_pieces(from, out.add(op), ml) };
             } else {
                 // The match runs from the dictionary's end into the output.
