@@ -660,9 +660,10 @@ impl Keyspace {
         let (v, unpacked) = dbs[db].lookup_value(key, now_ms, stats, touch, unpack);
         *repack_due |= unpacked;
         if count {
-            match v.is_some() {
-                true => stats.keyspace_hits += 1,
-                false => stats.keyspace_misses += 1,
+            if v.is_some() {
+                stats.keyspace_hits += 1;
+            } else {
+                stats.keyspace_misses += 1;
             }
         }
         v

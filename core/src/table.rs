@@ -482,9 +482,10 @@ fn entry_units<V>(room: bool, pack_len: Option<usize>, key_part: usize) -> usize
 /// would be a bug in `pack`: the value is then stored whole).
 #[inline]
 fn pack_of<V: Packable>(value: &V, may_pack: bool, out: &mut [u8; PACK_MAX]) -> Option<usize> {
-    match may_pack {
-        true => value.pack(out).filter(|&n| n <= PACK_MAX),
-        false => None,
+    if may_pack {
+        value.pack(out).filter(|&n| n <= PACK_MAX)
+    } else {
+        None
     }
 }
 

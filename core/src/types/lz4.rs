@@ -250,6 +250,51 @@ unsafe fn copy_pieces(src: *const u8, dst: *mut u8, n: usize) {
     }
 }
 
+/// Copies a match of `ml` bytes starting `off` bytes before `out + op`; the part of it that lies
+/// before the output (`off > op`) comes from the end of the dictionary.
+///
+/// # Safety
+/// `1 <= off <= op + d`, `op + ml <= len` and `ml >= MIN_MATCH`, with `out` and `dict` valid as
+/// for [`decode`].
+#[allow(unsafe_code)]
+#[inline(always)]
+unsafe fn copy_match(out: *mut u8, op: usize, off: usize, ml: usize, dict: *const u8, d: usize) {
+    if off <= op {
+        // SAFETY: `off <= op`, so the source is in the output; `op + ml <= len`.
+        let from = unsafe { out.add(op - off) };
+        if off >= 32 {
+            // SAFETY: each piece reads 32 bytes at least 32 before where it writes, bytes
+            // already written (by earlier sequences or earlier pieces); as `op + ml <= len` and
+            // `ml >= 4`, the last write ends before `len + 64`.
+            unsafe { copy_pieces(from, out.add(op), ml) };
+        } else {
+            // A short period (a run): byte by byte, each from one already written.
+            for k in 0..ml {
+                // SAFETY: `op + k - off < op + k <= len`.
+                unsafe { *out.add(op + k) = *from.add(k) };
+            }
+        }
+    } else {
+        let back = off - op;
+        // SAFETY: `back <= d`, so the source is in the dictionary.
+        let from = unsafe { dict.add(d - back) };
+        if back >= ml {
+            // SAFETY: the match lies in the dictionary (`back >= ml >= 4`), whose padding covers
+            // the rest of the pieces (reads end before `d + 64`); writes end before `len + 64`.
+            unsafe { copy_pieces(from, out.add(op), ml) };
+        } else {
+            // The match runs from the dictionary's end into the output.
+            // SAFETY: `back` bytes of the dictionary, then bytes already written.
+            unsafe {
+                core::ptr::copy_nonoverlapping(from, out.add(op), back);
+                for k in back..ml {
+                    *out.add(op + k) = *out.add(op + k - off);
+                }
+            }
+        }
+    }
+}
+
 /// Decodes `block` into `out[..len]`, matches reaching back `op + d` bytes into `dict[..d]`.
 ///
 /// # Safety
@@ -267,9 +312,11 @@ unsafe fn decode(
     let end = block.len();
     let src = block.as_ptr();
     let (mut ip, mut op) = (0usize, 0usize);
-    // Sequences whose token, literals (up to 14), offset and length byte all lie 18 bytes
-    // from `ip` take the short path below; any other case, or any doubt, falls to the
-    // general one, which decodes the same sequence again from `ip`, checking everything.
+    // Sequences whose token, literals (up to 14), offset and length byte all lie within 18
+    // bytes of `ip` take the short path: a 16-byte literal copy, the offset and length byte
+    // read without a branch each. A long literal run, a long match length, anything invalid,
+    // and the block's last bytes take the general path, which decodes the same sequence again
+    // from `ip`, checking everything.
     let quick_end = end.saturating_sub(18);
     loop {
         while ip < quick_end {
@@ -297,26 +344,11 @@ unsafe fn decode(
             if b == 255 && m == 15 || off == 0 || off > at + d || at + ml > len {
                 break;
             }
-            if off <= at {
-                if off < 32 {
-                    break;
-                }
-                // SAFETY: literals: `ip + 17 <= end`, `op + 16 <= len + DECODE_SLACK`; the
-                // match as in `decode`'s general path.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(src.add(ip + 1), out.add(op), 16);
-                    copy_pieces(out.add(at - off), out.add(at), ml);
-                }
-            } else {
-                let back = off - at;
-                if back < ml {
-                    break;
-                }
-                // SAFETY: as above, the match lying in the dictionary.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(src.add(ip + 1), out.add(op), 16);
-                    copy_pieces(dict.add(d - back), out.add(at), ml);
-                }
+            // SAFETY: literals: `ip + 17 <= end`, `op + 16 <= len + DECODE_SLACK`; the match
+            // was just checked.
+            unsafe {
+                core::ptr::copy_nonoverlapping(src.add(ip + 1), out.add(op), 16);
+                copy_match(out, at, off, ml, dict, d);
             }
             ip = p + step;
             op = at + ml;
@@ -324,92 +356,32 @@ unsafe fn decode(
         let token = *block.get(ip).ok_or(Corrupt)?;
         ip += 1;
         let mut lit = (token >> 4) as usize;
-        // The common sequence: a short literal run with the offset and a length byte after it.
-        let quick = lit < 15 && end - ip >= 17;
-        if quick {
-            if lit > len - op {
-                return Err(Corrupt);
-            }
-            // SAFETY: `ip + 16 <= end`; `op + 16 <= len + DECODE_SLACK`.
-            unsafe { core::ptr::copy_nonoverlapping(src.add(ip), out.add(op), 16) };
-        } else {
-            if lit == 15 {
-                lit = read_len_ext(block, &mut ip, lit)?;
-            }
-            if lit > end - ip || lit > len - op {
-                return Err(Corrupt);
-            }
-            // SAFETY: both ranges were just checked.
-            unsafe { core::ptr::copy_nonoverlapping(src.add(ip), out.add(op), lit) };
+        if lit == 15 {
+            lit = read_len_ext(block, &mut ip, lit)?;
         }
+        if lit > end - ip || lit > len - op {
+            return Err(Corrupt);
+        }
+        // SAFETY: both ranges were just checked.
+        unsafe { core::ptr::copy_nonoverlapping(src.add(ip), out.add(op), lit) };
         ip += lit;
         op += lit;
-        let mut ml = (token & 15) as usize;
-        let off = if quick {
-            // `lit <= 14`, so the offset and one length byte are within the 17 bytes checked.
-            let (o, b) = (
-                u16::from_le_bytes([block[ip], block[ip + 1]]) as usize,
-                block[ip + 2] as usize,
-            );
-            let more = ml == 15;
-            ml += MIN_MATCH + if more { b } else { 0 };
-            ip += 2 + usize::from(more);
-            if more && b == 255 {
-                ml = read_len_ext(block, &mut ip, ml)?;
-            }
-            o
-        } else {
-            if ip == end {
-                // The last sequence is literals only.
-                return if op == len { Ok(()) } else { Err(Corrupt) };
-            }
-            let o = block.get(ip..ip + 2).ok_or(Corrupt)?;
-            let o = u16::from_le_bytes([o[0], o[1]]) as usize;
-            ip += 2;
-            ml += MIN_MATCH;
-            if ml == 15 + MIN_MATCH {
-                ml = read_len_ext(block, &mut ip, ml)?;
-            }
-            o
-        };
+        if ip == end {
+            // The last sequence is literals only.
+            return if op == len { Ok(()) } else { Err(Corrupt) };
+        }
+        let off = block.get(ip..ip + 2).ok_or(Corrupt)?;
+        let off = u16::from_le_bytes([off[0], off[1]]) as usize;
+        ip += 2;
+        let mut ml = (token & 15) as usize + MIN_MATCH;
+        if ml == 15 + MIN_MATCH {
+            ml = read_len_ext(block, &mut ip, ml)?;
+        }
         if off == 0 || off > op + d || ml > len - op {
             return Err(Corrupt);
         }
-        if off <= op {
-            // SAFETY: `off <= op`, so the source is in the output; `op + ml <= len`.
-            let from = unsafe { out.add(op - off) };
-            if off >= 32 {
-                // SAFETY: each piece reads 32 bytes at least 32 before where it writes, bytes
-                // already written (by earlier sequences or earlier pieces); as `op + ml <= len`
-                // and `ml >= 4`, the last write ends before `len + 64`.
-                unsafe { copy_pieces(from, out.add(op), ml) };
-            } else {
-                // A short period (a run): byte by byte, each from one already written.
-                for k in 0..ml {
-                    // SAFETY: `op + k - off < op + k <= len`.
-                    unsafe { *out.add(op + k) = *from.add(k) };
-                }
-            }
-        } else {
-            let back = off - op;
-            // SAFETY: `back <= d`, so the source is in the dictionary.
-            let from = unsafe { dict.add(d - back) };
-            if back >= ml {
-                // SAFETY: the match lies in the dictionary (`back >= ml >= 4`), whose padding
-                // covers the rest of the pieces (reads end before `d + 64`); writes end before
-                // `len + 64`.
-                unsafe { copy_pieces(from, out.add(op), ml) };
-            } else {
-                // The match runs from the dictionary's end into the output.
-                // SAFETY: `back` bytes of the dictionary, then bytes already written.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(from, out.add(op), back);
-                    for k in back..ml {
-                        *out.add(op + k) = *out.add(op + k - off);
-                    }
-                }
-            }
-        }
+        // SAFETY: just checked.
+        unsafe { copy_match(out, op, off, ml, dict, d) };
         op += ml;
     }
 }
@@ -554,6 +526,7 @@ fn emit_last(out: &mut Vec<u8>, literals: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::set::Rng;
     use alloc::format;
 
     fn roundtrip(dict: &DictIndex, input: &[u8]) -> usize {
@@ -589,13 +562,8 @@ mod tests {
 
     #[test]
     fn corrupt_blocks_are_refused_not_overrun() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut rand = move |n: usize| rng.below(n);
         let alphabet = b"abcdefgh{}\":,0123";
         let text: Vec<u8> = (0..3000)
             .map(|i| alphabet[(i * 7 + i / 13) % alphabet.len()])
@@ -612,7 +580,7 @@ mod tests {
                 }
             }
             for cut in 0..block.len() {
-                assert!(expand(&block[..cut], Some(&dict), len).is_err() || cut == block.len());
+                assert!(expand(&block[..cut], Some(&dict), len).is_err());
             }
             // Flipped bytes: any result but a crash (and a right-sized one when Ok).
             for _ in 0..2000 {
@@ -621,7 +589,7 @@ mod tests {
                     if bad.is_empty() {
                         break;
                     }
-                    let at = rand(bad.len() as u64) as usize;
+                    let at = rand(bad.len());
                     bad[at] = rand(256) as u8;
                 }
                 let _ = expand(&bad, Some(&dict), len);
@@ -630,9 +598,9 @@ mod tests {
         }
         // Random garbage.
         for _ in 0..5000 {
-            let n = rand(64) as usize;
+            let n = rand(64);
             let junk: Vec<u8> = (0..n).map(|_| rand(256) as u8).collect();
-            let _ = expand(&junk, Some(&dict), rand(200) as usize);
+            let _ = expand(&junk, Some(&dict), rand(200));
         }
         // An offset of zero, an offset before the dictionary, a match past the end.
         assert_eq!(expand(&[0x04, b'a', 0, 0, 0x00], None, 5), Err(Corrupt));
@@ -649,13 +617,8 @@ mod tests {
 
     #[test]
     fn blocks_decode_with_lz4_flex() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut rand = move |n: usize| rng.below(n);
         let doc = |i: u64| {
             format!(
                 "{{\"id\":{i},\"name\":\"user{i}\",\"email\":\"user{i}@example.com\",\"tags\":[\"a\",\"b\"],\"score\":{}}}",
